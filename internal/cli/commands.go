@@ -1,0 +1,8 @@
+package cli
+
+import "github.com/spf13/cobra"
+
+// commands lists every subcommand constructor: one literal, easy to grep.
+var commands = []func(*globals) *cobra.Command{
+	newVersionCmd,
+}
