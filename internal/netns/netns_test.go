@@ -13,11 +13,11 @@ func TestLinkAndDo(t *testing.T) {
 	netns.SkipUnlessRoot(t)
 	a, b := netns.New(t, "nsa"), netns.New(t, "nsb")
 	netns.Link(t, a, b,
-		[]netip.Prefix{netip.MustParsePrefix("192.0.2.1/24"), netip.MustParsePrefix("2001:db8::1/64")},
-		[]netip.Prefix{netip.MustParsePrefix("192.0.2.2/24"), netip.MustParsePrefix("2001:db8::2/64")})
+		[]netip.Prefix{netip.MustParsePrefix("203.0.113.1/24"), netip.MustParsePrefix("2001:db8::1/64")},
+		[]netip.Prefix{netip.MustParsePrefix("203.0.113.2/24"), netip.MustParsePrefix("2001:db8::2/64")})
 
 	for _, tc := range []struct{ name, listen, dial string }{
-		{"ipv4", "192.0.2.1:0", "192.0.2.1"},
+		{"ipv4", "203.0.113.1:0", "203.0.113.1"},
 		{"ipv6", "[2001:db8::1]:0", "2001:db8::1"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -58,12 +58,12 @@ func TestLinkAndDo(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, ad := range addrs {
-		if strings.HasPrefix(ad.String(), "192.0.2.2/") {
+		if strings.HasPrefix(ad.String(), "203.0.113.2/") {
 			t.Errorf("host has %s: Do leaked the namespace", ad)
 		}
 	}
 	out := b.MustExec(t, "ip", "-br", "addr")
-	if !strings.Contains(out, "192.0.2.2/24") {
-		t.Errorf("ip addr in b = %q, want 192.0.2.2/24", out)
+	if !strings.Contains(out, "203.0.113.2/24") {
+		t.Errorf("ip addr in b = %q, want 203.0.113.2/24", out)
 	}
 }
