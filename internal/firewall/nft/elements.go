@@ -1,0 +1,291 @@
+package nft
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"slices"
+	"time"
+
+	"github.com/google/nftables"
+	"github.com/rampart-ids/rampart/internal/firewall"
+	"golang.org/x/sys/unix"
+)
+
+// perMessage bounds the bans in one NEWSETELEM/DELSETELEM message: the
+// element list is one netlink attribute, whose length is 16 bits.
+const perMessage = 256
+
+// maxBatchBytes keeps a batch well below the socket's default send buffer
+// (212,992 bytes), which the kernel checks per sendmsg.
+const maxBatchBytes = 160 << 10
+
+// op is one validated element operation.
+type op struct {
+	del bool
+	ban firewall.Ban // normalized prefix
+}
+
+func (o op) size() int {
+	n := 32 // header, key, timeout
+	if o.ban.Prefix.Addr().Is6() {
+		n += 16
+	}
+	if o.ban.Prefix.Bits() < o.ban.Prefix.Addr().BitLen() {
+		n = 2*n + 8 // the range's end element carries flags
+	}
+	return n
+}
+
+// Apply sends removals then additions in batches of at most BatchSize bans.
+// A batch the kernel refuses is split in halves and retried until the
+// refused elements are isolated; they are returned in a
+// *firewall.BatchError while every other element lands. Removing an absent
+// ban is not an error.
+func (b *Backend) Apply(ctx context.Context, c firewall.Change) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	known := make(map[string]bool, len(b.jails))
+	for n := range b.jails {
+		known[n] = true
+	}
+	remove, add, failed := firewall.Check(c, known)
+	ops := make([]op, 0, len(remove)+len(add))
+	for _, r := range remove {
+		ops = append(ops, op{del: true, ban: r})
+	}
+	for _, a := range add {
+		ops = append(ops, op{ban: a})
+	}
+	conn, err := b.conn()
+	if err != nil {
+		return err
+	}
+	for len(ops) > 0 {
+		n, bytes := 0, 0
+		for n < len(ops) && n < b.opts.BatchSize && bytes < maxBatchBytes {
+			bytes += ops[n].size()
+			n++
+		}
+		f, err := b.applyBatch(ctx, conn, ops[:n])
+		failed = append(failed, f...)
+		if err != nil {
+			for _, o := range ops[n:] {
+				failed = append(failed, elementError(o, err))
+			}
+			break
+		}
+		ops = ops[n:]
+	}
+	return firewall.Result(c.Len(), failed)
+}
+
+// applyBatch sends ops as one transaction, bisecting on failure. The error
+// is for failures that doom every element (no permission, cancelled).
+func (b *Backend) applyBatch(ctx context.Context, conn *nftables.Conn, ops []op) ([]firewall.ElementError, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	err := b.send(conn, ops)
+	switch {
+	case err == nil:
+		return nil, nil
+	case errors.Is(err, unix.EPERM) || errors.Is(err, unix.EACCES):
+		return nil, fmt.Errorf("nft: %w", err)
+	case len(ops) == 1:
+		if ops[0].del && errors.Is(err, unix.ENOENT) {
+			return nil, nil // already gone, e.g. expired in the kernel
+		}
+		return []firewall.ElementError{elementError(ops[0], err)}, nil
+	}
+	mid := len(ops) / 2
+	left, err := b.applyBatch(ctx, conn, ops[:mid])
+	if err != nil {
+		return left, err
+	}
+	right, err := b.applyBatch(ctx, conn, ops[mid:])
+	return append(left, right...), err
+}
+
+func elementError(o op, err error) firewall.ElementError {
+	e := firewall.ElementError{Op: firewall.OpAdd, Ban: o.ban, Err: err}
+	if o.del {
+		e.Op = firewall.OpRemove
+	}
+	return e
+}
+
+// send queues ops as element messages, grouping consecutive ops on the same
+// set, and flushes them as one batch.
+func (b *Backend) send(conn *nftables.Conn, ops []op) error {
+	for i := 0; i < len(ops); {
+		k, del := kindFor(ops[i].ban), ops[i].del
+		j := i + 1
+		for j < len(ops) && j-i < perMessage && ops[j].del == del && kindFor(ops[j].ban) == k {
+			j++
+		}
+		elems := make([]nftables.SetElement, 0, 2*(j-i))
+		for _, o := range ops[i:j] {
+			elems = appendElements(elems, o.ban, !del)
+		}
+		s := k.set(b.table)
+		var err error
+		if del {
+			err = conn.SetDeleteElements(s, elems)
+		} else {
+			err = conn.SetAddElements(s, elems)
+		}
+		if err != nil {
+			return err
+		}
+		i = j
+	}
+	return conn.Flush()
+}
+
+// appendElements encodes a ban as set elements: a key for an address; a
+// start key and an interval-end key (first address after the network) for
+// a network, the end omitted when the network reaches the top of the
+// address space.
+func appendElements(elems []nftables.SetElement, b firewall.Ban, withTimeout bool) []nftables.SetElement {
+	var timeout time.Duration
+	if withTimeout && b.Timeout > 0 {
+		// The kernel counts milliseconds; a shorter timeout would be 0,
+		// which means permanent.
+		timeout = max(b.Timeout, time.Millisecond)
+	}
+	a := b.Prefix.Addr()
+	elems = append(elems, nftables.SetElement{Key: a.AsSlice(), Timeout: timeout})
+	if b.Prefix.Bits() == a.BitLen() {
+		return elems
+	}
+	if end := lastAddr(b.Prefix).Next(); end.IsValid() {
+		// The kernel refuses a timeout on an interval end (EINVAL); the
+		// range expires with its start element.
+		elems = append(elems, nftables.SetElement{Key: end.AsSlice(), IntervalEnd: true})
+	}
+	return elems
+}
+
+// lastAddr returns the highest address in p.
+func lastAddr(p netip.Prefix) netip.Addr {
+	s := p.Masked().Addr().AsSlice()
+	for i := p.Bits(); i < len(s)*8; i++ {
+		s[i/8] |= 0x80 >> (i % 8)
+	}
+	a, _ := netip.AddrFromSlice(s)
+	return a
+}
+
+// List returns the bans in every set of the table, including sets of jails
+// not configured now (left by an earlier run), with their remaining time.
+func (b *Backend) List(context.Context) ([]firewall.Ban, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	conn, err := b.conn()
+	if err != nil {
+		return nil, err
+	}
+	if ok, err := b.tableExists(conn); !ok {
+		return nil, err
+	}
+	sets, err := conn.GetSets(b.table)
+	if err != nil {
+		return nil, fmt.Errorf("nft: list sets: %w", err)
+	}
+	var out []firewall.Ban
+	for _, s := range sets {
+		k, ok := parseSetName(s.Name)
+		if !ok || !k.matches(s) {
+			continue
+		}
+		elems, err := conn.GetSetElements(s)
+		if err != nil {
+			return nil, fmt.Errorf("nft: list set %s: %w", s.Name, err)
+		}
+		out = append(out, decode(k, elems)...)
+	}
+	return out, nil
+}
+
+// decode turns a set's elements back into bans. Interval sets hold start
+// elements and interval-end elements; sorted by key, each start is followed
+// by its end unless its network reaches the top of the address space.
+func decode(k setKind, elems []nftables.SetElement) []firewall.Ban {
+	bans := make([]firewall.Ban, 0, len(elems))
+	if !k.net {
+		for _, e := range elems {
+			if a, ok := netip.AddrFromSlice(e.Key); ok {
+				bans = append(bans, firewall.Ban{Jail: k.jail, Prefix: firewall.Host(a), Timeout: remaining(e)})
+			}
+		}
+		return bans
+	}
+	type point struct {
+		a   netip.Addr
+		end bool
+		e   nftables.SetElement
+	}
+	pts := make([]point, 0, len(elems))
+	for _, e := range elems {
+		if a, ok := netip.AddrFromSlice(e.Key); ok {
+			pts = append(pts, point{a, e.IntervalEnd, e})
+		}
+	}
+	slices.SortFunc(pts, func(x, y point) int {
+		if c := x.a.Compare(y.a); c != 0 {
+			return c
+		}
+		if x.end == y.end {
+			return 0
+		}
+		if x.end {
+			return -1 // an end at the same address closes the previous range
+		}
+		return 1
+	})
+	for i, p := range pts {
+		if p.end {
+			continue
+		}
+		var last netip.Addr
+		if i+1 < len(pts) && pts[i+1].end {
+			last = pts[i+1].a.Prev()
+		} else if i+1 == len(pts) {
+			last = lastAddr(netip.PrefixFrom(p.a, 0))
+		} else {
+			continue // two starts in a row: not a range rampart wrote
+		}
+		if pfx, ok := rangePrefix(p.a, last); ok {
+			bans = append(bans, firewall.Ban{Jail: k.jail, Prefix: pfx, Timeout: remaining(p.e)})
+		}
+	}
+	return bans
+}
+
+// rangePrefix returns the prefix covering exactly first..last, if there is
+// one.
+func rangePrefix(first, last netip.Addr) (netip.Prefix, bool) {
+	for bits := first.BitLen(); bits >= 0; bits-- {
+		p := netip.PrefixFrom(first, bits)
+		if p.Masked().Addr() != first {
+			return netip.Prefix{}, false
+		}
+		if l := lastAddr(p); l == last {
+			return p, true
+		} else if last.Less(l) {
+			return netip.Prefix{}, false
+		}
+	}
+	return netip.Prefix{}, false
+}
+
+// remaining is the time a ban has left: the kernel's expiration when the
+// element has a timeout, 0 (permanent) otherwise.
+func remaining(e nftables.SetElement) time.Duration {
+	if e.Timeout == 0 {
+		return 0
+	}
+	return max(e.Expires, time.Millisecond)
+}
