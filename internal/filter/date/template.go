@@ -1,0 +1,213 @@
+package date
+
+import (
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/dlclark/regexp2"
+)
+
+// Template kinds: how the text a template matched becomes an instant.
+const (
+	kindFields    = iota // strptime fields (%Y, %m, ...)
+	kindEpoch            // seconds since 1970, optional fraction
+	kindLongEpoch        // seconds, milliseconds or microseconds since 1970
+	kindTAI64N           // @4000000041f4104f00000000
+)
+
+// matchTimeout bounds one regexp2 search; a date regex that backtracks that
+// long on a hostile line is treated as not matching.
+const matchTimeout = 250 * time.Millisecond
+
+// template is one compiled date template. It is immutable.
+type template struct {
+	name   string
+	flags  int
+	weight float64
+	kind   int
+	re     *regexp2.Regexp
+	span   int        // group number of the date text
+	groups []fieldGrp // the %-code groups present
+	value  int        // group number of the epoch value (kindEpoch, kindLongEpoch)
+	fast   fastFunc   // hand-written matcher for the common templates, or nil
+}
+
+type fieldGrp struct {
+	num  int
+	name string
+}
+
+// anchored reports whether the template is anchored at the line begin or end,
+// which makes the detector search it over the whole line every time.
+func (t *template) anchored() bool { return t.flags&(flagLineBegin|flagLineEnd) != 0 }
+
+// result is one template match: the whole match (used by the adaptive
+// ordering, as Fail2ban does) and the date span (what the caller cuts out).
+type result struct {
+	m0, m1     int // whole match
+	start, end int // date text
+	time       time.Time
+}
+
+// findCtx carries what one Find call needs while it tries templates.
+type findCtx struct {
+	line []byte
+	now  time.Time
+	loc  *time.Location
+	st   *State
+	// the line as runes for regexp2, built on first need
+	runesOK bool
+}
+
+// newTemplate compiles a Python-syntax regex (already bounded) to a template.
+func newTemplate(name, pyRegex string, flags, kind int) (*template, error) {
+	tr, err := translate(pyRegex)
+	if err != nil {
+		return nil, err
+	}
+	re, err := regexp2.Compile(tr.re, regexp2.None)
+	if err != nil {
+		return nil, err
+	}
+	re.MatchTimeout = matchTimeout
+	t := &template{name: name, flags: flags, weight: 1, kind: kind, re: re}
+	t.span = re.GroupNumberFromName(tr.span)
+	for _, n := range tr.names {
+		switch n {
+		case "_epoch":
+			t.value = re.GroupNumberFromName(n)
+		case "Y", "y", "m", "b", "B", "d", "H", "I", "M", "S", "f", "p", "z", "Z", "a", "A", "w", "j", "U", "W", "s":
+			t.groups = append(t.groups, fieldGrp{re.GroupNumberFromName(n), n})
+		}
+	}
+	return t, nil
+}
+
+// match finds the template's leftmost match in line[:to] that starts at or
+// after from (context before from is visible to lookbehinds, as with Python's
+// pattern.search(line, pos, endpos)).
+func (t *template) match(c *findCtx, from, to int) (result, bool) {
+	if t.fast != nil && from == 0 && to == len(c.line) {
+		f := &c.st.f
+		*f = fields{}
+		s, e, res := t.fast(c.line, f)
+		switch res {
+		case fastNo:
+			return result{}, false
+		case fastYes:
+			tm, ok := f.resolve(c.now, c.loc, &c.st.clock)
+			return result{m0: 0, m1: e, start: s, end: e, time: tm}, ok
+		}
+	}
+	return t.matchRegex(c, from, to)
+}
+
+func (t *template) matchRegex(c *findCtx, from, to int) (result, bool) {
+	sc := &c.st.sc
+	if !c.runesOK {
+		sc.load(c.line)
+		c.runesOK = true
+	}
+	rfrom, rto := sc.runeIndex(from), sc.runeIndex(to)
+	runes := sc.runes[:rto]
+	m, err := t.re.FindRunesMatchStartingAt(runes, rfrom)
+	if err != nil || m == nil {
+		return result{}, false
+	}
+	// Text that matches but is no valid date (Feb 30, an unknown zone name)
+	// is no match.
+	return t.convert(c, m)
+}
+
+// convert turns a regexp2 match into a result.
+func (t *template) convert(c *findCtx, m *regexp2.Match) (result, bool) {
+	sc := &c.st.sc
+	r := result{m0: sc.offs[m.Index], m1: sc.offs[m.Index+m.Length]}
+	g := m.GroupByNumber(t.span)
+	if g == nil || len(g.Captures) == 0 {
+		r.start, r.end = r.m0, r.m0
+	} else {
+		r.start, r.end = sc.offs[g.Index], sc.offs[g.Index+g.Length]
+	}
+	if r.start == r.end {
+		r.time = c.now
+		return r, true
+	}
+	f := &c.st.f
+	*f = fields{}
+	switch t.kind {
+	case kindEpoch, kindLongEpoch:
+		v := m.GroupByNumber(t.value)
+		if v == nil || len(v.Captures) == 0 || !f.fillEpoch(v.String(), t.kind == kindLongEpoch) {
+			return r, false
+		}
+	case kindTAI64N:
+		if !f.fillTAI64N(string(c.line[r.start:r.end])) {
+			return r, false
+		}
+	default:
+		var p string
+		if i := t.group("p"); i >= 0 {
+			if g := m.GroupByNumber(i); g != nil && len(g.Captures) > 0 {
+				p = strings.ToLower(g.String())
+			}
+		}
+		for _, fg := range t.groups {
+			g := m.GroupByNumber(fg.num)
+			if g == nil || len(g.Captures) == 0 {
+				continue
+			}
+			if !f.fill(fg.name, g.String(), p) {
+				return r, false
+			}
+		}
+	}
+	tm, ok := f.resolve(c.now, c.loc, &c.st.clock)
+	if !ok {
+		return r, false
+	}
+	r.time = tm
+	return r, true
+}
+
+func (t *template) group(name string) int {
+	for _, g := range t.groups {
+		if g.name == name {
+			return g.num
+		}
+	}
+	return -1
+}
+
+// scratch holds a line decoded to runes for regexp2, reused across lines.
+type scratch struct {
+	runes []rune
+	offs  []int // byte offset of each rune, plus len(line) at the end
+}
+
+func (s *scratch) load(line []byte) {
+	s.runes, s.offs = s.runes[:0], s.offs[:0]
+	for i := 0; i < len(line); {
+		r, n := utf8.DecodeRune(line[i:])
+		s.runes = append(s.runes, r)
+		s.offs = append(s.offs, i)
+		i += n
+	}
+	s.offs = append(s.offs, len(line))
+}
+
+// runeIndex returns the index of the rune that starts at byte offset b (or the
+// first rune after it).
+func (s *scratch) runeIndex(b int) int {
+	lo, hi := 0, len(s.offs)-1
+	for lo < hi {
+		mid := (lo + hi) / 2
+		if s.offs[mid] < b {
+			lo = mid + 1
+		} else {
+			hi = mid
+		}
+	}
+	return lo
+}
