@@ -31,7 +31,7 @@ func TestConformanceSmallBatches(t *testing.T) {
 	firewalltest.Run(t, func(t *testing.T) firewall.Backend {
 		netns.SkipUnlessRoot(t)
 		ns := netns.New(t, "nftsmall")
-		return New(Options{NetNS: ns.Fd(), BatchSize: 7})
+		return New(Options{NetNS: ns.Fd(), BatchSize: 50})
 	})
 }
 
