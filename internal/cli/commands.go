@@ -5,4 +5,5 @@ import "github.com/spf13/cobra"
 // commands lists every subcommand constructor: one literal, easy to grep.
 var commands = []func(*globals) *cobra.Command{
 	newVersionCmd,
+	newFilterCmd,
 }

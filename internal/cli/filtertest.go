@@ -1,0 +1,226 @@
+package cli
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/rampart-ids/rampart/internal/filter"
+	"github.com/rampart-ids/rampart/internal/filterload"
+	"github.com/spf13/cobra"
+)
+
+func newFilterCmd(g *globals) *cobra.Command {
+	c := &cobra.Command{
+		Use:   "filter",
+		Short: "Work with filters: test one against a log, list the built-in ones",
+	}
+	c.AddCommand(newFilterTestCmd(g), newFilterListCmd(g))
+	return c
+}
+
+type filterTestFlags struct {
+	json        bool
+	missed      int
+	useDNS      bool
+	tz          string
+	now         string
+	fail2banDir string
+}
+
+func newFilterTestCmd(g *globals) *cobra.Command {
+	var fl filterTestFlags
+	c := &cobra.Command{
+		Use:   "test FILTER LOGFILE",
+		Short: "Run a filter over a log file and report what it matches (like fail2ban-regex)",
+		Long: `Run FILTER over every line of LOGFILE and print a summary: lines read, hits,
+ignored and missed lines, hits per regex, the slow-path patterns, and the
+first missed lines.
+
+FILTER is a built-in filter name (see 'rampart filter list'), a path to a
+rampart definition (.toml), or a path to a Fail2ban filter (.conf, read with
+its includes), each optionally followed by options in the jail syntax:
+  sshd[mode=aggressive]
+  /etc/fail2ban/filter.d/sshd.conf[mode=ddos]
+
+LOGFILE may be - for standard input.
+
+With --json, one JSON object per hit is printed on standard output,
+  {"line": N, "ip": "…", "time": "RFC 3339", "user": "…", "filter": "…"}
+and nothing else. Exit status: 0 on success, 2 for bad usage or a filter
+that does not load.`,
+		Example: `  rampart filter test sshd /var/log/auth.log
+  rampart filter test 'sshd[mode=aggressive]' - < auth.log
+  rampart filter test /etc/fail2ban/filter.d/nginx-http-auth.conf /var/log/nginx/error.log --json`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) != 2 {
+				return usageErr(fmt.Errorf("filter test takes FILTER and LOGFILE, got %d argument(s) (see 'rampart filter test --help')", len(args)))
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runFilterTest(g, fl, args[0], args[1])
+		},
+	}
+	f := c.Flags()
+	f.BoolVar(&fl.json, "json", false, "print one JSON object per hit, nothing else")
+	f.IntVar(&fl.missed, "print-missed", 10, "how many missed lines to show in the summary")
+	f.BoolVar(&fl.useDNS, "usedns", true, "let <HOST> match host names (reported as written, never resolved)")
+	f.StringVar(&fl.tz, "timezone", "", "time zone of log times without a zone (default: local)")
+	f.StringVar(&fl.now, "now", "", "wall time to assume, RFC 3339 (default: the current time); decides the year of syslog dates")
+	f.StringVar(&fl.fail2banDir, "fail2ban-dir", "", "a Fail2ban configuration directory whose filter.d is searched for FILTER names that are not built in")
+	return c
+}
+
+func runFilterTest(g *globals, fl filterTestFlags, spec, logPath string) error {
+	opts := filter.Options{UseDNS: fl.useDNS}
+	if fl.tz != "" {
+		loc, err := time.LoadLocation(fl.tz)
+		if err != nil {
+			return usageErr(fmt.Errorf("--timezone %q: %v", fl.tz, err))
+		}
+		opts.Location = loc
+	}
+	now := time.Now
+	if fl.now != "" {
+		t, err := time.Parse(time.RFC3339, fl.now)
+		if err != nil {
+			return usageErr(fmt.Errorf("--now %q: want RFC 3339 such as 2026-11-24T12:00:00Z", fl.now))
+		}
+		now = func() time.Time { return t }
+	}
+	loaded, err := filterload.Load(spec, fl.fail2banDir, opts)
+	if err != nil {
+		return usageErr(err)
+	}
+	var in io.Reader = g.stdin
+	if logPath != "-" {
+		fh, err := os.Open(logPath)
+		if err != nil {
+			return usageErr(fmt.Errorf("log file: %v", err))
+		}
+		defer fh.Close()
+		in = fh
+	}
+	f := loaded.Filter
+	m := f.NewMatcher()
+	var sum filterSummary
+	sum.perRegex = make([]int, f.FailRegexCount())
+	enc := json.NewEncoder(g.stdout)
+	var out io.Writer = g.stdout
+	if fl.json {
+		out = io.Discard
+	}
+	start := time.Now()
+	st, err := filterload.Scan(in, m, now, func(n int, line []byte, res filter.Result) {
+		switch {
+		case res.Kind == filter.Hit:
+			sum.hits++
+			sum.perRegex[res.Regex]++
+			if fl.json {
+				_ = enc.Encode(hitJSON(n, res, f.Name()))
+			}
+		case res.NoFail:
+			sum.helper++
+		case res.Kind == filter.Ignore:
+			sum.ignored++
+		default:
+			sum.missed++
+			if len(sum.missedLines) < fl.missed {
+				sum.missedLines = append(sum.missedLines, fmt.Sprintf("%d: %s", n, clip(string(line), 200)))
+			}
+		}
+		if res.HasTime {
+			sum.dated++
+		}
+	})
+	if err != nil {
+		return fmt.Errorf("reading %s: %v", logPath, err)
+	}
+	if fl.json {
+		return nil
+	}
+	sum.lines = st.Lines
+	sum.truncated = st.Truncated
+	sum.elapsed = time.Since(start)
+	sum.print(out, loaded)
+	return nil
+}
+
+type hitRecord struct {
+	Line   int    `json:"line"`
+	IP     string `json:"ip"`
+	Time   string `json:"time,omitempty"`
+	User   string `json:"user,omitempty"`
+	ID     string `json:"id,omitempty"`
+	Filter string `json:"filter"`
+}
+
+func hitJSON(n int, res filter.Result, name string) hitRecord {
+	r := hitRecord{Line: n, User: res.User, Filter: name, ID: res.ID}
+	switch {
+	case res.Addr.IsValid() && res.Bits > 0:
+		r.IP = fmt.Sprintf("%s/%d", res.Addr, res.Bits)
+	case res.Addr.IsValid():
+		r.IP = res.Addr.String()
+	default:
+		r.IP = res.Host
+	}
+	if res.HasTime {
+		r.Time = res.Time.Format(time.RFC3339Nano)
+	}
+	return r
+}
+
+type filterSummary struct {
+	lines, hits, ignored, missed, helper, dated, truncated int
+	perRegex                                               []int
+	missedLines                                            []string
+	elapsed                                                time.Duration
+}
+
+func (s *filterSummary) print(w io.Writer, l *filterload.Loaded) {
+	f := l.Filter
+	fmt.Fprintf(w, "Filter:   %s (%s, %s)\n", f.Name(), l.Kind, l.Source)
+	fmt.Fprintf(w, "Lines:    %d read", s.lines)
+	if s.truncated > 0 {
+		fmt.Fprintf(w, ", %d cut at %d bytes", s.truncated, filterload.MaxLine)
+	}
+	rate := float64(s.lines) / s.elapsed.Seconds()
+	fmt.Fprintf(w, " in %s (%.0f lines/s)\n", s.elapsed.Round(time.Millisecond), rate)
+	fmt.Fprintf(w, "Hits:     %d\n", s.hits)
+	fmt.Fprintf(w, "Ignored:  %d (ignoreregex)\n", s.ignored)
+	fmt.Fprintf(w, "Helper:   %d (matched, not failures: <F-NOFAIL> or session lines)\n", s.helper)
+	fmt.Fprintf(w, "Missed:   %d\n", s.missed)
+	fmt.Fprintf(w, "Dated:    %d of %d lines had a time\n", s.dated, s.lines)
+	fmt.Fprintf(w, "\nHits per failregex:\n")
+	for i, n := range s.perRegex {
+		fmt.Fprintf(w, "  %3d) %7d  %s\n", i+1, n, clip(f.FailRegex(i).Expr, 110))
+	}
+	slow := f.SlowPatterns()
+	if len(slow) > 0 {
+		fmt.Fprintf(w, "\nSlow path (backtracking engine, %s timeout per line; RE2 cannot express these):\n", "50ms")
+		sort.SliceStable(slow, func(i, j int) bool { return slow[i].Pattern.Line < slow[j].Pattern.Line })
+		for _, p := range slow {
+			fmt.Fprintf(w, "  - %s: %s\n    %s\n", p.Pattern.Where(), p.Reason, clip(p.Pattern.Expr, 110))
+		}
+	}
+	if len(s.missedLines) > 0 {
+		fmt.Fprintf(w, "\nFirst %d missed lines:\n", len(s.missedLines))
+		for _, l := range s.missedLines {
+			fmt.Fprintf(w, "  %s\n", l)
+		}
+	}
+}
+
+func clip(s string, n int) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}

@@ -1,0 +1,457 @@
+package filter
+
+import (
+	"bytes"
+	"net/netip"
+	"strconv"
+	"time"
+
+	"github.com/rampart-ids/rampart/internal/filter/date"
+)
+
+// Kind is what a line turned out to be.
+type Kind uint8
+
+// Kinds of results.
+const (
+	None   Kind = iota // no failregex matched
+	Ignore             // matched but not a failure: an ignoreregex excused it, or a helper line (Result.NoFail)
+	Hit                // a failure from Result.Addr / Result.Host / Result.ID
+)
+
+func (k Kind) String() string {
+	switch k {
+	case Ignore:
+		return "ignore"
+	case Hit:
+		return "hit"
+	}
+	return "none"
+}
+
+// Result is the outcome of one line. Strings are copies: they stay valid
+// after the line's buffer is reused.
+type Result struct {
+	Kind Kind
+	// Addr is the source address when the failure names one (IPv4-mapped
+	// IPv6 is unmapped); Bits is its prefix length when the line gave a CIDR.
+	Addr netip.Addr
+	Bits int
+	// Host is the failure id as matched: the address text, a DNS name
+	// (never resolved here), or the <F-ID> value.
+	Host string
+	// ID is the <F-ID> value when the failure is identified by something
+	// other than its address.
+	ID      string
+	User    string
+	Time    time.Time
+	HasTime bool
+	// Regex is the index of the failregex that matched (-1 if none).
+	Regex int
+	// Fields holds other <F-NAME> groups, when the regex has any.
+	Fields map[string]string
+	// NoFail marks helper lines (<F-NOFAIL>) and sessions still waiting for
+	// their address: matched, but not failures.
+	NoFail bool
+}
+
+// mlfCache bounds the multi-line sessions a matcher remembers (Fail2ban
+// keeps 100 for 5 minutes).
+const (
+	mlfMax = 100
+	mlfTTL = 5 * time.Minute
+)
+
+type session struct {
+	fields  map[string]string
+	users   map[string]bool
+	nofail  bool
+	gained  bool
+	pending bool
+	seen    time.Time
+}
+
+// Matcher applies a Filter to one stream of lines. Not safe for concurrent
+// use; make one per source.
+type Matcher struct {
+	f         *Filter
+	dateSt    date.State
+	buf       []byte
+	lines     [][]byte // maxlines buffer
+	spans     []int
+	prefSpans []int
+	lastTime  time.Time
+	sessions  map[string]*session
+	order     []string
+	daemons   map[string]bool
+}
+
+// NewMatcher returns a matcher with empty state.
+func (f *Filter) NewMatcher() *Matcher {
+	return &Matcher{f: f, sessions: map[string]*session{}}
+}
+
+// Match matches one line (without its newline) read at wall time now.
+func (m *Matcher) Match(line []byte, now time.Time) Result {
+	return m.match(line, now, time.Time{}, false)
+}
+
+// MatchAt matches a line whose time is already known (journald entries);
+// no date is searched in the line.
+func (m *Matcher) MatchAt(line []byte, t time.Time) Result {
+	return m.match(line, t, t, true)
+}
+
+func (m *Matcher) match(line []byte, now, known time.Time, haveTime bool) Result {
+	f := m.f
+	res := Result{Regex: -1}
+	line = bytes.TrimRight(line, "\r\n")
+	buf := line
+	var t time.Time
+	hasTime := false
+	switch {
+	case haveTime:
+		t, hasTime = known, true
+	case f.noDate:
+		t, hasTime = now, true
+	default:
+		if dm, ok := f.dates.Find(line, &m.dateSt, now, f.loc); ok {
+			t, hasTime = dm.Time, true
+			if dm.Start < dm.End {
+				m.buf = append(append(m.buf[:0], line[:dm.Start]...), line[dm.End:]...)
+				buf = m.buf
+			}
+		} else if !m.lastTime.IsZero() && m.lastTime.After(now.Add(-time.Minute)) {
+			t, hasTime = m.lastTime, true
+		}
+	}
+	if hasTime && !haveTime {
+		m.lastTime = t
+	}
+	res.Time, res.HasTime = t, hasTime
+	if f.maxLines > 1 {
+		buf = m.pushLine(buf)
+	}
+	// Fail2ban checks ignoreregex first only when there are clearly fewer of them.
+	if len(f.ignore) > 0 && len(f.ignore) < len(f.fail)-2 && m.ignored(buf) {
+		res.Kind = Ignore
+		return res
+	}
+	orig := buf
+	var prefSpans []int
+	if f.pref != nil {
+		sp, ok := m.run(f.pref, buf)
+		if !ok {
+			return res
+		}
+		m.prefSpans = append(m.prefSpans[:0], sp...) // kept while failregexes run
+		prefSpans = m.prefSpans
+		m.spans = sp
+		if c := group(buf, sp, f.pref.known[gContent]); c != nil {
+			buf = c
+		}
+	}
+	for i, r := range f.fail {
+		sp, ok := m.run(r, buf)
+		if !ok {
+			continue
+		}
+		// After prefregex, ignoreregex sees the same content failregex saw.
+		if len(f.ignore) > 0 && m.ignored(buf) {
+			res.Kind = Ignore
+			res.Regex = i
+			return res
+		}
+		res.Regex = i
+		m.fill(&res, r, buf, sp, orig, prefSpans, now)
+		return res
+	}
+	return res
+}
+
+// run matches r against buf, parsing a leading syslog prefix by hand when
+// the pattern starts with one. Spans are offsets into buf.
+func (m *Matcher) run(r *rx, buf []byte) ([]int, bool) {
+	if r.prefix == prefixNone {
+		sp, ok, _ := r.match(buf, m.spans)
+		if sp != nil {
+			m.spans = sp
+		}
+		return sp, ok
+	}
+	k := m.prefixEnd(buf)
+	if k < 0 {
+		return nil, false
+	}
+	sp, ok, _ := r.match(buf[k:], m.spans)
+	if sp != nil {
+		m.spans = sp
+	}
+	if !ok {
+		return sp, false
+	}
+	for i := range sp {
+		if sp[i] >= 0 {
+			sp[i] += k
+		}
+	}
+	if r.prefix == prefixMLFID {
+		for len(sp) < 2*(r.ngroups+1) {
+			sp = append(sp, -1)
+		}
+		sp[2*r.ngroups], sp[2*r.ngroups+1] = 0, k
+		m.spans = sp
+	}
+	return sp, true
+}
+
+func (m *Matcher) ignored(buf []byte) bool {
+	for _, r := range m.f.ignore {
+		if _, ok := m.run(r, buf); ok {
+			return true
+		}
+	}
+	return false
+}
+
+// pushLine adds a line to the maxlines buffer and returns the joined buffer.
+func (m *Matcher) pushLine(b []byte) []byte {
+	m.lines = append(m.lines, append([]byte(nil), b...))
+	if len(m.lines) > m.f.maxLines {
+		m.lines = m.lines[len(m.lines)-m.f.maxLines:]
+	}
+	return bytes.Join(m.lines, []byte{'\n'})
+}
+
+// fill turns a failregex match into a Result, merging multi-line sessions.
+func (m *Matcher) fill(res *Result, r *rx, buf []byte, sp []int, orig []byte, prefSpans []int, now time.Time) {
+	f := m.f
+	// Collect values: prefregex groups first, failregex groups override.
+	var vals [numKnown][]byte
+	var set [numKnown]bool
+	if f.pref != nil {
+		for k := 0; k < numKnown; k++ {
+			if v := group(orig, prefSpans, f.pref.known[k]); v != nil {
+				vals[k], set[k] = v, true
+			}
+		}
+	}
+	for k := 0; k < numKnown; k++ {
+		if r.known[k] >= 0 {
+			v := group(buf, sp, r.known[k])
+			vals[k], set[k] = v, v != nil
+		}
+	}
+	for _, a := range r.alt {
+		if v := group(buf, sp, a.idx); len(v) > 0 && a.target == "user" && len(vals[gUser]) == 0 {
+			vals[gUser], set[gUser] = v, true
+		} else if len(v) > 0 && a.target != "user" {
+			if res.Fields == nil {
+				res.Fields = map[string]string{}
+			}
+			if _, ok := res.Fields[a.target]; !ok {
+				res.Fields[a.target] = string(v)
+			}
+		}
+	}
+	for _, e := range r.extra {
+		if v := group(buf, sp, e.idx); v != nil {
+			if res.Fields == nil {
+				res.Fields = map[string]string{}
+			}
+			res.Fields[e.name] = string(v)
+		}
+	}
+	if set[gUser] {
+		res.User = string(vals[gUser])
+	}
+	if set[gMLFID] {
+		if !m.merge(string(vals[gMLFID]), res, &vals, &set, now) {
+			return
+		}
+	} else if set[gNoFail] {
+		res.NoFail, res.Kind = true, Ignore
+		return
+	}
+	m.setHost(res, &vals, &set)
+}
+
+// setHost picks the failure's identity: ip4, ip6, dns, then the id.
+func (m *Matcher) setHost(res *Result, vals *[numKnown][]byte, set *[numKnown]bool) {
+	var host []byte
+	switch {
+	case set[gIP4]:
+		host = vals[gIP4]
+	case set[gIP6]:
+		host = vals[gIP6]
+	case set[gDNS]:
+		host = vals[gDNS]
+	case set[gFID]:
+		host = vals[gFID]
+	default:
+		res.NoFail = true // a line without an address (and no session to give one)
+		return
+	}
+	res.Kind = Hit
+	res.Host = string(host)
+	if set[gFID] && !bytes.Equal(vals[gFID], host) {
+		res.ID = string(vals[gFID])
+		res.Host = res.ID
+	}
+	if set[gIP4] || set[gIP6] {
+		if a, ok := ParseAddr(host); ok {
+			res.Addr = a
+			if set[gCIDR] {
+				if n, err := strconv.Atoi(string(vals[gCIDR])); err == nil && n <= a.BitLen() {
+					res.Bits = n
+				}
+			}
+		}
+	}
+}
+
+// merge folds a line into its multi-line session (Fail2ban's mlfid rules:
+// helper lines give the address, a success forgets pending failures, a
+// disconnect ends the session). It reports whether res is a failure.
+func (m *Matcher) merge(id string, res *Result, vals *[numKnown][]byte, set *[numKnown]bool, now time.Time) bool {
+	nofail := set[gNoFail]
+	gained := set[gMLFGained]
+	forget := set[gMLFForget]
+	var flags int
+	if gained {
+		flags |= 8 | 1
+		nofail = true
+	} else if nofail {
+		flags |= 1
+	}
+	if forget {
+		flags |= 2
+	}
+	m.expire(now)
+	s := m.sessions[id]
+	cur := map[string]string{}
+	for k := 0; k < numKnown; k++ {
+		if set[k] && k != gNoFail && k != gMLFForget && k != gMLFGained {
+			cur[knownGroups[k]] = string(vals[k])
+		}
+	}
+	var users map[string]bool
+	if s != nil {
+		if u, ok := cur["user"]; ok {
+			s.users[u] = true
+		}
+		users = s.users
+		if s.nofail || s.gained {
+			flags |= 4
+		}
+		s.nofail, s.gained = false, false
+		if flags&8 != 0 {
+			s.pending = false
+		}
+		for k, v := range cur {
+			s.fields[k] = v
+		}
+		s.nofail, s.gained = nofail, gained
+		if flags&2 != 0 {
+			m.drop(id)
+		}
+	} else {
+		s = &session{fields: cur, users: map[string]bool{}, nofail: nofail, gained: gained, seen: now}
+		if u, ok := cur["user"]; ok {
+			s.users[u] = true
+		}
+		users = s.users
+		if flags&2 == 0 {
+			m.add(id, s)
+		}
+	}
+	if s.pending || len(users) > 1 {
+		s.pending = false
+		s.nofail, s.gained = false, false
+	}
+	if s.nofail {
+		res.NoFail = true
+		if set[gNoFail] && !gained {
+			res.Kind = Ignore // an explicit <F-NOFAIL> helper line
+		}
+		return false
+	}
+	// Rebuild values from the merged session.
+	for k := 0; k < numKnown; k++ {
+		if v, ok := s.fields[knownGroups[k]]; ok {
+			vals[k], set[k] = []byte(v), true
+		} else {
+			vals[k], set[k] = nil, false
+		}
+	}
+	if u, ok := s.fields["user"]; ok {
+		res.User = u
+	}
+	if !set[gIP4] && !set[gIP6] && !set[gDNS] && !set[gFID] {
+		s.pending = true
+		res.NoFail = true // waits for the session's address
+		return false
+	}
+	return true
+}
+
+func (m *Matcher) add(id string, s *session) {
+	if len(m.order) >= mlfMax {
+		m.drop(m.order[0])
+	}
+	m.sessions[id] = s
+	m.order = append(m.order, id)
+}
+
+func (m *Matcher) drop(id string) {
+	delete(m.sessions, id)
+	for i, o := range m.order {
+		if o == id {
+			m.order = append(m.order[:i], m.order[i+1:]...)
+			break
+		}
+	}
+}
+
+func (m *Matcher) expire(now time.Time) {
+	for len(m.order) > 0 {
+		s := m.sessions[m.order[0]]
+		if s != nil && now.Sub(s.seen) <= mlfTTL {
+			return
+		}
+		m.drop(m.order[0])
+	}
+}
+
+// ParseAddr parses an IPv4 or IPv6 address leniently (leading zeros in IPv4
+// octets, as some logs write them, are accepted) and unmaps IPv4-in-IPv6.
+func ParseAddr(b []byte) (netip.Addr, bool) {
+	s := string(bytes.Trim(b, "[]"))
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		// 192.030.000.006 -> 192.30.0.6
+		var parts [4]byte
+		n, v, digits := 0, 0, 0
+		for i := 0; i <= len(s); i++ {
+			if i == len(s) || s[i] == '.' {
+				if digits == 0 || v > 255 || n > 3 {
+					return netip.Addr{}, false
+				}
+				parts[n] = byte(v)
+				n++
+				v, digits = 0, 0
+				continue
+			}
+			if s[i] < '0' || s[i] > '9' {
+				return netip.Addr{}, false
+			}
+			v = v*10 + int(s[i]-'0')
+			digits++
+		}
+		if n != 4 {
+			return netip.Addr{}, false
+		}
+		return netip.AddrFrom4(parts), true
+	}
+	return a.Unmap().WithZone(""), true
+}

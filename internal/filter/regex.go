@@ -1,0 +1,417 @@
+package filter
+
+import (
+	"bytes"
+	"fmt"
+	"regexp"
+	"regexp/syntax"
+	"time"
+	"unicode/utf8"
+
+	"github.com/dlclark/regexp2"
+)
+
+// slowTimeout bounds one backtracking match, so a hostile line cannot stall
+// a source (Fail2ban's dovecot ReDoS, GHSA-33wh-ccjc-p397).
+const slowTimeout = 50 * time.Millisecond
+
+// Well-known group slots, filled for every compiled regex.
+const (
+	gIP4 = iota
+	gIP6
+	gDNS
+	gCIDR
+	gFID
+	gUser
+	gMLFID
+	gContent
+	gNoFail
+	gMLFForget
+	gMLFGained
+	numKnown
+)
+
+var knownGroups = [numKnown]string{"ip4", "ip6", "dns", "cidr", "fid", "user", "mlfid", "content", "nofail", "mlfforget", "mlfgained"}
+
+// rx is one compiled pattern: RE2 when it can be, else a backtracking engine
+// behind an RE2 superset pre-check, both behind cheap literal checks.
+type rx struct {
+	src     Pattern
+	fast    *regexp.Regexp  // exact RE2, or the superset pre-check when slow != nil
+	slow    *regexp2.Regexp // exact backtracking engine, nil on the fast path
+	why     string          // why the slow path was needed
+	known   [numKnown]int   // group index in fast (or slow) per known slot, -1 if absent
+	alt     []altGroup      // <F-ALT_X> groups: first non-empty value becomes X
+	extra   []namedGroup    // other <F-…> groups
+	slowIdx map[string]int  // group name -> regexp2 group number
+	pre     prefilter
+	prefix  prefixMode // the pattern starts with the syslog prefix, parsed by hand
+	ngroups int        // groups of the engine, including group 0
+}
+
+type altGroup struct {
+	idx    int
+	target string
+}
+
+type namedGroup struct {
+	name string
+	idx  int
+}
+
+// prefilter rejects lines that cannot match before any engine runs.
+type prefilter struct {
+	anchored bool      // pattern starts with ^ (and no alternation around it)
+	first    [4]uint64 // when anchored: set of possible first bytes; all ones = any
+	anyFirst bool      // first is not informative
+	lits     [][]byte  // literals every match contains
+}
+
+func (p *prefilter) pass(b []byte) bool {
+	if p.anchored && !p.anyFirst {
+		if len(b) == 0 {
+			return false
+		}
+		c := b[0]
+		if p.first[c>>6]&(1<<(c&63)) == 0 {
+			return false
+		}
+	}
+	for _, l := range p.lits {
+		if !bytes.Contains(b, l) {
+			return false
+		}
+	}
+	return true
+}
+
+// compileRx compiles an expanded (tags resolved) Python-flavoured pattern.
+func compileRx(src Pattern, expanded string) (*rx, error) {
+	t := translate(expanded)
+	r := &rx{src: src}
+	for i := range r.known {
+		r.known[i] = -1
+	}
+	re, err := regexp.Compile(t.re2)
+	if t.exact && err != nil {
+		// RE2 refuses something translate did not flag (e.g. repetition > 1000):
+		// let the backtracking engine decide.
+		t.exact = false
+		t.why = err.Error()
+		re = nil
+	}
+	if !t.exact {
+		r.why = t.why
+		sl, err2 := regexp2.Compile(t.dotnet, regexp2.None)
+		if err2 != nil {
+			return nil, fmt.Errorf("%s: bad regex %s: %v", src.Where(), describe(src.Expr), err2)
+		}
+		sl.MatchTimeout = slowTimeout
+		r.slow = sl
+		r.slowIdx = map[string]int{}
+		for _, name := range sl.GetGroupNames() {
+			r.slowIdx[name] = sl.GroupNumberFromName(name)
+		}
+		if err == nil {
+			r.fast = re // superset pre-check
+		}
+		for _, n := range sl.GetGroupNumbers() {
+			if n+1 > r.ngroups {
+				r.ngroups = n + 1
+			}
+		}
+		r.setGroups(func(name string) int {
+			if n, ok := r.slowIdx[name]; ok {
+				return n
+			}
+			return -1
+		}, sl.GetGroupNames())
+	} else {
+		r.fast = re
+		r.ngroups = re.NumSubexp() + 1
+		r.setGroups(re.SubexpIndex, re.SubexpNames())
+	}
+	if r.fast != nil {
+		r.pre = buildPrefilter(t.re2)
+	}
+	return r, nil
+}
+
+func (r *rx) setGroups(index func(string) int, names []string) {
+	for i, n := range knownGroups {
+		r.known[i] = index(n)
+	}
+	seen := map[string]bool{}
+	for _, n := range names {
+		if n == "" || seen[n] || isDigits(n) {
+			continue
+		}
+		seen[n] = true
+		isKnown := false
+		for _, k := range knownGroups {
+			if k == n {
+				isKnown = true
+			}
+		}
+		if isKnown || n == "fport" || len(n) > 9 && n[:9] == "skiplines" || n == "cond_inv" || n == "cond_user" {
+			if n == "fport" {
+				r.extra = append(r.extra, namedGroup{n, index(n)})
+			}
+			continue
+		}
+		if len(n) > 4 && n[:4] == "alt_" {
+			t := n[4:]
+			// alt_user_1 -> user
+			if j := lastUnderscoreDigits(t); j > 0 {
+				t = t[:j]
+			}
+			r.alt = append(r.alt, altGroup{index(n), t})
+			continue
+		}
+		r.extra = append(r.extra, namedGroup{n, index(n)})
+	}
+}
+
+func lastUnderscoreDigits(s string) int {
+	for i := len(s) - 1; i > 0; i-- {
+		if s[i] == '_' {
+			if isDigits(s[i+1:]) {
+				return i
+			}
+			return -1
+		}
+	}
+	return -1
+}
+
+// match runs the pattern over buf. On success spans holds byte offsets
+// (start, end pairs; -1 for unset) indexed by the engine's group numbers,
+// reusing dst. ok reports a match; err only a backtracking timeout.
+func (r *rx) match(buf []byte, dst []int) (spans []int, ok bool, err error) {
+	if !r.pre.pass(buf) {
+		return dst, false, nil
+	}
+	if r.slow == nil {
+		loc := r.fast.FindSubmatchIndex(buf)
+		return loc, loc != nil, nil
+	}
+	if r.fast != nil && !r.fast.Match(buf) {
+		return dst, false, nil
+	}
+	s := string(buf)
+	m, err := r.slow.FindStringMatch(s)
+	if err != nil || m == nil {
+		return dst, false, err
+	}
+	groups := m.Groups()
+	spans = dst[:0]
+	for i := 0; i < r.ngroups; i++ {
+		spans = append(spans, -1, -1)
+	}
+	ascii := isASCII(buf)
+	for _, g := range groups {
+		idx, ok := r.slowIdx[g.Name]
+		if !ok || len(g.Captures) == 0 {
+			continue
+		}
+		st, ln := g.Index, g.Length
+		if !ascii {
+			st, ln = runeToByte(s, st), runeToByte(s, st+ln)-runeToByte(s, st)
+		}
+		spans[2*idx], spans[2*idx+1] = st, st+ln
+	}
+	return spans, true, nil
+}
+
+func isASCII(b []byte) bool {
+	for _, c := range b {
+		if c >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
+}
+
+// runeToByte converts a rune offset in s to a byte offset (regexp2 counts runes).
+func runeToByte(s string, n int) int {
+	i := 0
+	for k := range s {
+		if i == n {
+			return k
+		}
+		i++
+	}
+	return len(s)
+}
+
+// group returns the text of group idx, or nil when unset.
+func group(buf []byte, spans []int, idx int) []byte {
+	if idx < 0 || 2*idx+1 >= len(spans) || spans[2*idx] < 0 {
+		return nil
+	}
+	return buf[spans[2*idx]:spans[2*idx+1]]
+}
+
+// buildPrefilter derives cheap necessary conditions from an RE2 pattern.
+func buildPrefilter(pattern string) prefilter {
+	var p prefilter
+	re, err := syntax.Parse(pattern, syntax.Perl)
+	if err != nil {
+		p.anyFirst = true
+		return p
+	}
+	re = re.Simplify()
+	lits := requiredLiterals(re)
+	// Keep the two longest: enough to reject most lines, cheap to test.
+	for k := 0; k < 2 && len(lits) > 0; k++ {
+		best := 0
+		for i, l := range lits {
+			if len(l) > len(lits[best]) {
+				best = i
+			}
+		}
+		if len(lits[best]) >= 3 {
+			p.lits = append(p.lits, []byte(lits[best]))
+		}
+		lits = append(lits[:best], lits[best+1:]...)
+	}
+	// Anchored first-byte set.
+	if re.Op == syntax.OpConcat && len(re.Sub) > 0 && re.Sub[0].Op == syntax.OpBeginText {
+		p.anchored = true
+		var set [4]uint64
+		if firstBytes(re.Sub[1:], &set) {
+			p.first = set
+		} else {
+			p.anyFirst = true
+		}
+	} else {
+		p.anyFirst = true
+	}
+	return p
+}
+
+// requiredLiterals returns case-sensitive literal strings that every match
+// of re must contain.
+func requiredLiterals(re *syntax.Regexp) []string {
+	switch re.Op {
+	case syntax.OpLiteral:
+		if re.Flags&syntax.FoldCase != 0 {
+			return nil
+		}
+		return []string{string(re.Rune)}
+	case syntax.OpCapture:
+		return requiredLiterals(re.Sub[0])
+	case syntax.OpPlus:
+		return requiredLiterals(re.Sub[0])
+	case syntax.OpRepeat:
+		if re.Min >= 1 {
+			return requiredLiterals(re.Sub[0])
+		}
+	case syntax.OpConcat:
+		var out []string
+		var run []rune
+		for _, s := range re.Sub {
+			if s.Op == syntax.OpLiteral && s.Flags&syntax.FoldCase == 0 {
+				run = append(run, s.Rune...)
+				continue
+			}
+			if len(run) > 0 {
+				out = append(out, string(run))
+				run = nil
+			}
+			out = append(out, requiredLiterals(s)...)
+		}
+		if len(run) > 0 {
+			out = append(out, string(run))
+		}
+		return out
+	}
+	return nil
+}
+
+// firstBytes adds to set every byte a match of the concatenation subs can
+// start with. It returns false when that is not known (then any byte may).
+func firstBytes(subs []*syntax.Regexp, set *[4]uint64) bool {
+	for _, s := range subs {
+		done, ok := firstOf(s, set)
+		if !ok {
+			return false
+		}
+		if done {
+			return true
+		}
+	}
+	return false // all parts may be empty: any byte (or none)
+}
+
+// firstOf adds the first bytes of re to set; done reports that re cannot
+// match empty (so later parts do not contribute first bytes).
+func firstOf(re *syntax.Regexp, set *[4]uint64) (done, ok bool) {
+	add := func(c rune) bool {
+		if c >= utf8.RuneSelf {
+			return false
+		}
+		set[c>>6] |= 1 << (uint(c) & 63)
+		return true
+	}
+	switch re.Op {
+	case syntax.OpLiteral:
+		if len(re.Rune) == 0 {
+			return false, true
+		}
+		c := re.Rune[0]
+		if re.Flags&syntax.FoldCase != 0 {
+			if c >= 'a' && c <= 'z' {
+				add(c - 32)
+			} else if c >= 'A' && c <= 'Z' {
+				add(c + 32)
+			}
+		}
+		return true, add(c)
+	case syntax.OpCharClass:
+		for i := 0; i+1 < len(re.Rune); i += 2 {
+			lo, hi := re.Rune[i], re.Rune[i+1]
+			if hi >= utf8.RuneSelf {
+				return false, false
+			}
+			for c := lo; c <= hi; c++ {
+				add(c)
+			}
+		}
+		return true, true
+	case syntax.OpCapture:
+		return firstOf(re.Sub[0], set)
+	case syntax.OpPlus:
+		return firstOf(re.Sub[0], set)
+	case syntax.OpRepeat:
+		d, ok := firstOf(re.Sub[0], set)
+		return d && re.Min >= 1, ok
+	case syntax.OpStar, syntax.OpQuest:
+		_, ok := firstOf(re.Sub[0], set)
+		return false, ok
+	case syntax.OpConcat:
+		for _, s := range re.Sub {
+			d, ok := firstOf(s, set)
+			if !ok {
+				return false, false
+			}
+			if d {
+				return true, true
+			}
+		}
+		return false, true
+	case syntax.OpAlternate:
+		all := true
+		for _, s := range re.Sub {
+			d, ok := firstOf(s, set)
+			if !ok {
+				return false, false
+			}
+			all = all && d
+		}
+		return all, true
+	case syntax.OpEmptyMatch:
+		return false, true
+	}
+	return false, false
+}

@@ -1,0 +1,103 @@
+package filter
+
+import (
+	"regexp"
+	"testing"
+
+	"github.com/dlclark/regexp2"
+)
+
+func TestTranslate(t *testing.T) {
+	tests := []struct {
+		name, in string
+		exact    bool
+		re2      string
+	}{
+		{"plain", `^Failed \S+ for (?P<user>\S+) from`, true, `^Failed \S+ for (?P<user>\S+) from`},
+		{"python-end", `foo\Z`, true, `foo\z`},
+		{"empty-min", `a{,3}`, true, `a{0,3}`},
+		{"comment", `a(?#hi)b`, true, `ab`},
+		{"escaped-space", `a\ b`, true, `a b`},
+		{"class-backspace", `[\b]`, true, `[\x08]`},
+		{"unicode-escape", `\u00e9`, true, `\x{00e9}`},
+		{"neg-lookahead", `^a(?!b)c`, false, `^ac`},
+		{"lookbehind", `(?<=:):`, false, `:`},
+		{"quantified-lookahead", `a(?=b)?c`, false, `ac`},
+		{"conditional", `(?P<x>a)?(?(x)b|c)`, false, `(?P<x>a)?(?:b|c|)`},
+		{"backref", `(?P<q>["'])x(?P=q)`, false, `(?P<q>["'])x(?s:.*?)`},
+		{"flags-local", `(?i:abc)`, true, `(?i:abc)`},
+		{"flags-u-dropped", `(?u)\w+`, true, `\w+`},
+		{"nested-in-lookahead", `a(?!(?:x|y)z)b`, false, `ab`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := translate(tt.in)
+			if got.exact != tt.exact || got.re2 != tt.re2 {
+				t.Errorf("translate(%q) = {re2: %q, exact: %v}, want {re2: %q, exact: %v}", tt.in, got.re2, got.exact, tt.re2, tt.exact)
+			}
+			if _, err := regexp.Compile(got.re2); err != nil {
+				t.Errorf("translate(%q).re2 does not compile: %v", tt.in, err)
+			}
+			if !got.exact {
+				if _, err := regexp2.Compile(got.dotnet, regexp2.None); err != nil {
+					t.Errorf("translate(%q).dotnet %q does not compile: %v", tt.in, got.dotnet, err)
+				}
+			}
+		})
+	}
+}
+
+// The RE2 form of a slow pattern must accept every line the exact form does.
+func TestSupersetAcceptsExactMatches(t *testing.T) {
+	pats := []string{
+		`^Failed \S+ for (?P<cond_inv>invalid user )?(?P<user>(?P<cond_user>\S+)|(?(cond_inv)(?:(?! from ).)*?|[^:]+)) from (?P<ip4>\S+)(?: port \d+)?(?: ssh\d*)?(?(cond_user): |(?:(?:(?! from ).)*)$)`,
+		`^(?P<q>["'])(?P<v>.*)(?P=q)$`,
+		`^user (?!root)\w+ from (?P<ip4>\S+)`,
+	}
+	lines := []string{
+		"Failed password for root from 192.0.2.1 port 22 ssh2",
+		"Failed password for invalid user a b from 192.0.2.1 port 22 ssh2",
+		"Failed password for invalid user from 192.0.2.1 from 192.0.2.9 port 22 ssh2",
+		`"quoted"`, `'x"`, "user bob from 192.0.2.3", "user root from 192.0.2.4",
+	}
+	for _, p := range pats {
+		tr := translate(p)
+		fast := regexp.MustCompile(tr.re2)
+		slow := regexp2.MustCompile(tr.dotnet, regexp2.None)
+		for _, l := range lines {
+			ok, _ := slow.MatchString(l)
+			if ok && !fast.MatchString(l) {
+				t.Errorf("superset %q rejects %q which %q accepts", tr.re2, l, tr.dotnet)
+			}
+		}
+	}
+}
+
+func TestPrefilter(t *testing.T) {
+	tests := []struct {
+		re   string
+		line string
+		pass bool
+	}{
+		{`^Failed password for \S+`, "Failed password for root", true},
+		{`^Failed password for \S+`, "Accepted password for root", false},
+		{`^[aA]uthentication failure`, "authentication failure", true},
+		{`^[aA]uthentication failure`, "Xuthentication failure", false},
+		{`^(?i)user`, "USER x", true},
+		{`refused connect from \S+`, "x refused connect from y", true},
+		{`refused connect from \S+`, "x accepted", false},
+		{`^(?:a|b)?c`, "c", true},
+		{`^(?:a|b)?c`, "d", false},
+		{`^\s*x`, "  x", true},
+	}
+	for _, tt := range tests {
+		p := buildPrefilter(tt.re)
+		if got := p.pass([]byte(tt.line)); got != tt.pass {
+			t.Errorf("prefilter(%q).pass(%q) = %v, want %v", tt.re, tt.line, got, tt.pass)
+		}
+		// Never stricter than the regex itself.
+		if regexp.MustCompile(tt.re).MatchString(tt.line) && !p.pass([]byte(tt.line)) {
+			t.Errorf("prefilter(%q) rejects matching line %q", tt.re, tt.line)
+		}
+	}
+}

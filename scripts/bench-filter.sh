@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Filter speed, side by side with fail2ban-regex, on one core.
+#
+# Generates a 1,000,000-line sshd auth log with ../shared/bench/genflood.py
+# (10,000 attackers x 10 failures, 9 ordinary lines after each failure) and
+# runs on it, pinned to one CPU:
+#   1. rampart filter test sshd                       (built-in filter)
+#   2. rampart filter test <fail2ban>/filter.d/sshd.conf (compatibility path)
+#   3. fail2ban-regex <log> <fail2ban>/filter.d/sshd.conf (Debian's 1.0.2)
+# and prints wall time, lines/s, peak RSS and hits for each, and the ratios.
+# usage: scripts/bench-filter.sh [LINES_LOG]   (set SKIP_FAIL2BAN=1 to skip 3)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+make -s build
+gen=${GENFLOOD:-../shared/bench/genflood.py}
+log=${1:-${TMPDIR:-/tmp}/rampart-bench-auth.log}
+if [ ! -s "$log" ]; then
+  python3 "$gen" "$log" 10000 10 9
+fi
+lines=$(wc -l < "$log")
+f2b=$(scripts/fail2ban-corpus.sh)
+conf="$f2b/etc/fail2ban/filter.d/sshd.conf"
+cpu=${BENCH_CPU:-1}
+echo "date: $(date -u +%Y-%m-%dT%H:%MZ)  host: $(nproc) cores, load: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "log: $log ($lines lines, $(du -h "$log" | cut -f1))  pinned to CPU $cpu"
+run() { # name, command...
+  local name=$1; shift
+  local tf; tf=$(mktemp)
+  /usr/bin/time -f '%e %M' -o "$tf" taskset -c "$cpu" "$@" > /tmp/rampart-bench-out.$$ 2>&1 || { cat /tmp/rampart-bench-out.$$; exit 1; }
+  read -r secs kb < "$tf"; rm -f "$tf"
+  local hits
+  hits=$(grep -m1 -oE '^(Hits: +[0-9]+|Lines: [0-9]+ lines, [0-9]+ ignored, [0-9]+ matched)' /tmp/rampart-bench-out.$$ || true)
+  printf '%-44s %8.2f s %12.0f lines/s %8.1f MB  %s\n' "$name" "$secs" "$(echo "$lines / $secs" | bc -l)" "$(echo "$kb / 1024" | bc -l)" "$hits"
+  echo "$secs" > "/tmp/rampart-bench-$name.secs"
+}
+run builtin-sshd bin/rampart filter test sshd "$log"
+run fail2ban-sshd.conf bin/rampart filter test "$conf" "$log"
+if [ -z "${SKIP_FAIL2BAN:-}" ]; then
+  run fail2ban-regex env PYTHONPATH="$f2b/usr/lib/python3/dist-packages" python3 "$f2b/usr/bin/fail2ban-regex" "$log" "$conf"
+  b=$(cat /tmp/rampart-bench-builtin-sshd.secs); c=$(cat /tmp/rampart-bench-fail2ban-sshd.conf.secs); f=$(cat /tmp/rampart-bench-fail2ban-regex.secs)
+  printf 'ratio fail2ban-regex / rampart: built-in sshd %.1fx, sshd.conf %.1fx\n' "$(echo "$f / $b" | bc -l)" "$(echo "$f / $c" | bc -l)"
+fi
+rm -f /tmp/rampart-bench-out.$$ /tmp/rampart-bench-*.secs
