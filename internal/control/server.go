@@ -1,0 +1,352 @@
+package control
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// MaxRequestBytes bounds a request body.
+const MaxRequestBytes = 64 << 10
+
+// Server serves the control API on a unix socket. Set its fields before
+// Serve.
+type Server struct {
+	api API
+	log *slog.Logger
+
+	// AllowedUIDs are the peer user ids (from SO_PEERCRED) allowed to use
+	// the socket; nil means root only.
+	AllowedUIDs []uint32
+	// SocketMode is the socket file's mode; 0 means 0600.
+	SocketMode fs.FileMode
+	// Version is reported by ping.
+	Version string
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+
+	started time.Time
+}
+
+// NewServer returns a Server answering with api.
+func NewServer(api API, log *slog.Logger) *Server {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Server{api: api, log: log}
+}
+
+// peerKey carries the peer's credentials in a connection's context.
+type peerKey struct{}
+
+// peer is who is on the other end of the socket.
+type peer struct {
+	uid, gid uint32
+	pid      int32
+}
+
+// Serve listens on socketPath until ctx is done. It creates the parent
+// directory (0755), replaces a stale socket but refuses to take over a live
+// one, and binds under a temporary name that is renamed into place after
+// the mode is set, so the socket is never reachable with a looser mode.
+func (s *Server) Serve(ctx context.Context, socketPath string) error {
+	if s.Now == nil {
+		s.Now = time.Now
+	}
+	s.started = s.Now()
+	mode := s.SocketMode
+	if mode == 0 {
+		mode = 0o600
+	}
+	if err := os.MkdirAll(filepath.Dir(socketPath), 0o755); err != nil {
+		return fmt.Errorf("control socket %s: %w", socketPath, err)
+	}
+	if err := removeStale(socketPath); err != nil {
+		return err
+	}
+	tmp := filepath.Join(filepath.Dir(socketPath), fmt.Sprintf(".%s.%d", filepath.Base(socketPath), os.Getpid()))
+	_ = os.Remove(tmp)
+	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: tmp, Net: "unix"})
+	if err != nil {
+		return fmt.Errorf("control socket %s: %w", socketPath, err)
+	}
+	ln.SetUnlinkOnClose(false)
+	if err := os.Chmod(tmp, mode); err != nil {
+		ln.Close()
+		os.Remove(tmp)
+		return fmt.Errorf("control socket %s: %w", socketPath, err)
+	}
+	if err := os.Rename(tmp, socketPath); err != nil {
+		ln.Close()
+		os.Remove(tmp)
+		return fmt.Errorf("control socket %s: %w", socketPath, err)
+	}
+	srv := &http.Server{
+		Handler:           s.handler(true),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
+			if p, ok := peerOf(c); ok {
+				return context.WithValue(ctx, peerKey{}, p)
+			}
+			return ctx
+		},
+		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	s.log.Info("control socket listening", "path", socketPath, "mode", fmt.Sprintf("%#o", mode))
+	select {
+	case err := <-errc:
+		os.Remove(socketPath)
+		return fmt.Errorf("control socket %s: %w", socketPath, err)
+	case <-ctx.Done():
+	}
+	shutCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	err = srv.Shutdown(shutCtx)
+	os.Remove(socketPath)
+	<-errc
+	if err != nil {
+		return fmt.Errorf("control socket %s: shutdown: %w", socketPath, err)
+	}
+	return nil
+}
+
+// removeStale removes a socket nobody listens on; a live socket or a file
+// that is not a socket is left alone and reported.
+func removeStale(path string) error {
+	fi, err := os.Lstat(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("control socket %s: %w", path, err)
+	}
+	if fi.Mode()&fs.ModeSocket == 0 {
+		return fmt.Errorf("control socket %s: exists and is not a socket; remove it or choose another [daemon] socket", path)
+	}
+	if c, err := net.DialTimeout("unix", path, time.Second); err == nil {
+		c.Close()
+		return fmt.Errorf("control socket %s: another rampart is listening there; stop it first", path)
+	}
+	if err := os.Remove(path); err != nil {
+		return fmt.Errorf("control socket %s: removing the stale socket: %w", path, err)
+	}
+	return nil
+}
+
+// peerOf reads the credentials of the process at the other end.
+func peerOf(c net.Conn) (peer, bool) {
+	uc, ok := c.(*net.UnixConn)
+	if !ok {
+		return peer{}, false
+	}
+	raw, err := uc.SyscallConn()
+	if err != nil {
+		return peer{}, false
+	}
+	var cred *unix.Ucred
+	var credErr error
+	if err := raw.Control(func(fd uintptr) {
+		cred, credErr = unix.GetsockoptUcred(int(fd), unix.SOL_SOCKET, unix.SO_PEERCRED)
+	}); err != nil || credErr != nil {
+		return peer{}, false
+	}
+	return peer{uid: cred.Uid, gid: cred.Gid, pid: cred.Pid}, true
+}
+
+type route func(w http.ResponseWriter, r *http.Request)
+
+// routes is the whole API surface: "METHOD /path" to handler.
+func (s *Server) routes() map[string]route {
+	return map[string]route{
+		"GET /v1/ping":    s.ping,
+		"GET /v1/status":  s.status,
+		"POST /v1/ban":    s.ban,
+		"POST /v1/unban":  s.unban,
+		"GET /v1/banned":  s.banned,
+		"POST /v1/reload": s.reload,
+	}
+}
+
+// handler dispatches requests; with checkPeer it first refuses peers whose
+// uid is not allowed.
+func (s *Server) handler(checkPeer bool) http.Handler {
+	routes := s.routes()
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if checkPeer {
+			p, ok := r.Context().Value(peerKey{}).(peer)
+			allowed := s.AllowedUIDs
+			if allowed == nil {
+				allowed = []uint32{0}
+			}
+			if !ok || !slices.Contains(allowed, p.uid) {
+				s.log.Warn("control request refused", "uid", p.uid, "pid", p.pid, "known", ok, "path", r.URL.Path)
+				writeError(w, http.StatusForbidden, fmt.Sprintf("permission denied: uid %d may not use the control socket (run as root)", p.uid))
+				return
+			}
+		}
+		h, ok := routes[r.Method+" "+r.URL.Path]
+		if !ok {
+			var allow []string
+			for k := range routes {
+				if m, path, _ := strings.Cut(k, " "); path == r.URL.Path {
+					allow = append(allow, m)
+				}
+			}
+			if len(allow) > 0 {
+				w.Header().Set("Allow", strings.Join(allow, ", "))
+				writeError(w, http.StatusMethodNotAllowed, fmt.Sprintf("%s %s: use %s", r.Method, r.URL.Path, strings.Join(allow, ", ")))
+				return
+			}
+			writeError(w, http.StatusNotFound, fmt.Sprintf("no such endpoint: %s %s", r.Method, r.URL.Path))
+			return
+		}
+		h(w, r)
+	})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func writeError(w http.ResponseWriter, status int, msg string) {
+	writeJSON(w, status, ErrorReply{Error: msg})
+}
+
+// reply writes v, or err with the status statusOf chooses.
+func (s *Server) reply(w http.ResponseWriter, r *http.Request, v any, err error) {
+	if err != nil {
+		st := statusOf(err)
+		if st >= 500 {
+			s.log.Error("control request failed", "path", r.URL.Path, "err", err)
+		}
+		writeError(w, st, err.Error())
+		return
+	}
+	writeJSON(w, http.StatusOK, v)
+}
+
+// decode reads a JSON body strictly: bounded, no unknown fields, nothing
+// after the object.
+func decode(w http.ResponseWriter, r *http.Request, v any) bool {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, MaxRequestBytes))
+	dec.DisallowUnknownFields()
+	err := dec.Decode(v)
+	if err == nil && dec.Decode(&struct{}{}) != io.EOF {
+		err = errors.New("unexpected data after the JSON object")
+	}
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body over %d bytes", MaxRequestBytes))
+			return false
+		}
+		writeError(w, http.StatusBadRequest, "bad request body: "+err.Error())
+		return false
+	}
+	return true
+}
+
+// query checks that r has no query parameters but the allowed ones.
+func query(w http.ResponseWriter, r *http.Request, allowed ...string) bool {
+	for k, v := range r.URL.Query() {
+		if !slices.Contains(allowed, k) || len(v) != 1 {
+			writeError(w, http.StatusBadRequest, fmt.Sprintf("unexpected query parameter %q", k))
+			return false
+		}
+	}
+	return true
+}
+
+func (s *Server) ping(w http.ResponseWriter, r *http.Request) {
+	if !query(w, r) {
+		return
+	}
+	writeJSON(w, http.StatusOK, PingReply{Version: s.Version, PID: os.Getpid(), Started: s.started})
+}
+
+func (s *Server) status(w http.ResponseWriter, r *http.Request) {
+	if !query(w, r, "jail") {
+		return
+	}
+	rep, err := s.api.Status(r.Context(), r.URL.Query().Get("jail"))
+	if rep.Jails == nil {
+		rep.Jails = []JailStatus{}
+	}
+	s.reply(w, r, rep, err)
+}
+
+func (s *Server) ban(w http.ResponseWriter, r *http.Request) {
+	var req BanRequest
+	if !query(w, r) || !decode(w, r, &req) {
+		return
+	}
+	if err := CheckBan(req); err != nil {
+		s.reply(w, r, nil, err)
+		return
+	}
+	rep, err := s.api.Ban(r.Context(), req)
+	if err == nil {
+		s.log.Info("manual ban", "prefix", req.Prefix, "jail", rep.Jail, "force", req.Force)
+	}
+	s.reply(w, r, rep, err)
+}
+
+func (s *Server) unban(w http.ResponseWriter, r *http.Request) {
+	var req UnbanRequest
+	if !query(w, r) || !decode(w, r, &req) {
+		return
+	}
+	if req.All == req.Prefix.IsValid() {
+		writeError(w, http.StatusBadRequest, `give either "prefix" or "all": true`)
+		return
+	}
+	if req.Prefix.IsValid() && req.Prefix != req.Prefix.Masked() {
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("unban %s: host bits are set (did you mean %s?)", req.Prefix, req.Prefix.Masked()))
+		return
+	}
+	rep, err := s.api.Unban(r.Context(), req)
+	if rep.Removed == nil {
+		rep.Removed = []BannedEntry{}
+	}
+	if err == nil {
+		s.log.Info("manual unban", "prefix", req.Prefix, "all", req.All, "jail", req.Jail, "removed", strconv.Itoa(len(rep.Removed)))
+	}
+	s.reply(w, r, rep, err)
+}
+
+func (s *Server) banned(w http.ResponseWriter, r *http.Request) {
+	if !query(w, r) {
+		return
+	}
+	bans, err := s.api.Banned(r.Context())
+	if bans == nil {
+		bans = []BannedEntry{}
+	}
+	s.reply(w, r, BannedReply{Bans: bans}, err)
+}
+
+func (s *Server) reload(w http.ResponseWriter, r *http.Request) {
+	if !query(w, r) {
+		return
+	}
+	s.reply(w, r, OKReply{OK: true}, s.api.Reload(r.Context()))
+}
