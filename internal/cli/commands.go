@@ -5,5 +5,6 @@ import "github.com/spf13/cobra"
 // commands lists every subcommand constructor: one literal, easy to grep.
 var commands = []func(*globals) *cobra.Command{
 	newVersionCmd,
+	newAuditCmd,
 	newFilterCmd,
 }
