@@ -62,6 +62,9 @@ type PortRange struct {
 	First, Last uint16
 }
 
+// Port returns the range holding the single port p.
+func Port(p uint16) PortRange { return PortRange{First: p, Last: p} }
+
 // String returns "22" or "8000-8080".
 func (r PortRange) String() string {
 	if r.First == r.Last {
