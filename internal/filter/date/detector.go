@@ -206,14 +206,15 @@ func (d *Detector) Find(line []byte, st *State, now time.Time, loc *time.Locatio
 	}
 	st.bind(d)
 	c := findCtx{line: line, now: now, loc: loc, st: st}
-	r, i, ok := st.search(&c)
+	var r result
+	i, ok := st.search(&c, &r)
 	if !ok {
 		return Match{}, false
 	}
-	return Match{Time: r.time, Start: r.start, End: r.end, Template: i}, true
+	return Match{Time: time.Unix(r.unix, int64(r.nsec)), Start: r.start, End: r.end, Template: i}, true
 }
 
 // maxLine is how much of a line the date search looks at. Fail2ban has no
-// limit; a date past the first 64 KiB of a line is not found here, which
-// bounds the work on hostile lines.
-const maxLine = 64 << 10
+// limit; a date past the first 16 KiB of a line is not found here, which
+// bounds the work on hostile lines (a few ms for the default templates).
+const maxLine = 16 << 10

@@ -14,21 +14,27 @@ const (
 	fastYes
 )
 
-// fastFunc matches at the start of line, filling f; it returns the date span.
-type fastFunc func(line []byte, f *fields) (start, end int, res int)
+// Hand-written matchers; each matches at the start of the line, filling
+// fields, and returns the date span and a verdict.
+const (
+	fastNone   = iota
+	fastISO1   // fastISO with (?:T|  ?)
+	fastISO2   // fastISO with [T ]
+	fastSyslog // fastBSD
+)
 
 // fastFor returns the hand-written matcher for a datepattern, if there is one.
-func fastFor(pattern string) fastFunc {
+func fastFor(pattern string) int {
 	switch pattern {
 	case `{^LN-BEG}%ExY(?P<_sep>[-/.])%m(?P=_sep)%d(?:T|  ?)%H:%M:%S(?:[.,]%f)?(?:\s*%z)?`:
-		return func(line []byte, f *fields) (int, int, int) { return fastISO(line, true, f) }
+		return fastISO1
 	case `{^LN-BEG}%ExY(?P<_sep>[-/.])%m(?P=_sep)%d[T ]%H:%M:%S(?:[.,]%f)?(?:\s*%z)?`:
-		return func(line []byte, f *fields) (int, int, int) { return fastISO(line, false, f) }
+		return fastISO2
 	case `{^LN-BEG}(?:%a )?%b %d %k:%M:%S(?:\.%f)?(?: %ExY)?`,
 		`{^LN-BEG}(?:%a )?%b %d %H:%M:%S(?:\.%f)?(?: %ExY)?`:
-		return fastBSD
+		return fastSyslog
 	}
-	return nil
+	return fastNone
 }
 
 func isWordByte(c byte) bool {
@@ -37,7 +43,7 @@ func isWordByte(c byte) bool {
 
 // skipPrefix handles ^(?:\W{0,2})? for a date that must start with a byte in
 // the class first: it returns where the date starts, or a verdict.
-func skipPrefix(line []byte, first func(byte) bool) (int, int) {
+func skipPrefix(line []byte, digit bool) (int, int) {
 	p := 0
 	for p < 2 && p < len(line) {
 		c := line[p]
@@ -49,7 +55,7 @@ func skipPrefix(line []byte, first func(byte) bool) (int, int) {
 		}
 		p++
 	}
-	if p >= len(line) || !first(line[p]) {
+	if p >= len(line) || (digit && line[p] != '2') || (!digit && !isLetter(line[p])) {
 		if p < len(line) && line[p] >= 0x80 {
 			return 0, fastUnsure
 		}
@@ -94,13 +100,19 @@ func fraction(b []byte, i int, f *fields) int {
 
 // hms reads HH:MM:SS at i with two-digit fields (00-23, 00-59, 00-59).
 func hms(b []byte, i int, f *fields) bool {
-	h, ok1 := two(b, i)
-	m, ok2 := two(b, i+3)
-	s, ok3 := two(b, i+6)
-	if !ok1 || !ok2 || !ok3 || b[i+2] != ':' || b[i+5] != ':' || h > 23 || m > 59 || s > 59 {
+	if i+8 > len(b) {
 		return false
 	}
-	f.hour, f.minute, f.second = h, m, s
+	b = b[i : i+8]
+	h0, h1, m0, m1, s0, s1 := b[0]-'0', b[1]-'0', b[3]-'0', b[4]-'0', b[6]-'0', b[7]-'0'
+	if h0 > 2 || h1 > 9 || m0 > 5 || m1 > 9 || s0 > 5 || s1 > 9 || b[2] != ':' || b[5] != ':' {
+		return false
+	}
+	h := int(h0)*10 + int(h1)
+	if h > 23 {
+		return false
+	}
+	f.hour, f.minute, f.second = h, int(m0)*10+int(m1), int(s0)*10+int(s1)
 	return true
 }
 
@@ -112,7 +124,7 @@ func hms(b []byte, i int, f *fields) bool {
 // in its canonical form (two-digit fields); twoSpaces is the (?:T|  ?)
 // variant, else [T ].
 func fastISO(line []byte, twoSpaces bool, f *fields) (int, int, int) {
-	p, res := skipPrefix(line, func(c byte) bool { return c == '2' })
+	p, res := skipPrefix(line, true)
 	if res != fastYes {
 		return 0, 0, res
 	}
@@ -248,7 +260,7 @@ func isLetter(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
 //
 // (and the %H variant) in its canonical form: one space before a two-digit hour.
 func fastBSD(line []byte, f *fields) (int, int, int) {
-	p, res := skipPrefix(line, isLetter)
+	p, res := skipPrefix(line, false)
 	if res != fastYes {
 		return 0, 0, res
 	}

@@ -42,6 +42,18 @@ type clock struct {
 	year     int
 	ylo, yhi int64
 	yloc     *time.Location
+	// last month start seen: days since 1970 of year-month-01.
+	dYear, dMonth int
+	dDays         int64
+}
+
+// monthStart returns daysFromCivil(y, m, 1), cached for runs of lines from
+// the same month.
+func (c *clock) monthStart(y, m int) int64 {
+	if y != c.dYear || m != c.dMonth {
+		c.dYear, c.dMonth, c.dDays = y, m, daysFromCivil(y, m, 1)
+	}
+	return c.dDays
 }
 
 // wallToUnix converts seconds since 1970-01-01 00:00 wall-clock time in loc to
@@ -157,12 +169,14 @@ func daysIn(y, m int) int {
 // is now's year, or the year before if that puts the date more than a day in
 // the future; a missing date is today, or yesterday if that is in the future;
 // without a zone in the line the time is wall-clock time in loc.
-func (f *fields) resolve(now time.Time, loc *time.Location, c *clock) (time.Time, bool) {
+func (f *fields) resolve(now time.Time, loc *time.Location, c *clock, r *result) bool {
+	r.nsec = f.nsec
 	if f.set&hasUnix != 0 {
-		return time.Unix(f.unix, int64(f.nsec)), true
+		r.unix = f.unix
+		return true
 	}
 	if f.hour > 23 || f.minute > 59 || f.second > 59 {
-		return time.Time{}, false
+		return false
 	}
 	year, month, day := f.year, f.month, f.day
 	assumeYear := f.set&hasYear == 0
@@ -187,10 +201,10 @@ func (f *fields) resolve(now time.Time, loc *time.Location, c *clock) (time.Time
 		year, month, day = ny, int(nm), nd
 		assumeToday = true
 	case !haveMonth || !haveDay:
-		return time.Time{}, false
+		return false
 	}
 	if month < 1 || month > 12 || day < 1 || day > daysIn(year, month) || year < 1 || year > 9999 {
-		return time.Time{}, false
+		return false
 	}
 	u := f.instant(year, month, day, loc, c)
 	if assumeToday && u > now.Unix() {
@@ -199,17 +213,18 @@ func (f *fields) resolve(now time.Time, loc *time.Location, c *clock) (time.Time
 	if assumeYear && u > now.Unix()+86400 {
 		year--
 		if day > daysIn(year, month) {
-			return time.Time{}, false
+			return false
 		}
 		u = f.instant(year, month, day, loc, c)
 	}
-	return time.Unix(u, int64(f.nsec)), true
+	r.unix = u
+	return true
 }
 
 // instant returns the Unix seconds of the date (day may be 0: the day before
 // the 1st) at f's time of day, in f's zone or else in loc.
 func (f *fields) instant(year, month, day int, loc *time.Location, c *clock) int64 {
-	wall := daysFromCivil(year, month, 1)*86400 + int64(day-1)*86400 +
+	wall := (c.monthStart(year, month)+int64(day-1))*86400 +
 		int64(f.hour*3600+f.minute*60+f.second)
 	if f.set&hasZone != 0 {
 		return wall - int64(f.zone)

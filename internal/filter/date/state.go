@@ -20,6 +20,7 @@ type State struct {
 	clock clock
 	sc    scratch
 	f     fields
+	cand  result
 }
 
 // slot is one template in the stream's order, with its statistics.
@@ -73,7 +74,7 @@ func isAlnum(c int) bool {
 // search runs Fail2ban's matchTime: the last template first, then all of
 // them, keeping a match found far from where dates usually are in this
 // stream only if nothing better turns up.
-func (st *State) search(c *findCtx) (result, int, bool) {
+func (st *State) search(c *findCtx, out *result) (int, bool) {
 	d := st.det
 	n := len(st.order)
 	line := c.line
@@ -90,7 +91,7 @@ func (st *State) search(c *findCtx) (result, int, bool) {
 		sl := &st.order[i]
 		t := d.templates[sl.t]
 		if t.anchored() {
-			match, matched = t.match(c, 0, len(line))
+			matched = t.match(c, 0, len(line), &match)
 			ignore = i
 		} else {
 			dist, end := st.lastPos, st.lastEnd
@@ -99,10 +100,10 @@ func (st *State) search(c *findCtx) (result, int, bool) {
 				dist <= len(line) {
 				to := min(end, len(line))
 				if dist <= to {
-					match, matched = t.match(c, dist, to)
+					matched = t.match(c, dist, to, &match)
 				}
 			} else {
-				match, matched = t.match(c, 0, len(line))
+				matched = t.match(c, 0, len(line), &match)
 				ignore = i
 			}
 		}
@@ -121,12 +122,12 @@ func (st *State) search(c *findCtx) (result, int, bool) {
 			}
 			sl := &st.order[j]
 			t := d.templates[sl.t]
-			m, ok := t.match(c, 0, len(line))
-			if !ok {
+			m := &st.cand
+			if !t.match(c, 0, len(line), m) {
 				continue
 			}
 			sl.matches++
-			i, match, matched = j, m, true
+			i, match, matched = j, *m, true
 			if j+1 >= n || t.anchored() {
 				break
 			}
@@ -135,7 +136,7 @@ func (st *State) search(c *findCtx) (result, int, bool) {
 			}
 			if m.m0 > sl.distance || m.m0 > st.lastPos {
 				if !foundOK || m.m0 < found.m0 {
-					found, foundOK, foundIdx = m, true, j
+					found, foundOK, foundIdx = *m, true, j
 				}
 				matched = false
 				continue
@@ -147,7 +148,7 @@ func (st *State) search(c *findCtx) (result, int, bool) {
 		}
 	}
 	if !matched {
-		return result{}, 0, false
+		return 0, false
 	}
 	sl := &st.order[i]
 	sl.hits++
@@ -163,7 +164,8 @@ func (st *State) search(c *findCtx) (result, int, bool) {
 		i = st.reorder(i)
 	}
 	st.lastIdx = i
-	return match, tmpl, true
+	*out = match
+	return tmpl, true
 }
 
 // reorder moves the template at num towards the front if it won often

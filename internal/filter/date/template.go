@@ -30,7 +30,7 @@ type template struct {
 	span   int        // group number of the date text
 	groups []fieldGrp // the %-code groups present
 	value  int        // group number of the epoch value (kindEpoch, kindLongEpoch)
-	fast   fastFunc   // hand-written matcher for the common templates, or nil
+	fast   int        // hand-written matcher for the common templates (fastISO...), or fastNone
 }
 
 type fieldGrp struct {
@@ -47,7 +47,8 @@ func (t *template) anchored() bool { return t.flags&(flagLineBegin|flagLineEnd) 
 type result struct {
 	m0, m1     int // whole match
 	start, end int // date text
-	time       time.Time
+	unix       int64
+	nsec       int
 }
 
 // findCtx carries what one Find call needs while it tries templates.
@@ -87,23 +88,31 @@ func newTemplate(name, pyRegex string, flags, kind int) (*template, error) {
 // match finds the template's leftmost match in line[:to] that starts at or
 // after from (context before from is visible to lookbehinds, as with Python's
 // pattern.search(line, pos, endpos)).
-func (t *template) match(c *findCtx, from, to int) (result, bool) {
-	if t.fast != nil && from == 0 && to == len(c.line) {
+func (t *template) match(c *findCtx, from, to int, r *result) bool {
+	if t.fast != fastNone && from == 0 && to == len(c.line) {
 		f := &c.st.f
 		*f = fields{}
-		s, e, res := t.fast(c.line, f)
+		var s, e, res int
+		switch t.fast {
+		case fastISO1:
+			s, e, res = fastISO(c.line, true, f)
+		case fastISO2:
+			s, e, res = fastISO(c.line, false, f)
+		case fastSyslog:
+			s, e, res = fastBSD(c.line, f)
+		}
 		switch res {
 		case fastNo:
-			return result{}, false
+			return false
 		case fastYes:
-			tm, ok := f.resolve(c.now, c.loc, &c.st.clock)
-			return result{m0: 0, m1: e, start: s, end: e, time: tm}, ok
+			r.m0, r.m1, r.start, r.end = 0, e, s, e
+			return f.resolve(c.now, c.loc, &c.st.clock, r)
 		}
 	}
-	return t.matchRegex(c, from, to)
+	return t.matchRegex(c, from, to, r)
 }
 
-func (t *template) matchRegex(c *findCtx, from, to int) (result, bool) {
+func (t *template) matchRegex(c *findCtx, from, to int, out *result) bool {
 	sc := &c.st.sc
 	if !c.runesOK {
 		sc.load(c.line)
@@ -113,17 +122,17 @@ func (t *template) matchRegex(c *findCtx, from, to int) (result, bool) {
 	runes := sc.runes[:rto]
 	m, err := t.re.FindRunesMatchStartingAt(runes, rfrom)
 	if err != nil || m == nil {
-		return result{}, false
+		return false
 	}
 	// Text that matches but is no valid date (Feb 30, an unknown zone name)
 	// is no match.
-	return t.convert(c, m)
+	return t.convert(c, m, out)
 }
 
 // convert turns a regexp2 match into a result.
-func (t *template) convert(c *findCtx, m *regexp2.Match) (result, bool) {
+func (t *template) convert(c *findCtx, m *regexp2.Match, r *result) bool {
 	sc := &c.st.sc
-	r := result{m0: sc.offs[m.Index], m1: sc.offs[m.Index+m.Length]}
+	*r = result{m0: sc.offs[m.Index], m1: sc.offs[m.Index+m.Length]}
 	g := m.GroupByNumber(t.span)
 	if g == nil || len(g.Captures) == 0 {
 		r.start, r.end = r.m0, r.m0
@@ -131,8 +140,8 @@ func (t *template) convert(c *findCtx, m *regexp2.Match) (result, bool) {
 		r.start, r.end = sc.offs[g.Index], sc.offs[g.Index+g.Length]
 	}
 	if r.start == r.end {
-		r.time = c.now
-		return r, true
+		r.unix, r.nsec = c.now.Unix(), c.now.Nanosecond()
+		return true
 	}
 	f := &c.st.f
 	*f = fields{}
@@ -140,11 +149,11 @@ func (t *template) convert(c *findCtx, m *regexp2.Match) (result, bool) {
 	case kindEpoch, kindLongEpoch:
 		v := m.GroupByNumber(t.value)
 		if v == nil || len(v.Captures) == 0 || !f.fillEpoch(v.String(), t.kind == kindLongEpoch) {
-			return r, false
+			return false
 		}
 	case kindTAI64N:
 		if !f.fillTAI64N(string(c.line[r.start:r.end])) {
-			return r, false
+			return false
 		}
 	default:
 		var p string
@@ -159,16 +168,11 @@ func (t *template) convert(c *findCtx, m *regexp2.Match) (result, bool) {
 				continue
 			}
 			if !f.fill(fg.name, g.String(), p) {
-				return r, false
+				return false
 			}
 		}
 	}
-	tm, ok := f.resolve(c.now, c.loc, &c.st.clock)
-	if !ok {
-		return r, false
-	}
-	r.time = tm
-	return r, true
+	return f.resolve(c.now, c.loc, &c.st.clock, r)
 }
 
 func (t *template) group(name string) int {
