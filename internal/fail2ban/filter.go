@@ -100,6 +100,15 @@ func definitionFrom(c *Config, name string, opts map[string]string) (*filter.Def
 	}
 	src := c.files[0]
 	def := &filter.Definition{Name: name, Source: src}
+	if len(c.files) > 0 {
+		// The filter file itself, not the first include (common.conf).
+		for _, f := range c.files {
+			if strings.TrimSuffix(filepath.Base(f), filepath.Ext(f)) == name {
+				def.Source = f
+				break
+			}
+		}
+	}
 	where := func(key string) (string, int) {
 		w := c.Where("Definition", key)
 		if w == "" {

@@ -63,12 +63,22 @@ const (
 )
 
 type session struct {
-	fields  map[string]string
-	users   map[string]bool
+	fields  [numKnown]string
+	has     [numKnown]bool
+	users   []string // distinct user names tried in the session
 	nofail  bool
 	gained  bool
 	pending bool
 	seen    time.Time
+}
+
+func (s *session) addUser(u string) {
+	for _, x := range s.users {
+		if x == u {
+			return
+		}
+	}
+	s.users = append(s.users, u)
 }
 
 // Matcher applies a Filter to one stream of lines. Not safe for concurrent
@@ -266,7 +276,7 @@ func (m *Matcher) fill(res *Result, r *rx, buf []byte, sp []int, orig []byte, pr
 		res.User = string(vals[gUser])
 	}
 	if set[gMLFID] {
-		if !m.merge(string(vals[gMLFID]), res, &vals, &set, now) {
+		if !m.merge(vals[gMLFID], res, &vals, &set, now) {
 			return
 		}
 	} else if set[gNoFail] {
@@ -313,7 +323,7 @@ func (m *Matcher) setHost(res *Result, vals *[numKnown][]byte, set *[numKnown]bo
 // merge folds a line into its multi-line session (Fail2ban's mlfid rules:
 // helper lines give the address, a success forgets pending failures, a
 // disconnect ends the session). It reports whether res is a failure.
-func (m *Matcher) merge(id string, res *Result, vals *[numKnown][]byte, set *[numKnown]bool, now time.Time) bool {
+func (m *Matcher) merge(id []byte, res *Result, vals *[numKnown][]byte, set *[numKnown]bool, now time.Time) bool {
 	nofail := set[gNoFail]
 	gained := set[gMLFGained]
 	forget := set[gMLFForget]
@@ -328,44 +338,34 @@ func (m *Matcher) merge(id string, res *Result, vals *[numKnown][]byte, set *[nu
 		flags |= 2
 	}
 	m.expire(now)
-	s := m.sessions[id]
-	cur := map[string]string{}
-	for k := 0; k < numKnown; k++ {
-		if set[k] && k != gNoFail && k != gMLFForget && k != gMLFGained {
-			cur[knownGroups[k]] = string(vals[k])
-		}
-	}
-	var users map[string]bool
+	s := m.sessions[string(id)]
 	if s != nil {
-		if u, ok := cur["user"]; ok {
-			s.users[u] = true
-		}
-		users = s.users
 		if s.nofail || s.gained {
 			flags |= 4
 		}
-		s.nofail, s.gained = false, false
 		if flags&8 != 0 {
 			s.pending = false
 		}
-		for k, v := range cur {
-			s.fields[k] = v
-		}
-		s.nofail, s.gained = nofail, gained
 		if flags&2 != 0 {
-			m.drop(id)
+			m.drop(string(id))
 		}
 	} else {
-		s = &session{fields: cur, users: map[string]bool{}, nofail: nofail, gained: gained, seen: now}
-		if u, ok := cur["user"]; ok {
-			s.users[u] = true
-		}
-		users = s.users
+		s = &session{seen: now}
 		if flags&2 == 0 {
-			m.add(id, s)
+			m.add(string(id), s)
 		}
 	}
-	if s.pending || len(users) > 1 {
+	for k := 0; k < numKnown; k++ {
+		if set[k] && k != gNoFail && k != gMLFForget && k != gMLFGained {
+			s.fields[k] = string(vals[k])
+			s.has[k] = true
+		}
+	}
+	if set[gUser] {
+		s.addUser(s.fields[gUser])
+	}
+	s.nofail, s.gained = nofail, gained
+	if s.pending || len(s.users) > 1 {
 		s.pending = false
 		s.nofail, s.gained = false, false
 	}
@@ -376,16 +376,16 @@ func (m *Matcher) merge(id string, res *Result, vals *[numKnown][]byte, set *[nu
 		}
 		return false
 	}
-	// Rebuild values from the merged session.
+	// Continue with the merged session's values.
 	for k := 0; k < numKnown; k++ {
-		if v, ok := s.fields[knownGroups[k]]; ok {
-			vals[k], set[k] = []byte(v), true
+		if s.has[k] {
+			vals[k], set[k] = []byte(s.fields[k]), true
 		} else {
 			vals[k], set[k] = nil, false
 		}
 	}
-	if u, ok := s.fields["user"]; ok {
-		res.User = u
+	if s.has[gUser] {
+		res.User = s.fields[gUser]
 	}
 	if !set[gIP4] && !set[gIP6] && !set[gDNS] && !set[gFID] {
 		s.pending = true

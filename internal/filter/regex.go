@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"regexp"
 	"regexp/syntax"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -47,6 +48,10 @@ type rx struct {
 	pre     prefilter
 	prefix  prefixMode // the pattern starts with the syslog prefix, parsed by hand
 	ngroups int        // groups of the engine, including group 0
+	// head is the pattern without a final (?P<content>.+)$, when it has
+	// one: matching only the head and taking the rest of the line as the
+	// content is equivalent and avoids backtracking over the whole line.
+	head *regexp.Regexp
 }
 
 type altGroup struct {
@@ -134,6 +139,13 @@ func compileRx(src Pattern, expanded string) (*rx, error) {
 	if r.fast != nil {
 		r.pre = buildPrefilter(t.re2)
 	}
+	if r.slow == nil && r.known[gContent] == r.ngroups-1 {
+		if h, ok := strings.CutSuffix(t.re2, `(?P<content>.+)$`); ok {
+			if hre, err := regexp.Compile(h); err == nil && hre.NumSubexp() == r.ngroups-2 {
+				r.head = hre
+			}
+		}
+	}
 	return r, nil
 }
 
@@ -192,6 +204,15 @@ func (r *rx) match(buf []byte, dst []int) (spans []int, ok bool, err error) {
 		return dst, false, nil
 	}
 	if r.slow == nil {
+		if r.head != nil {
+			loc := r.head.FindSubmatchIndex(buf)
+			if loc == nil {
+				return dst, false, nil
+			}
+			if e := loc[1]; e < len(buf) && bytes.IndexByte(buf[e:], '\n') < 0 {
+				return append(loc, e, len(buf)), true, nil
+			}
+		}
 		loc := r.fast.FindSubmatchIndex(buf)
 		return loc, loc != nil, nil
 	}
