@@ -64,6 +64,12 @@ func readSample(t testing.TB, name string) []sampleLine {
 
 func compileBuiltin(t testing.TB, name, mode string) *filter.Filter {
 	t.Helper()
+	return compileBuiltinOpts(t, name, mode, filter.Options{Location: time.UTC})
+}
+
+// compileBuiltinOpts compiles built-in filter name in mode ("" = default).
+func compileBuiltinOpts(t testing.TB, name, mode string, o filter.Options) *filter.Filter {
+	t.Helper()
 	data, err := fs.ReadFile(builtin.FS(), name+".toml")
 	if err != nil {
 		t.Fatal(err)
@@ -76,7 +82,7 @@ func compileBuiltin(t testing.TB, name, mode string) *filter.Filter {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f, err := filter.Compile(def, filter.Options{Location: time.UTC})
+	f, err := filter.Compile(def, o)
 	if err != nil {
 		t.Fatal(err)
 	}
