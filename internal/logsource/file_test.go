@@ -68,6 +68,8 @@ func testLogger(t *testing.T) *slog.Logger {
 	return slog.New(slog.NewTextHandler(tWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
 
+func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
 type tWriter struct{ t *testing.T }
 
 func (w tWriter) Write(p []byte) (int, error) {
@@ -729,4 +731,33 @@ func TestNewFileErrors(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestFileSymlink follows a log whose name is a symbolic link into another
+// directory, and notices when the link is pointed at a new file.
+func TestFileSymlink(t *testing.T) {
+	forModes(t, func(t *testing.T, poll bool) {
+		logDir, dataDir := t.TempDir(), t.TempDir()
+		link := filepath.Join(logDir, "app.log")
+		if err := os.Symlink(filepath.Join(dataDir, "current.log"), link); err != nil {
+			t.Fatal(err)
+		}
+		w := newLogWriter(t, filepath.Join(dataDir, "current.log"))
+		_, c, _ := start(t, testConfig(t, link, poll))
+		time.Sleep(50 * time.Millisecond)
+		w.write(3)
+		waitFor(t, "3 lines", func() bool { return c.len() == 3 })
+		// Point the link at a new file, as a deploy would.
+		w2 := newLogWriter(t, filepath.Join(dataDir, "next.log"))
+		w2.n = 3
+		if err := os.Symlink(filepath.Join(dataDir, "next.log"), link+".tmp"); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(link+".tmp", link); err != nil {
+			t.Fatal(err)
+		}
+		w.write(0)
+		w2.write(2)
+		waitNumbered(t, c, 5)
+	})
 }

@@ -49,6 +49,8 @@ type fileReader struct {
 	f    *os.File
 	id   fileID
 	path string // the name followed: Line.Path and the position key
+	// target is where path leads when it is a symbolic link.
+	target string
 	// active is false once the file was renamed away or deleted: it is then
 	// read until it stays quiet for FileConfig.RotateWait, and closed.
 	active     bool

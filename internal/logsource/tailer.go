@@ -107,8 +107,11 @@ func (t *tailer) watchDirs() {
 	if d, ok := staticDir(t.cfg.Pattern); ok {
 		dirs = append(dirs, d)
 	}
-	for p := range t.byPath {
+	for p, r := range t.byPath {
 		dirs = append(dirs, filepath.Dir(p))
+		if r.target != "" {
+			dirs = append(dirs, filepath.Dir(r.target))
+		}
 	}
 	for _, d := range dirs {
 		if t.watched[d] {
@@ -142,6 +145,11 @@ func (t *tailer) event(ev fsEvent) (relevant, full bool) {
 	}
 	if ok, _ := filepath.Match(t.cfg.Pattern, ev.Name); ok {
 		return true, true
+	}
+	for _, r := range t.byPath {
+		if r.target == ev.Name {
+			return true, names // written through a symlink the pattern names
+		}
 	}
 	return false, false
 }
@@ -365,6 +373,7 @@ func (t *tailer) poll(ctx context.Context, r *fileReader, now time.Time) {
 func (t *tailer) truncated(ctx context.Context, r *fileReader) {
 	if r.active && r.fp.n > 0 {
 		if c := t.findSibling(r.path, r.id, func(_ fileID, size int64) bool { return size > r.readOff }, r.fp); c != nil {
+			t.log.Info("reading the end of a truncated log file from its copy", "source", t.cfg.Name, "path", r.path, "copy", c.Name(), "offset", r.readOff)
 			if _, err := r.read(ctx, c, &t.sink); err != nil {
 				t.log.Warn("reading rotated copy failed", "source", t.cfg.Name, "path", c.Name(), "err", err)
 			}
@@ -440,6 +449,10 @@ func (t *tailer) open(ctx context.Context, path string, now time.Time) {
 	r := newFileReader(f, id, path, t.cfg.MaxLineBytes, t.statsFor(path))
 	r.size = fi.Size()
 	r.lastGrowth, r.since = now, now
+	if target, err := filepath.EvalSymlinks(path); err == nil && target != path {
+		// Writes show up as events in the target's directory.
+		r.target = target
+	}
 	r.takeFingerprint(r.size)
 	if t.atStart[path] {
 		// Known since start: resume, or apply the start mode.

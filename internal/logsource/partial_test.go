@@ -1,0 +1,85 @@
+package logsource
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func appendFile(t *testing.T, path, s string) {
+	t.Helper()
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o640)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := f.WriteString(s); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestFilePartialLine holds a line without its newline until the newline
+// comes, or until it has been quiet for PartialFlush; and saves only the
+// positions of lines handed on. Polling in a synctest bubble makes the
+// timing exact.
+func TestFilePartialLine(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "auth.log")
+		appendFile(t, path, "")
+		store := &MemoryPositions{}
+		cfg := testConfig(t, path, true)
+		cfg.PollInterval = 100 * time.Millisecond
+		cfg.PartialFlush = 2 * time.Second
+		cfg.SaveInterval = time.Second
+		cfg.Positions = store
+		f, err := NewFile(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := &collector{}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error)
+		go func() { done <- f.Run(ctx, c.emit) }()
+
+		step := func(what string, d time.Duration, want []string) {
+			t.Helper()
+			time.Sleep(d)
+			synctest.Wait()
+			if diff := cmp.Diff(want, c.texts()); diff != "" {
+				t.Errorf("%s: lines (-want +got):\n%s", what, diff)
+			}
+		}
+		savedOffset := func() int64 {
+			ps := store.All()
+			if len(ps) != 1 {
+				return -1
+			}
+			return ps[0].Offset
+		}
+
+		appendFile(t, path, "abc")
+		step("unfinished", 1500*time.Millisecond, nil)
+		appendFile(t, path, "def\nghi")
+		step("finished", 500*time.Millisecond, []string{"abcdef"})
+		step("quiet, not long enough", 1200*time.Millisecond, []string{"abcdef"})
+		if got := savedOffset(); got != 7 {
+			t.Errorf("saved offset = %d, want 7 (after abcdef, before the unfinished ghi)", got)
+		}
+		step("quiet long enough", 1000*time.Millisecond, []string{"abcdef", "ghi"})
+		appendFile(t, path, "jkl\n")
+		step("rest after a flush", 500*time.Millisecond, []string{"abcdef", "ghi", "jkl"})
+		step("saved", 2*time.Second, []string{"abcdef", "ghi", "jkl"})
+		if got := savedOffset(); got != 14 {
+			t.Errorf("saved offset = %d, want 14", got)
+		}
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run() = %v", err)
+		}
+	})
+}
