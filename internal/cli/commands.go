@@ -7,4 +7,11 @@ var commands = []func(*globals) *cobra.Command{
 	newVersionCmd,
 	newAuditCmd,
 	newFilterCmd,
+	newConfigCmd,
+	newStatusCmd,
+	newBanCmd,
+	newUnbanCmd,
+	newBannedCmd,
+	newReloadCmd,
+	newPingCmd,
 }

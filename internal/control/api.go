@@ -28,9 +28,10 @@ type API interface {
 	Reload(ctx context.Context) error
 }
 
-// Errors an API returns (wrapped, e.g. fmt.Errorf("jail %q: %w", j,
-// ErrNotFound)) to choose the HTTP status; the Client turns the status back
-// into the same error, so errors.Is works on both sides.
+// Errors an API returns to choose the HTTP status, through Errorf (e.g.
+// Errorf(ErrNotFound, "jail %q: no such jail", j)) or wrapped with %w. The
+// Client turns the status back into the same error, so errors.Is works on
+// both sides.
 var (
 	ErrInvalid  = errors.New("invalid request")      // 400
 	ErrNotFound = errors.New("not found")            // 404, e.g. an unknown jail
@@ -38,6 +39,18 @@ var (
 	ErrDenied   = errors.New("permission denied")    // 403: the peer is not root
 	ErrDown     = errors.New("daemon not reachable") // the client found no daemon at the socket
 )
+
+// Errorf returns an error with the formatted message that matches kind
+// (ErrInvalid, ErrNotFound, ...) with errors.Is, without adding kind's own
+// text to the message. %w in format still wraps as with fmt.Errorf.
+func Errorf(kind error, format string, args ...any) error {
+	return &kindError{kind: kind, err: fmt.Errorf(format, args...)}
+}
+
+type kindError struct{ kind, err error }
+
+func (e *kindError) Error() string   { return e.err.Error() }
+func (e *kindError) Unwrap() []error { return []error{e.kind, e.err} }
 
 // statusOf maps an API error to an HTTP status.
 func statusOf(err error) int {
@@ -68,34 +81,34 @@ const (
 func CheckBan(req BanRequest) error {
 	p := req.Prefix
 	if !p.IsValid() {
-		return fmt.Errorf("ban: no address given: %w", ErrInvalid)
+		return Errorf(ErrInvalid, "ban: no address given")
 	}
 	if p.Addr().Is4In6() || p.Addr().Zone() != "" {
-		return fmt.Errorf("ban %s: write IPv4 addresses in IPv4 form, without a zone: %w", p, ErrInvalid)
+		return Errorf(ErrInvalid, "ban %s: write IPv4 addresses in IPv4 form, without a zone", p)
 	}
 	if p != p.Masked() {
-		return fmt.Errorf("ban %s: host bits are set (did you mean %s?): %w", p, p.Masked(), ErrInvalid)
+		return Errorf(ErrInvalid, "ban %s: host bits are set (did you mean %s?)", p, p.Masked())
 	}
 	if req.DurationSeconds < -1 {
-		return fmt.Errorf("ban %s: duration_seconds %d: use 0 (the jail's bantime), -1 (permanent) or a positive number: %w", p, req.DurationSeconds, ErrInvalid)
+		return Errorf(ErrInvalid, "ban %s: duration_seconds %d: use 0 (the jail's bantime), -1 (permanent) or a positive number", p, req.DurationSeconds)
 	}
 	if req.Force {
 		return nil
 	}
 	for _, lo := range []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")} {
 		if p.Overlaps(lo) {
-			return fmt.Errorf("ban %s: refusing to ban loopback (use --force to insist): %w", p, ErrRefused)
+			return Errorf(ErrRefused, "ban %s: refusing to ban loopback (use --force to insist)", p)
 		}
 	}
 	if p.Addr().IsUnspecified() && p.IsSingleIP() {
-		return fmt.Errorf("ban %s: refusing to ban the unspecified address: %w", p, ErrRefused)
+		return Errorf(ErrRefused, "ban %s: refusing to ban the unspecified address", p)
 	}
 	if min := map[bool]int{true: minPrefix4, false: minPrefix6}[p.Addr().Is4()]; p.Bits() < min {
-		return fmt.Errorf("ban %s: refusing a network wider than /%d (use --force to insist): %w", p, min, ErrRefused)
+		return Errorf(ErrRefused, "ban %s: refusing a network wider than /%d (use --force to insist)", p, min)
 	}
 	for _, a := range req.Protect {
 		if p.Contains(a.Unmap()) {
-			return fmt.Errorf("ban %s: refusing to ban %s, the address of the SSH session running this command (use --force to insist): %w", p, a.Unmap(), ErrRefused)
+			return Errorf(ErrRefused, "ban %s: refusing to ban %s, the address of the SSH session running this command (use --force to insist)", p, a.Unmap())
 		}
 	}
 	return nil

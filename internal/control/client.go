@@ -110,9 +110,9 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 func (c *Client) dialError(err error) error {
 	switch {
 	case errors.Is(err, syscall.ENOENT), errors.Is(err, syscall.ECONNREFUSED):
-		return fmt.Errorf("no rampart daemon at %s: is rampart running? start it with `systemctl start rampart` or `rampart run`; or point --socket at it: %w", c.socket, ErrDown)
+		return Errorf(ErrDown, "no rampart daemon at %s: is rampart running? start it with `systemctl start rampart` or `rampart run`; or point --socket at it", c.socket)
 	case errors.Is(err, syscall.EACCES), errors.Is(err, syscall.EPERM):
-		return fmt.Errorf("permission denied on %s: run as root (e.g. sudo rampart ...): %w", c.socket, ErrDenied)
+		return Errorf(ErrDenied, "permission denied on %s: run as root (e.g. sudo rampart ...)", c.socket)
 	case errors.Is(err, context.DeadlineExceeded):
 		return fmt.Errorf("rampart at %s did not answer in time: %w", c.socket, err)
 	}
