@@ -6,41 +6,53 @@ import (
 	"strings"
 )
 
+// defaultTemplate is one of Fail2ban's default date templates, with the
+// bytes its date can start with (for a cheap test before the regex).
+type defaultTemplate struct {
+	pattern string
+	first   string
+}
+
+const (
+	digits  = "0123456789"
+	letters = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+)
+
 // defaultPatterns are Fail2ban's default date templates, in its order.
-func defaultPatterns() []string {
-	return []string{
+func defaultPatterns() []defaultTemplate {
+	return []defaultTemplate{
 		// ISO 8601 and the like: 2005-01-23T21:59:59.981746+01:00, 2005/01/23 21:59:59, 2006.12.21 06:43:20
-		`%ExY(?P<_sep>[-/.])%m(?P=_sep)%d(?:T|  ?)%H:%M:%S(?:[.,]%f)?(?:\s*%z)?`,
+		{`%ExY(?P<_sep>[-/.])%m(?P=_sep)%d(?:T|  ?)%H:%M:%S(?:[.,]%f)?(?:\s*%z)?`, "2"},
 		// asctime/syslog: [Sun ]Jan 23 21:59:59[.011][ 2005]
-		`(?:%a )?%b %d %k:%M:%S(?:\.%f)?(?: %ExY)?`,
+		{`(?:%a )?%b %d %k:%M:%S(?:\.%f)?(?: %ExY)?`, letters},
 		// Sun Jan 23 2005 21:59:59.011
-		`(?:%a )?%b %d %ExY %k:%M:%S(?:\.%f)?`,
+		{`(?:%a )?%b %d %ExY %k:%M:%S(?:\.%f)?`, letters},
 		// 23/01/2005 21:59:59, 23/01/05 21:59:59, 17-07-2008 17:23:25
-		`%d(?P<_sep>[-/])%m(?P=_sep)(?:%ExY|%Exy) %k:%M:%S`,
+		{`%d(?P<_sep>[-/])%m(?P=_sep)(?:%ExY|%Exy) %k:%M:%S`, digits + " "},
 		// Apache [31/Oct/2006:09:22:55 -0000], 26-Jul-2007 15:20:52[.252][ +0200]
-		`%d(?P<_sep>[-/])%b(?P=_sep)%ExY[ :]?%H:%M:%S(?:\.%f)?(?: %z)?`,
+		{`%d(?P<_sep>[-/])%b(?P=_sep)%ExY[ :]?%H:%M:%S(?:\.%f)?(?: %z)?`, digits + " "},
 		// CPanel 05/20/2008:01:57:39
-		`%m/%d/%ExY:%H:%M:%S`,
+		{`%m/%d/%ExY:%H:%M:%S`, digits},
 		// 01-27-2012 16:22:44.252
-		`%m-%d-%ExY %k:%M:%S(?:\.%f)?`,
-		`EPOCH`,
+		{`%m-%d-%ExY %k:%M:%S(?:\.%f)?`, digits},
+		{`EPOCH`, digits},
 		// time only
-		`{^LN-BEG}%H:%M:%S`,
+		{`{^LN-BEG}%H:%M:%S`, digits},
 		// <09/16/08@05:03:30>
-		`^<%m/%d/%Exy@%H:%M:%S>`,
+		{`^<%m/%d/%Exy@%H:%M:%S>`, "<"},
 		// MySQL 130322 11:46:11
-		`%Exy%Exm%Exd  ?%H:%M:%S`,
+		{`%Exy%Exm%Exd  ?%H:%M:%S`, digits},
 		// Apache Tomcat Jan 23, 2005 9:59:59 PM
-		`%b %d, %ExY %I:%M:%S %p`,
+		{`%b %d, %ExY %I:%M:%S %p`, letters},
 		// ASSP Apr-27-13 02:33:06
-		`^%b-%d-%Exy %k:%M:%S`,
+		{`^%b-%d-%Exy %k:%M:%S`, letters},
 		// 20050123T215959, 20050123 215959
-		`%ExY%Exm%Exd(?:T|  ?)%ExH%ExM%ExS(?:[.,]%f)?(?:\s*%z)?`,
+		{`%ExY%Exm%Exd(?:T|  ?)%ExH%ExM%ExS(?:[.,]%f)?(?:\s*%z)?`, "2"},
 		// monit: PDT Apr 16 21:05:29
-		`(?:%Z )?(?:%a )?%b %d %k:%M:%S(?:\.%f)?(?: %ExY)?`,
+		{`(?:%Z )?(?:%a )?%b %d %k:%M:%S(?:\.%f)?(?: %ExY)?`, letters},
 		// +00:00 Jan 23 21:59:59.011 2005
-		`(?:%z )?(?:%a )?%b %d %k:%M:%S(?:\.%f)?(?: %ExY)?`,
-		`TAI64N`,
+		{`(?:%z )?(?:%a )?%b %d %k:%M:%S(?:\.%f)?(?: %ExY)?`, letters + "+-"},
+		{`TAI64N`, "@"},
 	}
 }
 

@@ -3,6 +3,7 @@ package date
 import (
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -39,12 +40,15 @@ func Default() *Detector {
 	return d
 }
 
-// defaults builds the default templates: the anchored copies first, then
-// the originals. keep, when set, filters them.
-func defaults() ([]built, error) {
+// defaults returns the default templates: the anchored copies first, then
+// the originals. They are built once per process: templates are immutable, so
+// every detector shares them (as Fail2ban shares its template cache).
+var defaults = sync.OnceValues(buildDefaults)
+
+func buildDefaults() ([]built, error) {
 	var anchored, plain []built
-	for _, p := range defaultPatterns() {
-		b, err := patternTemplate(p)
+	for _, dt := range defaultPatterns() {
+		b, err := patternTemplate(dt.pattern)
 		if err != nil {
 			return nil, err
 		}
@@ -56,8 +60,11 @@ func defaults() ([]built, error) {
 			}
 			if a.t.name != name {
 				a.t.weight = 100
+				a.t.first = newByteSet(dt.first)
 				anchored = append(anchored, a)
 			}
+		} else if b.t.flags&flagLineBegin != 0 {
+			b.t.first = newByteSet(dt.first)
 		}
 		plain = append(plain, b)
 	}
@@ -205,9 +212,11 @@ func (d *Detector) Find(line []byte, st *State, now time.Time, loc *time.Locatio
 		line = line[:maxLine]
 	}
 	st.bind(d)
-	c := findCtx{line: line, now: now, loc: loc, st: st}
+	c := &st.ctx
+	c.line, c.now, c.loc, c.st, c.runesOK = line, now, loc, st, false
 	var r result
-	i, ok := st.search(&c, &r)
+	i, ok := st.search(c, &r)
+	c.line = nil
 	if !ok {
 		return Match{}, false
 	}

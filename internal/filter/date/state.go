@@ -21,6 +21,7 @@ type State struct {
 	sc    scratch
 	f     fields
 	cand  result
+	ctx   findCtx
 }
 
 // slot is one template in the stream's order, with its statistics.

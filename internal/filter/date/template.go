@@ -31,6 +31,41 @@ type template struct {
 	groups []fieldGrp // the %-code groups present
 	value  int        // group number of the epoch value (kindEpoch, kindLongEpoch)
 	fast   int        // hand-written matcher for the common templates (fastISO...), or fastNone
+	// first, when set, holds the bytes the date of a line-begin template
+	// can start with: a line that has none of them where the date may start
+	// (at 0, or after one or two non-word characters) cannot match.
+	first *byteSet
+}
+
+// byteSet is a set of bytes.
+type byteSet [4]uint64
+
+func newByteSet(s string) *byteSet {
+	var b byteSet
+	for i := 0; i < len(s); i++ {
+		b[s[i]>>6] |= 1 << (s[i] & 63)
+	}
+	return &b
+}
+
+func (b *byteSet) has(c byte) bool { return b[c>>6]&(1<<(c&63)) != 0 }
+
+// cannotStart reports whether a line-begin template's date surely cannot
+// start in line: not at 0 nor after one or two ASCII non-word characters.
+func (b *byteSet) cannotStart(line []byte) bool {
+	for p := 0; p < 3 && p < len(line); p++ {
+		c := line[p]
+		if c >= 0x80 {
+			return false
+		}
+		if b.has(c) {
+			return false
+		}
+		if isWordByte(c) {
+			return true
+		}
+	}
+	return true
 }
 
 type fieldGrp struct {
@@ -89,6 +124,9 @@ func newTemplate(name, pyRegex string, flags, kind int) (*template, error) {
 // after from (context before from is visible to lookbehinds, as with Python's
 // pattern.search(line, pos, endpos)).
 func (t *template) match(c *findCtx, from, to int, r *result) bool {
+	if t.first != nil && t.first.cannotStart(c.line) {
+		return false
+	}
 	if t.fast != fastNone && from == 0 && to == len(c.line) {
 		f := &c.st.f
 		*f = fields{}
