@@ -164,6 +164,9 @@ func (b *Backend) Setup(_ context.Context, jails []firewall.JailSpec) error {
 		}
 	}
 	if err := c.Flush(); err != nil {
+		if errors.Is(err, unix.EOPNOTSUPP) {
+			return fmt.Errorf("nft: setup table inet %s: %w (rejecting from the prerouting hook needs Linux 5.11 or later; use the drop action or the iptables backend)", TableName, err)
+		}
 		return fmt.Errorf("nft: setup table inet %s: %w", TableName, err)
 	}
 	b.jails = want
