@@ -32,9 +32,9 @@ const MaxMaxRetry = 1000
 // History reports how often prefix was banned before and when it was last
 // banned (zero if never). allJails asks for bans in every jail, not only
 // this one (bantime.overalljails). The jail calls it while holding its lock,
-// once when it starts tracking a prefix and twice when it bans one, so it
-// must be fast: back it with memory (the store can seed that at start), not
-// a query per call.
+// once when it starts tracking a prefix and once more when it bans one, so
+// it must be fast and must not call back into the jail: use Offenders, which
+// the store seeds at start, rather than a database query per call.
 type History func(prefix netip.Prefix, allJails bool) (count int, last time.Time)
 
 // Config is one jail's counting and ban policy, in Fail2ban's terms.
@@ -86,7 +86,9 @@ type Decision struct {
 }
 
 // Until returns when the ban ends, counted from the triggering failure as
-// Fail2ban does, and false for a permanent ban.
+// Fail2ban does, and false for a permanent ban. A decision made from old log
+// lines (read back at start, say) can end in the past: callers drop those,
+// as Fail2ban does ("Ignore old bantime").
 func (d Decision) Until() (time.Time, bool) {
 	if d.Duration == Permanent {
 		return time.Time{}, false
@@ -341,7 +343,7 @@ func (j *Jail) Stats() Stats {
 // as far as log times arrive in order, so this is amortised O(1).
 func (j *Jail) expire(now uint32) {
 	tb := j.t
-	for tb.tail != none && tb.at(tb.tail).newest+j.window < now {
+	for tb.tail != none && uint64(tb.at(tb.tail).newest)+uint64(j.window) < uint64(now) {
 		tb.remove(tb.tail)
 	}
 }

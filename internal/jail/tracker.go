@@ -144,7 +144,7 @@ func (t *table) record(i int32, now uint32, w int, window uint32) (count int, ol
 	e.newest = max(e.newest, now)
 	oldest = e.newest
 	for _, ts := range ring {
-		if ts != 0 && ts+window >= e.newest {
+		if ts != 0 && uint64(ts)+uint64(window) >= uint64(e.newest) {
 			count++
 			oldest = min(oldest, ts)
 		}

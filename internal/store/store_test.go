@@ -5,7 +5,9 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -34,7 +36,10 @@ func TestOpenCreatesPrivateFiles(t *testing.T) {
 	if err := s.Check(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	for p, want := range map[string]os.FileMode{filepath.Dir(path): 0o700 | os.ModeDir, path: 0o600} {
+	if err := s.SaveCursor(context.Background(), "k", "v"); err != nil { // creates the WAL
+		t.Fatal(err)
+	}
+	for p, want := range map[string]os.FileMode{filepath.Dir(path): 0o700 | os.ModeDir, path: 0o600, path + "-wal": 0o600} {
 		fi, err := os.Stat(p)
 		if err != nil {
 			t.Fatal(err)
@@ -114,6 +119,44 @@ func TestOpenErrors(t *testing.T) {
 		} else if !strings.HasPrefix(err.Error(), "store") {
 			t.Errorf("Open(%s) error %q does not start with store", p, err)
 		}
+	}
+}
+
+func TestConcurrentWriters(t *testing.T) {
+	s, _ := openTemp(t)
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	errs := make(chan error, 100)
+	for g := range 4 {
+		wg.Go(func() {
+			for i := range 25 {
+				bans := make([]Ban, 10)
+				for k := range bans {
+					bans[k] = Ban{Jail: "j", Prefix: netip.PrefixFrom(netip.AddrFrom4([4]byte{198, 18, byte(g), byte(i*10 + k)}), 32),
+						Since: t0, Count: 1, Source: "filter"}
+				}
+				if err := s.AddBans(ctx, bans); err != nil {
+					errs <- err
+					return
+				}
+				if _, err := s.ActiveBans(ctx, t0); err != nil {
+					errs <- err
+					return
+				}
+				if err := s.SavePositions(ctx, []Position{{Key: strconv.Itoa(g), Offset: int64(i)}}); err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if got, err := s.ActiveBans(ctx, t0); err != nil || len(got) != 1000 {
+		t.Errorf("ActiveBans = %d bans, %v; want 1000", len(got), err)
 	}
 }
 
