@@ -1,0 +1,205 @@
+// Package metrics holds rampart's Prometheus collectors. Each daemon
+// creates its own registry with New (never the global default one) and
+// serves it on the address [daemon] metrics_listen names.
+package metrics
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Metrics is the daemon's set of collectors. Its methods are safe for
+// concurrent use; label values are source paths and jail names, which the
+// configuration bounds.
+type Metrics struct {
+	reg *prometheus.Registry
+
+	linesRead      *prometheus.CounterVec
+	linesTruncated *prometheus.CounterVec
+	readErrors     *prometheus.CounterVec
+	lag            prometheus.Histogram
+
+	hits       *prometheus.CounterVec
+	bans       *prometheus.CounterVec
+	activeBans *prometheus.GaugeVec
+	tracked    *prometheus.GaugeVec
+	evictions  *prometheus.CounterVec
+	banLatency prometheus.Histogram
+
+	fwBatches      prometheus.Counter
+	fwBatchErrors  prometheus.Counter
+	fwChanges      *prometheus.CounterVec
+	fwBatchSeconds prometheus.Histogram
+}
+
+// latencyBuckets run from 0.5 ms to about 65 s.
+func latencyBuckets() []float64 { return prometheus.ExponentialBuckets(0.0005, 2, 18) }
+
+// New creates the collectors in a fresh registry, with the Go runtime and
+// process collectors beside them.
+func New() *Metrics {
+	m := &Metrics{
+		reg: prometheus.NewRegistry(),
+		linesRead: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "rampart_logsource_lines_read_total", Help: "Log lines read, per source (file path or journal).",
+		}, []string{"source"}),
+		linesTruncated: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "rampart_logsource_lines_truncated_total", Help: "Log lines longer than max_line_bytes, cut to that length.",
+		}, []string{"source"}),
+		readErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "rampart_logsource_read_errors_total", Help: "Errors opening or reading a log source (it is retried).",
+		}, []string{"source"}),
+		lag: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "rampart_logsource_lag_seconds", Help: "Time from a line being appended (or its timestamp) to rampart matching it.",
+			Buckets: latencyBuckets(),
+		}),
+		hits: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "rampart_jail_hits_total", Help: "Failures the jail's filter matched.",
+		}, []string{"jail"}),
+		bans: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "rampart_jail_bans_total", Help: "Bans the jail issued (including manual bans in it).",
+		}, []string{"jail"}),
+		activeBans: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "rampart_jail_active_bans", Help: "Bans in force now.",
+		}, []string{"jail"}),
+		tracked: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "rampart_jail_tracked_addresses", Help: "Addresses with failures inside findtime.",
+		}, []string{"jail"}),
+		evictions: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "rampart_jail_evictions_total", Help: "Tracked addresses dropped because the jail reached max_tracked.",
+		}, []string{"jail"}),
+		banLatency: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "rampart_ban_latency_seconds", Help: "Time from reading the failure that reached maxretry to the ban being in the firewall.",
+			Buckets: latencyBuckets(),
+		}),
+		fwBatches: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "rampart_firewall_batches_total", Help: "Batches of changes sent to the firewall.",
+		}),
+		fwBatchErrors: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "rampart_firewall_batch_errors_total", Help: "Batches the firewall refused (their changes are retried).",
+		}),
+		fwChanges: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "rampart_firewall_changes_total", Help: "Ban elements added to or removed from the firewall.",
+		}, []string{"op"}),
+		fwBatchSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "rampart_firewall_batch_duration_seconds", Help: "Time to apply one batch of firewall changes.",
+			Buckets: latencyBuckets(),
+		}),
+	}
+	m.reg.MustRegister(
+		m.linesRead, m.linesTruncated, m.readErrors, m.lag,
+		m.hits, m.bans, m.activeBans, m.tracked, m.evictions, m.banLatency,
+		m.fwBatches, m.fwBatchErrors, m.fwChanges, m.fwBatchSeconds,
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	)
+	return m
+}
+
+// Registry returns the registry, for tests and for adding collectors.
+func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
+
+// LineRead counts one line read from source.
+func (m *Metrics) LineRead(source string) { m.linesRead.WithLabelValues(source).Inc() }
+
+// LinesRead counts n lines read from source; sources that read in blocks
+// call it once per block to keep the hot path cheap.
+func (m *Metrics) LinesRead(source string, n int) {
+	m.linesRead.WithLabelValues(source).Add(float64(n))
+}
+
+// LineTruncated counts a line cut to max_line_bytes.
+func (m *Metrics) LineTruncated(source string) { m.linesTruncated.WithLabelValues(source).Inc() }
+
+// ReadError counts a failure to open or read source.
+func (m *Metrics) ReadError(source string) { m.readErrors.WithLabelValues(source).Inc() }
+
+// Lag records how long after being written a line was processed.
+func (m *Metrics) Lag(d time.Duration) { m.lag.Observe(d.Seconds()) }
+
+// Hit counts a failure matched in jail.
+func (m *Metrics) Hit(jail string) { m.hits.WithLabelValues(jail).Inc() }
+
+// Ban counts a ban issued in jail.
+func (m *Metrics) Ban(jail string) { m.bans.WithLabelValues(jail).Inc() }
+
+// SetActiveBans sets the number of bans in force in jail.
+func (m *Metrics) SetActiveBans(jail string, n int) {
+	m.activeBans.WithLabelValues(jail).Set(float64(n))
+}
+
+// SetTracked sets the number of addresses jail tracks.
+func (m *Metrics) SetTracked(jail string, n int) { m.tracked.WithLabelValues(jail).Set(float64(n)) }
+
+// Evicted counts n tracked addresses dropped from a full jail.
+func (m *Metrics) Evicted(jail string, n int) { m.evictions.WithLabelValues(jail).Add(float64(n)) }
+
+// BanLatency records the time from the deciding failure line to the ban
+// being in the firewall.
+func (m *Metrics) BanLatency(d time.Duration) { m.banLatency.Observe(d.Seconds()) }
+
+// FirewallBatch records one batch sent to the firewall: its adds and
+// removes, how long it took, and whether the firewall refused it.
+func (m *Metrics) FirewallBatch(adds, removes int, took time.Duration, err error) {
+	m.fwBatches.Inc()
+	m.fwBatchSeconds.Observe(took.Seconds())
+	if err != nil {
+		m.fwBatchErrors.Inc()
+		return
+	}
+	m.fwChanges.WithLabelValues("add").Add(float64(adds))
+	m.fwChanges.WithLabelValues("remove").Add(float64(removes))
+}
+
+// Forget drops the per-jail series of a jail removed by a reload.
+func (m *Metrics) Forget(jail string) {
+	for _, v := range []interface{ DeleteLabelValues(...string) bool }{m.hits, m.bans, m.activeBans, m.tracked, m.evictions} {
+		v.DeleteLabelValues(jail)
+	}
+}
+
+// Handler serves the registry in the Prometheus exposition format.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg, MaxRequestsInFlight: 4})
+}
+
+// Serve listens on addr (host:port) and serves /metrics until ctx is done.
+func (m *Metrics) Serve(ctx context.Context, addr string) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("metrics listen %s: %w", addr, err)
+	}
+	return m.ServeListener(ctx, ln)
+}
+
+// ServeListener is Serve on a listener the caller opened.
+func (m *Metrics) ServeListener(ctx context.Context, ln net.Listener) error {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", m.Handler())
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintln(w, "rampart metrics: /metrics")
+	})
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, WriteTimeout: 30 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("metrics server: %w", err)
+	case <-ctx.Done():
+	}
+	shutCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	err := srv.Shutdown(shutCtx)
+	if serveErr := <-errc; !errors.Is(serveErr, http.ErrServerClosed) && err == nil {
+		err = serveErr
+	}
+	return err
+}
