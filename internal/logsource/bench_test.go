@@ -85,3 +85,35 @@ func BenchmarkReader(b *testing.B) {
 	}
 	b.ReportMetric(100_000*float64(b.N)/b.Elapsed().Seconds(), "lines/s")
 }
+
+// BenchmarkFileLatency measures the time from one line's write(2) to its
+// emit call with inotify: the tailer's share of the time to ban.
+func BenchmarkFileLatency(b *testing.B) {
+	path := filepath.Join(b.TempDir(), "auth.log")
+	w, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o640)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer w.Close()
+	f, err := NewFile(FileConfig{Name: "bench", Pattern: path, Start: StartBeginning, Logger: discardLogger()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	got := make(chan struct{}, 1)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- f.Run(ctx, func(Line) { got <- struct{}{} }) }()
+	defer func() { cancel(); <-done }()
+	line := []byte("Nov 24 15:00:30 web1 sshd[1234]: Failed password for root from 203.0.113.7 port 52314 ssh2\n")
+	// The first line also waits for the source to start.
+	if _, err := w.Write(line); err != nil {
+		b.Fatal(err)
+	}
+	<-got
+	for b.Loop() {
+		if _, err := w.Write(line); err != nil {
+			b.Fatal(err)
+		}
+		<-got
+	}
+}

@@ -244,6 +244,11 @@ func (t *tailer) lookup(full bool, now time.Time) bool {
 			}
 			if !errors.Is(err, fs.ErrNotExist) {
 				t.problem(p, StateError, err, now)
+				if r := t.byPath[p]; r != nil {
+					// Not a rotation: keep the file as it is until the
+					// path can be looked at again.
+					t.cur[p] = r.id
+				}
 			}
 			continue
 		}
