@@ -5,6 +5,7 @@ import (
 	"crypto/md5"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -117,6 +118,9 @@ func (e *Env) rampartStatus(ctx context.Context) (map[string]any, error) {
 	if err != nil {
 		return nil, fmt.Errorf("rampart %s: %w", e.RampartSocket, err)
 	}
+	if resp.StatusCode == http.StatusForbidden {
+		return nil, fmt.Errorf("rampart %s answers, but its status %w", e.RampartSocket, errNeedRoot)
+	}
 	if resp.StatusCode != http.StatusOK {
 		return nil, fmt.Errorf("rampart %s: GET /v1/status: %s", e.RampartSocket, resp.Status)
 	}
@@ -133,6 +137,9 @@ func (e *Env) fail2ban(ctx context.Context, args ...string) (string, error) {
 		return "", fmt.Errorf("fail2ban: %w", err)
 	}
 	out, err := e.run(ctx, "fail2ban-client", append([]string{"-s", e.Fail2banSocket}, args...)...)
+	if err != nil && strings.Contains(strings.ToLower(err.Error()+string(out)), "permission denied") {
+		return string(out), fmt.Errorf("fail2ban %s answers, but %w", e.Fail2banSocket, errNeedRoot)
+	}
 	if err != nil {
 		return string(out), fmt.Errorf("fail2ban-client %s: %w", strings.Join(args, " "), err)
 	}
@@ -192,6 +199,10 @@ func checkBanEngine(ctx context.Context, e *Env) Result {
 		return pass("rampart answers on %s", e.RampartSocket)
 	case b.Fail2ban:
 		return pass("fail2ban-server answers on %s", e.Fail2banSocket)
+	case errors.Is(b.RampartErr, errNeedRoot):
+		return pass("%v", b.RampartErr)
+	case errors.Is(b.Fail2banErr, errNeedRoot):
+		return pass("%v", b.Fail2banErr)
 	}
 	return fail("no ban engine answers: %v; %v", b.RampartErr, b.Fail2banErr)
 }
@@ -235,6 +246,9 @@ func checkSSHDJail(ctx context.Context, e *Env) Result {
 		return errorf("%v", err)
 	}
 	if !b.Rampart && !b.Fail2ban {
+		if errors.Is(b.RampartErr, errNeedRoot) || errors.Is(b.Fail2banErr, errNeedRoot) {
+			return skip("the ban engine's jails: needs root")
+		}
 		return fail("no ban engine answers, so nothing protects sshd")
 	}
 	engine, name, _ := b.sshdJail()

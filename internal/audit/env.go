@@ -63,6 +63,10 @@ type Env struct {
 	// Host names the audited system in the report; derived when empty.
 	Host string
 
+	// rootUID is the owner the ownership checks expect: 0, except in
+	// tests that build fixture trees as an ordinary user.
+	rootUID uint32
+
 	base context.Context
 	mu   sync.Mutex
 	memo map[string]*lazy

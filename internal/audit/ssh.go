@@ -331,7 +331,7 @@ func checkSSHConfigMode(ctx context.Context, e *Env) Result {
 			return e.readErr(err)
 		}
 		desc := fmt.Sprintf("%s uid %d mode %04o", p, uid, mode)
-		if uid != 0 || mode&0o022 != 0 {
+		if uid != e.rootUID || mode&0o022 != 0 {
 			bad = append(bad, desc)
 		} else {
 			good = append(good, desc)
@@ -367,7 +367,7 @@ func checkSSHHostKeys(ctx context.Context, e *Env) Result {
 			return e.readErr(err)
 		}
 		n++
-		if uid != 0 || mode&0o077 != 0 {
+		if uid != e.rootUID || mode&0o077 != 0 {
 			bad = append(bad, fmt.Sprintf("%s uid %d mode %04o", k, uid, mode))
 		}
 	}

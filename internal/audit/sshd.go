@@ -211,6 +211,23 @@ func (e *Env) parseSSHDInto(file string, depth int, out map[string][]string) err
 	if err != nil {
 		return err
 	}
+	return parseSSHDBytes(file, b, out, func(pattern string) error {
+		files, err := e.Glob(pattern)
+		if err != nil {
+			return err
+		}
+		for _, inc := range files {
+			if err := e.parseSSHDInto(inc, depth+1, out); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// parseSSHDBytes parses one sshd_config file into out; include is called
+// with each absolute Include pattern, in place.
+func parseSSHDBytes(file string, b []byte, out map[string][]string, include func(pattern string) error) error {
 	if i := bytes.IndexByte(b, 0); i >= 0 || !utf8.Valid(b) {
 		line := 1 + bytes.Count(b[:max(i, 0)], []byte("\n"))
 		if i < 0 {
@@ -251,14 +268,8 @@ func (e *Env) parseSSHDInto(file string, depth int, out map[string][]string) err
 				if !path.IsAbs(pat) {
 					pat = path.Join("/etc/ssh", pat)
 				}
-				files, err := e.Glob(pat)
-				if err != nil {
+				if err := include(pat); err != nil {
 					return err
-				}
-				for _, inc := range files {
-					if err := e.parseSSHDInto(inc, depth+1, out); err != nil {
-						return err
-					}
 				}
 			}
 			continue

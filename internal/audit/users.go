@@ -144,9 +144,9 @@ func usersChecks() []Check {
 			Remediation: "visudo -f <file>   # remove NOPASSWD from the rule",
 			Run:         checkNoPasswd,
 		},
-		modeCheck("users.passwd-mode", High, "/etc/passwd and /etc/group are root-owned and not writable by others", []string{"/etc/passwd", "/etc/group"}, 0o022, "chown root:root /etc/passwd /etc/group && chmod 644 /etc/passwd /etc/group"),
-		modeCheck("users.shadow-mode", High, "/etc/shadow and /etc/gshadow are not readable by others", []string{"/etc/shadow", "/etc/gshadow"}, 0o037, "chown root:shadow /etc/shadow /etc/gshadow && chmod 640 /etc/shadow /etc/gshadow"),
-		modeCheck("users.sudoers-mode", Medium, "sudoers files are root-owned and not writable or world-readable", []string{"/etc/sudoers", "/etc/sudoers.d"}, 0o027, "chown root:root /etc/sudoers && chmod 440 /etc/sudoers && chmod 750 /etc/sudoers.d"),
+		modeCheck("users.passwd-mode", High, "/etc/passwd and /etc/group are root-owned and not writable by others", map[string]uint32{"/etc/passwd": 0o022, "/etc/group": 0o022}, "chown root:root /etc/passwd /etc/group && chmod 644 /etc/passwd /etc/group"),
+		modeCheck("users.shadow-mode", High, "/etc/shadow and /etc/gshadow are not readable by others", map[string]uint32{"/etc/shadow": 0o037, "/etc/gshadow": 0o037}, "chown root:shadow /etc/shadow /etc/gshadow && chmod 640 /etc/shadow /etc/gshadow"),
+		modeCheck("users.sudoers-mode", Medium, "sudoers is root-owned and not writable or world-readable; sudoers.d is not writable by others", map[string]uint32{"/etc/sudoers": 0o027, "/etc/sudoers.d": 0o022}, "chown root:root /etc/sudoers && chmod 440 /etc/sudoers && chmod 750 /etc/sudoers.d"),
 		{
 			ID: "users.root-services", Area: AreaUsers, Severity: Low,
 			Title: "Network services do not run as root", Reads: "/proc/net/tcp{,6} and udp{,6}: the owner uid of each non-loopback listening socket",
@@ -204,15 +204,22 @@ func usersChecks() []Check {
 	}
 }
 
-func modeCheck(id string, sev Severity, title string, files []string, forbidden uint32, fix string) Check {
+// modeCheck fails when a file is not owned by root or has a forbidden
+// permission bit; files maps each path to its forbidden bits.
+func modeCheck(id string, sev Severity, title string, files map[string]uint32, fix string) Check {
+	paths := make([]string, 0, len(files))
+	for p := range files {
+		paths = append(paths, p)
+	}
+	sort.Strings(paths)
 	return Check{
 		ID: id, Area: AreaUsers, Severity: sev, Title: title,
-		Reads:       "stat of " + strings.Join(files, ", "),
+		Reads:       "stat of " + strings.Join(paths, ", "),
 		Why:         "These files decide who is who and who may become root; whoever can change them owns the host.",
 		Remediation: fix,
 		Run: func(ctx context.Context, e *Env) Result {
 			var bad, good []string
-			for _, f := range files {
+			for _, f := range paths {
 				uid, mode, err := ownerMode(e, f)
 				if err != nil {
 					if notExist(err) {
@@ -221,7 +228,7 @@ func modeCheck(id string, sev Severity, title string, files []string, forbidden 
 					return e.readErr(err)
 				}
 				d := fmt.Sprintf("%s uid %d mode %04o", f, uid, mode)
-				if uid != 0 || mode&forbidden != 0 {
+				if uid != e.rootUID || mode&files[f] != 0 {
 					bad = append(bad, d)
 				} else {
 					good = append(good, d)
@@ -231,7 +238,7 @@ func modeCheck(id string, sev Severity, title string, files []string, forbidden 
 				return fail("%s", strings.Join(bad, "; "))
 			}
 			if len(good) == 0 {
-				return skip("none of %s exists", strings.Join(files, ", "))
+				return skip("none of %s exists", strings.Join(paths, ", "))
 			}
 			return pass("%s", strings.Join(good, "; "))
 		},
@@ -354,7 +361,11 @@ func checkHomePerms(ctx context.Context, e *Env) Result {
 			continue
 		}
 		n++
-		if mode&0o022 != 0 || (uid != uint32(u.UID)) {
+		want := uint32(u.UID)
+		if want == 0 {
+			want = e.rootUID
+		}
+		if mode&0o022 != 0 || uid != want {
 			bad = append(bad, fmt.Sprintf("%s uid %d mode %04o", u.Home, uid, mode))
 		}
 	}
