@@ -7,6 +7,7 @@ var commands = []func(*globals) *cobra.Command{
 	newVersionCmd,
 	newAuditCmd,
 	newFilterCmd,
+	newRunCmd,
 	newConfigCmd,
 	newStatusCmd,
 	newBanCmd,

@@ -455,3 +455,16 @@ func ParseAddr(b []byte) (netip.Addr, bool) {
 	}
 	return a.Unmap().WithZone(""), true
 }
+
+// Time finds the time of a line with the filter's date detection, without
+// matching it; sources use it to seek to findtime at first start.
+func (m *Matcher) Time(line []byte, now time.Time) (time.Time, bool) {
+	if m.f.noDate {
+		return time.Time{}, false
+	}
+	dm, ok := m.f.dates.Find(line, &m.dateSt, now, m.f.loc)
+	if !ok {
+		return time.Time{}, false
+	}
+	return dm.Time, true
+}

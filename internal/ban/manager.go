@@ -1,0 +1,406 @@
+// Package ban is the decision flow: a jail's decision becomes a committed
+// ban in the store, then an element in the kernel firewall. Bans are applied
+// in batches (a flood of decisions costs one transaction and a few netlink
+// messages), remembered in memory for status, expired, and reconciled with
+// the kernel at start.
+package ban
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/rampart-ids/rampart/internal/firewall"
+	"github.com/rampart-ids/rampart/internal/store"
+)
+
+// Store is what the manager needs of persistence (*store.Store has it).
+type Store interface {
+	AddBans(ctx context.Context, bans []store.Ban) error
+	RemoveBans(ctx context.Context, bans []store.Ban) ([]store.Ban, error)
+	ActiveBans(ctx context.Context, now time.Time) ([]store.Ban, error)
+	ExpireBefore(ctx context.Context, now time.Time) ([]store.Ban, error)
+}
+
+// Listener hears about bans as they are committed (metrics, the ban log).
+type Listener interface {
+	Banned(b store.Ban)
+	Unbanned(b store.Ban)
+}
+
+// maxBatch bounds one flush: one SQLite transaction and a few netlink batches.
+const maxBatch = 20000
+
+// retryEvery is how often bans the firewall refused are tried again.
+const retryEvery = 5 * time.Second
+
+type key struct {
+	jail   string
+	prefix netip.Prefix
+}
+
+// Manager owns the active bans.
+type Manager struct {
+	store    Store
+	fw       firewall.Backend
+	log      *slog.Logger
+	now      func() time.Time
+	listener Listener
+
+	queue chan store.Ban
+
+	mu      sync.Mutex
+	active  map[key]store.Ban
+	pending map[key]store.Ban // committed, refused by the firewall, to retry
+	total   map[string]int64  // bans since start, per jail
+}
+
+// Config configures a Manager.
+type Config struct {
+	Store    Store
+	Firewall firewall.Backend
+	Log      *slog.Logger
+	Now      func() time.Time
+	Listener Listener
+}
+
+// New returns a Manager; call Start before Run.
+func New(cfg Config) *Manager {
+	m := &Manager{
+		store: cfg.Store, fw: cfg.Firewall, log: cfg.Log, now: cfg.Now, listener: cfg.Listener,
+		queue:   make(chan store.Ban, 65536),
+		active:  map[key]store.Ban{},
+		pending: map[key]store.Ban{},
+		total:   map[string]int64{},
+	}
+	if m.log == nil {
+		m.log = slog.Default()
+	}
+	if m.now == nil {
+		m.now = time.Now
+	}
+	return m
+}
+
+// Start sets up the firewall for jails and reconciles it with the store:
+// stored active bans missing from the kernel are added, kernel elements
+// without a stored ban are removed.
+func (m *Manager) Start(ctx context.Context, jails []firewall.JailSpec) error {
+	if err := m.fw.Setup(ctx, jails); err != nil {
+		return fmt.Errorf("firewall setup: %w", err)
+	}
+	now := m.now()
+	if _, err := m.store.ExpireBefore(ctx, now); err != nil {
+		return fmt.Errorf("expiring old bans: %w", err)
+	}
+	stored, err := m.store.ActiveBans(ctx, now)
+	if err != nil {
+		return fmt.Errorf("reading stored bans: %w", err)
+	}
+	known := map[string]bool{}
+	for _, j := range jails {
+		known[j.Name] = true
+	}
+	kernel, err := m.fw.List(ctx)
+	if err != nil {
+		return fmt.Errorf("listing firewall bans: %w", err)
+	}
+	inKernel := map[key]bool{}
+	for _, b := range kernel {
+		inKernel[key{b.Jail, b.Prefix}] = true
+	}
+	var ch firewall.Change
+	m.mu.Lock()
+	for _, b := range stored {
+		k := key{b.Jail, b.Prefix}
+		if !known[b.Jail] {
+			// The jail is gone from the configuration: its bans end.
+			continue
+		}
+		m.active[k] = b
+		if !inKernel[k] {
+			ch.Add = append(ch.Add, fwBan(b, now))
+		}
+	}
+	for _, b := range kernel {
+		if _, ok := m.active[key{b.Jail, b.Prefix}]; !ok {
+			ch.Remove = append(ch.Remove, firewall.Ban{Jail: b.Jail, Prefix: b.Prefix})
+		}
+	}
+	m.mu.Unlock()
+	if ch.Len() > 0 {
+		m.log.Info("reconciling firewall with stored bans", "add", len(ch.Add), "remove", len(ch.Remove))
+		if err := m.apply(ctx, ch); err != nil {
+			m.log.Error("firewall refused part of the reconciliation; will retry", "err", err)
+		}
+	}
+	return nil
+}
+
+// Enqueue hands a ban to the flusher. It never blocks the log reader for
+// long: the queue holds 64k bans, and a full queue waits for the flusher.
+func (m *Manager) Enqueue(ctx context.Context, b store.Ban) {
+	select {
+	case m.queue <- b:
+	case <-ctx.Done():
+	}
+}
+
+// IsBanned reports whether prefix is banned in jail now.
+func (m *Manager) IsBanned(jail string, p netip.Prefix) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	b, ok := m.active[key{jail, p}]
+	return ok && (b.Until.IsZero() || b.Until.After(m.now()))
+}
+
+// Run flushes queued bans in batches, expires bans and retries refused ones
+// until ctx is done.
+func (m *Manager) Run(ctx context.Context) error {
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	lastRetry := m.now()
+	batch := make([]store.Ban, 0, 1024)
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case b := <-m.queue:
+			batch = append(batch[:0], b)
+			// Take what else is already queued: a flood becomes few batches.
+		drain:
+			for len(batch) < maxBatch {
+				select {
+				case b := <-m.queue:
+					batch = append(batch, b)
+				default:
+					break drain
+				}
+			}
+			if err := m.Add(ctx, batch); err != nil && ctx.Err() == nil {
+				m.log.Error("ban batch failed", "bans", len(batch), "err", err)
+			}
+		case <-tick.C:
+			now := m.now()
+			m.expire(ctx, now)
+			if now.Sub(lastRetry) >= retryEvery {
+				lastRetry = now
+				m.retry(ctx)
+			}
+		}
+	}
+}
+
+// Add commits bans to the store, then to the firewall. A ban already active
+// in the same jail is extended only if the new one lasts longer.
+func (m *Manager) Add(ctx context.Context, bans []store.Ban) error {
+	now := m.now()
+	m.mu.Lock()
+	var fresh []store.Ban
+	seen := map[key]bool{}
+	for _, b := range bans {
+		k := key{b.Jail, b.Prefix}
+		if seen[k] {
+			continue
+		}
+		if old, ok := m.active[k]; ok && (old.Until.IsZero() || (!b.Until.IsZero() && !b.Until.After(old.Until))) {
+			continue
+		}
+		seen[k] = true
+		fresh = append(fresh, b)
+	}
+	m.mu.Unlock()
+	if len(fresh) == 0 {
+		return nil
+	}
+	if err := m.store.AddBans(ctx, fresh); err != nil {
+		return fmt.Errorf("storing %d bans: %w", len(fresh), err)
+	}
+	ch := firewall.Change{Add: make([]firewall.Ban, 0, len(fresh))}
+	m.mu.Lock()
+	for _, b := range fresh {
+		m.active[key{b.Jail, b.Prefix}] = b
+		m.total[b.Jail]++
+		ch.Add = append(ch.Add, fwBan(b, now))
+	}
+	m.mu.Unlock()
+	for _, b := range fresh {
+		until := "never"
+		if !b.Until.IsZero() {
+			until = b.Until.UTC().Format(time.RFC3339)
+		}
+		// This exact shape is what the built-in recidive filter reads.
+		m.log.Info("ban", "jail", b.Jail, "ip", prefixString(b.Prefix), "until", until, "count", b.Count)
+		if m.listener != nil {
+			m.listener.Banned(b)
+		}
+	}
+	return m.apply(ctx, ch)
+}
+
+// apply sends a change; elements the firewall refuses are logged by name
+// and queued for retry.
+func (m *Manager) apply(ctx context.Context, ch firewall.Change) error {
+	err := m.fw.Apply(ctx, ch)
+	if err == nil {
+		return nil
+	}
+	var be *firewall.BatchError
+	if errors.As(err, &be) {
+		m.mu.Lock()
+		for _, f := range be.Failed {
+			k := key{f.Ban.Jail, f.Ban.Prefix}
+			if b, ok := m.active[k]; ok && f.Op == firewall.OpAdd {
+				m.pending[k] = b
+			}
+			m.log.Error("firewall refused element", "op", f.Op, "jail", f.Ban.Jail, "ip", prefixString(f.Ban.Prefix), "err", f.Err)
+		}
+		m.mu.Unlock()
+		return err
+	}
+	// The whole batch failed (netlink down, table deleted): retry all adds.
+	m.mu.Lock()
+	for _, b := range ch.Add {
+		if sb, ok := m.active[key{b.Jail, b.Prefix}]; ok {
+			m.pending[key{b.Jail, b.Prefix}] = sb
+		}
+	}
+	m.mu.Unlock()
+	return err
+}
+
+func (m *Manager) retry(ctx context.Context) {
+	m.mu.Lock()
+	if len(m.pending) == 0 {
+		m.mu.Unlock()
+		return
+	}
+	now := m.now()
+	var ch firewall.Change
+	for k, b := range m.pending {
+		delete(m.pending, k)
+		if _, ok := m.active[k]; ok && (b.Until.IsZero() || b.Until.After(now)) {
+			ch.Add = append(ch.Add, fwBan(b, now))
+		}
+	}
+	m.mu.Unlock()
+	if len(ch.Add) == 0 {
+		return
+	}
+	m.log.Info("retrying bans the firewall refused", "bans", len(ch.Add))
+	if err := m.apply(ctx, ch); err != nil {
+		m.log.Warn("retry failed; will try again", "err", err)
+	}
+}
+
+// expire drops ended bans from the store and memory. The kernel removes
+// its elements by itself (per-element timeouts).
+func (m *Manager) expire(ctx context.Context, now time.Time) {
+	gone, err := m.store.ExpireBefore(ctx, now)
+	if err != nil {
+		m.log.Warn("expiring bans", "err", err)
+		return
+	}
+	m.mu.Lock()
+	for k, b := range m.active {
+		if !b.Until.IsZero() && !b.Until.After(now) {
+			delete(m.active, k)
+			delete(m.pending, k)
+		}
+	}
+	m.mu.Unlock()
+	for _, b := range gone {
+		m.log.Info("unban", "jail", b.Jail, "ip", prefixString(b.Prefix), "reason", "expired")
+		if m.listener != nil {
+			m.listener.Unbanned(b)
+		}
+	}
+}
+
+// Remove lifts bans matching prefix (every jail when jail is empty; every
+// ban when all). It returns what was removed.
+func (m *Manager) Remove(ctx context.Context, jail string, prefix netip.Prefix, all bool) ([]store.Ban, error) {
+	m.mu.Lock()
+	var sel []store.Ban
+	for k, b := range m.active {
+		if (all || k.prefix == prefix) && (jail == "" || k.jail == jail) {
+			sel = append(sel, b)
+		}
+	}
+	m.mu.Unlock()
+	if len(sel) == 0 {
+		return nil, nil
+	}
+	if _, err := m.store.RemoveBans(ctx, sel); err != nil {
+		return nil, fmt.Errorf("removing bans from the store: %w", err)
+	}
+	ch := firewall.Change{}
+	m.mu.Lock()
+	for _, b := range sel {
+		delete(m.active, key{b.Jail, b.Prefix})
+		delete(m.pending, key{b.Jail, b.Prefix})
+		ch.Remove = append(ch.Remove, firewall.Ban{Jail: b.Jail, Prefix: b.Prefix})
+	}
+	m.mu.Unlock()
+	for _, b := range sel {
+		m.log.Info("unban", "jail", b.Jail, "ip", prefixString(b.Prefix), "reason", "manual")
+		if m.listener != nil {
+			m.listener.Unbanned(b)
+		}
+	}
+	return sel, m.apply(ctx, ch)
+}
+
+// Active returns the active bans, sorted by jail then prefix.
+func (m *Manager) Active() []store.Ban {
+	now := m.now()
+	m.mu.Lock()
+	out := make([]store.Ban, 0, len(m.active))
+	for _, b := range m.active {
+		if b.Until.IsZero() || b.Until.After(now) {
+			out = append(out, b)
+		}
+	}
+	m.mu.Unlock()
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Jail != out[j].Jail {
+			return out[i].Jail < out[j].Jail
+		}
+		return out[i].Prefix.Addr().Less(out[j].Prefix.Addr()) || out[i].Prefix.Addr() == out[j].Prefix.Addr() && out[i].Prefix.Bits() < out[j].Prefix.Bits()
+	})
+	return out
+}
+
+// Total returns the number of bans made in jail since start.
+func (m *Manager) Total(jail string) int64 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.total[jail]
+}
+
+// Teardown removes rampart's firewall table (daemon on_stop = "flush").
+func (m *Manager) Teardown(ctx context.Context) error { return m.fw.Teardown(ctx) }
+
+func fwBan(b store.Ban, now time.Time) firewall.Ban {
+	fb := firewall.Ban{Jail: b.Jail, Prefix: b.Prefix}
+	if !b.Until.IsZero() {
+		fb.Timeout = b.Until.Sub(now)
+		if fb.Timeout < time.Second {
+			fb.Timeout = time.Second
+		}
+	}
+	return fb
+}
+
+// prefixString prints single addresses without their /32 or /128.
+func prefixString(p netip.Prefix) string {
+	if p.IsSingleIP() {
+		return p.Addr().String()
+	}
+	return p.String()
+}

@@ -1,0 +1,102 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/rampart-ids/rampart/internal/config"
+	"github.com/rampart-ids/rampart/internal/daemon"
+	"github.com/rampart-ids/rampart/internal/filterload"
+	"github.com/spf13/cobra"
+)
+
+func newRunCmd(g *globals) *cobra.Command {
+	var cfgPath, f2bDir, logLevel string
+	c := &cobra.Command{
+		Use:   "run",
+		Short: "Run the rampart daemon in the foreground",
+		Long: `Run the daemon in the foreground (systemd runs it from dist/rampart.service).
+
+Without flags it reads /etc/rampart/rampart.toml and /etc/rampart/rampart.d/*.toml
+layered over the embedded default configuration, which protects sshd the way
+Debian's Fail2ban does: the sshd jail on /var/log/auth.log, or the journal when
+there is no such file. A configuration error stops it before anything changes.
+
+--fail2ban DIR runs the enabled jails of an existing Fail2ban configuration
+(jail.conf, jail.local, jail.d/, paths-*.conf, filter.d) with rampart's own
+firewall backend; what cannot be carried over is named at start.
+
+Signals: SIGTERM/SIGINT stop, SIGHUP reloads the configuration.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			load := func() (*config.Config, []string, error) {
+				return loadConfig(cfgPath, f2bDir, cmd.Flags().Changed("config"))
+			}
+			cfg, _, err := load()
+			if err != nil {
+				return configErrors(g, err)
+			}
+			if logLevel == "" {
+				logLevel = cfg.Daemon.LogLevel
+			}
+			log := newLogger(g.stderr, logLevel)
+			err = daemon.Run(context.Background(), daemon.Options{Load: load, Fail2banDir: f2bDir, Log: log, Version: version})
+			if err != nil {
+				return failErr(err)
+			}
+			return nil
+		},
+	}
+	c.Flags().StringVar(&cfgPath, "config", config.DefaultPath, "configuration file (drop-ins in rampart.d/ beside it)")
+	c.Flags().StringVar(&f2bDir, "fail2ban", "", "run the jails of this Fail2ban configuration directory (e.g. /etc/fail2ban)")
+	c.Flags().StringVar(&logLevel, "log-level", "", "debug, info, warn or error (default: the configuration's log_level)")
+	return c
+}
+
+// loadConfig reads the configuration the daemon and `config check` use.
+func loadConfig(path, f2bDir string, explicit bool) (*config.Config, []string, error) {
+	opt := config.Options{MissingOK: !explicit && path == config.DefaultPath, FilterExists: filterExistsIn(f2bDir)}
+	if f2bDir == "" {
+		cfg, err := config.LoadWith(path, opt)
+		return cfg, nil, err
+	}
+	if _, err := os.Stat(filepath.Join(f2bDir, "jail.conf")); err != nil {
+		return nil, nil, fmt.Errorf("--fail2ban %s: no jail.conf there (%v)", f2bDir, err)
+	}
+	data, notes, err := daemon.Fail2banTOML(f2bDir)
+	if err != nil {
+		return nil, nil, err
+	}
+	cfg, err := config.LoadBytes("fail2ban:"+f2bDir, data, opt)
+	return cfg, notes, err
+}
+
+// filterExistsIn tells the config loader whether a filter name resolves,
+// also in a Fail2ban directory's filter.d.
+func filterExistsIn(f2bDir string) func(string) bool {
+	return func(name string) bool {
+		_, _, err := filterload.Definition(name, f2bDir)
+		return err == nil || !strings.Contains(err.Error(), "unknown filter")
+	}
+}
+
+// newLogger writes "LEVEL message key=value…" lines; under systemd (which
+// adds its own time stamps) without a time, otherwise with one.
+func newLogger(w io.Writer, level string) *slog.Logger {
+	var lv slog.Level
+	switch strings.ToLower(level) {
+	case "debug":
+		lv = slog.LevelDebug
+	case "warn":
+		lv = slog.LevelWarn
+	case "error":
+		lv = slog.LevelError
+	}
+	journal := os.Getenv("JOURNAL_STREAM") != ""
+	return slog.New(daemon.NewLogHandler(w, lv, !journal))
+}

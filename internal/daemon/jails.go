@@ -1,0 +1,179 @@
+package daemon
+
+import (
+	"context"
+	"net/netip"
+	"path/filepath"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/rampart-ids/rampart/internal/filter"
+	"github.com/rampart-ids/rampart/internal/logsource"
+	"github.com/rampart-ids/rampart/internal/store"
+)
+
+// liveSkew is how far a live line's time may be from now before it is
+// treated as happening now (Fail2ban does the same: clocks and time zones
+// of services are often off).
+const liveSkew = time.Minute
+
+// startJails starts every jail's sources; the returned channel closes when
+// all have stopped.
+func (d *Daemon) startJails(ctx context.Context, jails map[string]*runJail) chan struct{} {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	for _, rj := range jails {
+		rj.sources = d.sourcesFor(rj)
+		for _, src := range rj.sources {
+			wg.Add(1)
+			go func(rj *runJail, src source) {
+				defer wg.Done()
+				d.runSource(ctx, rj, src)
+			}(rj, src)
+		}
+		wg.Add(1)
+		go func(rj *runJail) {
+			defer wg.Done()
+			t := time.NewTicker(10 * time.Second)
+			defer t.Stop()
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case now := <-t.C:
+					rj.jail.Sweep(now)
+				}
+			}
+		}(rj)
+	}
+	go func() { wg.Wait(); close(done) }()
+	return done
+}
+
+// sourcesFor builds the log sources of a jail.
+func (d *Daemon) sourcesFor(rj *runJail) []source {
+	src := rj.cfg.Source(filepath.Glob)
+	var out []source
+	if src.Journal {
+		matches := src.JournalMatch
+		if len(matches) == 0 && rj.filter.Definition().JournalMatch != "" {
+			matches, _ = logsource.ParseJournalMatch(rj.filter.Definition().JournalMatch)
+		}
+		j, err := logsource.NewJournal(logsource.JournalConfig{
+			Name: rj.cfg.Name, Matches: matches, Positions: positions{d.store},
+			FindTime: rj.cfg.FindTime, Logger: d.log,
+		})
+		if err != nil {
+			d.log.Error("journal source", "jail", rj.cfg.Name, "err", err)
+			return nil
+		}
+		return append(out, j)
+	}
+	for _, pattern := range src.Files {
+		f, err := logsource.NewFile(logsource.FileConfig{
+			Name: rj.cfg.Name, Pattern: pattern, Positions: positions{d.store},
+			Start: logsource.StartFindTime, FindTime: rj.cfg.FindTime, TimeOf: timeOf(rj.filter),
+			Poll: src.Polling, MaxLineBytes: d.cfg0().Daemon.MaxLineBytes, Logger: d.log,
+		})
+		if err != nil {
+			d.log.Error("log source", "jail", rj.cfg.Name, "pattern", pattern, "err", err)
+			continue
+		}
+		out = append(out, f)
+	}
+	return out
+}
+
+func (d *Daemon) cfg0() configView {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.cfg == nil {
+		return configView{}
+	}
+	return configView{Daemon: d.cfg.Daemon}
+}
+
+// timeOf finds a line's time with the jail's own date detection, for the
+// source's findtime seek at first start.
+func timeOf(f *filter.Filter) func([]byte) (time.Time, bool) {
+	m := f.NewMatcher()
+	return func(b []byte) (time.Time, bool) { return m.Time(b, time.Now()) }
+}
+
+// runSource feeds a source's lines through the jail's filter and jail.
+// Each source has its own matcher (per-stream state); the jail and the
+// ban manager are shared and safe for concurrent use.
+func (d *Daemon) runSource(ctx context.Context, rj *runJail, src source) {
+	m := rj.filter.NewMatcher()
+	emit := func(l logsource.Line) {
+		now := time.Now()
+		var res filter.Result
+		if !l.Time.IsZero() {
+			res = m.MatchAt(l.Bytes, l.Time)
+		} else {
+			res = m.Match(l.Bytes, now)
+		}
+		if res.Kind != filter.Hit {
+			return
+		}
+		t := now
+		if res.HasTime {
+			t = res.Time
+			if !l.Backlog && (t.Sub(now) > liveSkew || now.Sub(t) > liveSkew) {
+				t = now
+			}
+		}
+		addrs := []netip.Addr{res.Addr}
+		if !res.Addr.IsValid() {
+			if !rj.useDNS || res.Host == "" {
+				return
+			}
+			ips, err := resolve(res.Host)
+			if err != nil {
+				d.log.Debug("cannot resolve host name of a failure", "jail", rj.cfg.Name, "host", res.Host, "err", err)
+				return
+			}
+			addrs = ips
+		}
+		for _, a := range addrs {
+			dec, ok := rj.jail.Fail(a, t)
+			if !ok {
+				continue
+			}
+			until, timed := dec.Until()
+			if timed && !until.After(now) {
+				continue // an old ban read back from the log: already over
+			}
+			b := store.Ban{Jail: rj.cfg.Name, Prefix: dec.Prefix, Since: now, Count: dec.Count + 1, Source: "filter"}
+			if timed {
+				b.Until = until
+			}
+			d.offs.Record(rj.cfg.Name, dec.Prefix, now)
+			d.bans.Enqueue(ctx, b)
+		}
+	}
+	if err := src.Run(ctx, emit); err != nil && ctx.Err() == nil {
+		d.log.Error("log source stopped", "jail", rj.cfg.Name, "err", err)
+	}
+}
+
+// sourceNames lists what a jail reads, for status.
+func sourceNames(rj *runJail) []string {
+	var out []string
+	for _, s := range rj.sources {
+		switch v := s.(type) {
+		case *logsource.File:
+			for _, st := range v.Status() {
+				out = append(out, st.Path+" ("+string(st.State)+")")
+			}
+			if len(v.Status()) == 0 {
+				out = append(out, v.Pattern()+" (no file yet)")
+			}
+		case *logsource.Journal:
+			out = append(out, "journald")
+		}
+	}
+	sort.Strings(out)
+	return out
+}
