@@ -129,11 +129,12 @@ func (r *fileReader) read(ctx context.Context, src io.ReaderAt, s *sink) (int64,
 			r.end += n
 			r.readOff += int64(n)
 			r.split(s)
-			if r.end-r.start > r.maxLine {
-				copy(r.buf, r.buf[r.start:r.start+r.maxLine])
-				r.start, r.end = 0, r.maxLine
-				r.truncating = true
-			}
+		}
+		if !r.truncating && r.end-r.start > r.maxLine {
+			// An unfinished line already too long: keep its head only.
+			copy(r.buf, r.buf[r.start:r.start+r.maxLine])
+			r.start, r.end = 0, r.maxLine
+			r.truncating = true
 		}
 		total += int64(n)
 		if err != nil {
