@@ -85,7 +85,8 @@ type Jail struct {
 	IgnoreNames  []string       // DNS names never banned, resolved by the daemon
 	IgnoreSelf   bool           // never ban the host's own addresses
 	UseDNS       string         // yes, warn, no or raw (Fail2ban's usedns)
-	IPv6Prefix   int            // ban IPv6 attackers by this prefix length (128: the address only)
+	IPv4Prefix   int            // count and ban IPv4 attackers by this prefix length (32: the address only)
+	IPv6Prefix   int            // count and ban IPv6 attackers by this prefix length (128: the address only)
 	MaxTracked   int            // cap on addresses with failures in the window; oldest evicted
 }
 

@@ -35,7 +35,7 @@ func TestDefault(t *testing.T) {
 		MaxRetry: 5, FindTime: 10 * time.Minute, BanTime: 10 * time.Minute,
 		Increment:  Increment{Factor: 1},
 		IgnoreIP:   []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")},
-		IgnoreSelf: true, UseDNS: "warn", IPv6Prefix: 128, MaxTracked: 100000,
+		IgnoreSelf: true, UseDNS: "warn", IPv4Prefix: 32, IPv6Prefix: 128, MaxTracked: 100000,
 	}
 	if diff := cmp.Diff(wantJail, *sshd, cmpopts.EquateComparable(netip.Prefix{})); diff != "" {
 		t.Errorf("Default() sshd jail mismatch (-want +got):\n%s", diff)
@@ -73,7 +73,7 @@ func TestLoadErrors(t *testing.T) {
 		{"wrong type", "[jails.sshd]\nmaxretry = \"5\"\n",
 			[]string{`x.toml:2: jails.sshd.maxretry: must be an integer, not a string ("5")`}},
 		{"out of range", "[jails.sshd]\nmaxretry = 0\n",
-			[]string{`x.toml:2: jails.sshd.maxretry: 0 is out of range (use 1 to 1000000)`}},
+			[]string{`x.toml:2: jails.sshd.maxretry: 0 is out of range (use 1 to 1000)`}},
 		{"dotted bantime", "[jails.sshd]\nbantime.increment = true\n",
 			[]string{`x.toml:2: jails.sshd.bantime: Fail2ban's bantime.* keys go in the [jails.sshd.increment] table here: bantime.increment → enabled, bantime.factor → factor, bantime.maxtime → maxtime, ... (see docs/CONFIG.md)`}},
 		{"bad cidr and bad address", "[defaults]\nignoreip = [\"192.0.2.0/33\", \"198.51.100.1\"]\n[jails.sshd]\nignoreip = \"300.1.2.3\"\n",
@@ -121,6 +121,11 @@ func TestLoadErrors(t *testing.T) {
 			[]string{`x.toml:1: jails."a b": jail name "a b" must be 1-48 letters, digits, '_', '.' or '-', starting with a letter or digit`}},
 		{"array of tables", "[[jails]]\nname = \"x\"\n",
 			[]string{`x.toml:1: jails: must be a table, e.g. [jails]`}},
+		{"bad formula", "[jails.sshd.increment]\nenabled = true\nformula = \"ban.Time * os.system('x')\"\n",
+			[]string{`x.toml:3: jails.sshd.increment.formula: jail "sshd": bantime.formula "ban.Time * os.system('x')": unexpected character '\'' (see docs/CONFIG.md)`}},
+		{"formula not checked for a disabled increment", "[jails.sshd.increment]\nformula = \"(\"\n", nil},
+		{"findtime under a second", "[jails.sshd]\nfindtime = 0.5\n",
+			[]string{`x.toml:2: jails.sshd.findtime: must be at least 1s (use e.g. 10m)`}},
 		{"ok", "[jails.sshd]\nport = [\"ssh\", 2222]\nbantime = -1\nignoreip = \"192.0.2.1, 2001:db8::/32 host.example.org\"\n", nil},
 	}
 	for _, tt := range tests {
@@ -154,6 +159,7 @@ port = ["ssh", "2222", "8000:8010"]
 protocol = "tcp,udp"
 mode = "aggressive"
 banaction = "nftables[type=allports]"
+ipv4_prefix = 24
 ipv6_prefix = 64
 bantime = -1
 
@@ -187,7 +193,7 @@ banaction = "reject"
 		IgnoreIP: []netip.Prefix{netip.MustParsePrefix("192.0.2.1/32"), netip.MustParsePrefix("2001:db8::/32"),
 			netip.MustParsePrefix("10.0.0.0/8")},
 		IgnoreNames: []string{"trusted.example.org"},
-		IgnoreSelf:  true, UseDNS: "warn", IPv6Prefix: 64, MaxTracked: 100000,
+		IgnoreSelf:  true, UseDNS: "warn", IPv4Prefix: 24, IPv6Prefix: 64, MaxTracked: 100000,
 	}
 	if diff := cmp.Diff(wantSSHD, *sshd, cmpopts.EquateComparable(netip.Prefix{})); diff != "" {
 		t.Errorf("sshd mismatch (-want +got):\n%s", diff)

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/rampart-ids/rampart/internal/jail"
 )
 
 // decoder turns the merged tree into a Config, collecting every error.
@@ -143,8 +145,9 @@ func jailDefaults() Jail {
 		Increment:  Increment{Factor: 1},
 		IgnoreSelf: true,
 		UseDNS:     "warn",
+		IPv4Prefix: 32,
 		IPv6Prefix: 128,
-		MaxTracked: 100000,
+		MaxTracked: jail.DefaultMaxTracked,
 	}
 }
 
@@ -203,6 +206,22 @@ func (d *decoder) checkJail(j *Jail, t, defaults *node) {
 		!d.failed(at("logpath")) {
 		d.fail(at("logpath"), "jail %q has no logpath (set logpath = [\"/var/log/...\"], or backend = \"journal\" with a journalmatch)", j.Name)
 	}
+	if j.Increment.Enabled && !d.failed(at("increment")) {
+		// The jail package owns the growth formula; let it judge.
+		inc := j.Increment
+		if _, err := jail.New(jail.Config{
+			Name: j.Name, MaxRetry: j.MaxRetry, FindTime: j.FindTime, BanTime: j.BanTime,
+			IPv4Prefix: j.IPv4Prefix, IPv6Prefix: j.IPv6Prefix, MaxTracked: j.MaxTracked,
+			Increment: &jail.Increment{Factor: inc.Factor, Formula: inc.Formula, Multipliers: inc.Multipliers,
+				MaxTime: inc.MaxTime, RndTime: inc.RndTime, OverallJails: inc.OverallJails},
+		}); err != nil {
+			n := at("increment")
+			if f, ok := n.kids["formula"]; ok {
+				n = f
+			}
+			d.fail(n, "%v (see docs/CONFIG.md)", err)
+		}
+	}
 	if d.opt.FilterExists != nil && j.Filter != "" && !d.opt.FilterExists(j.Filter) {
 		d.fail(at("filter"), "unknown filter %q (see `rampart filter list`, or give the path of a filter file)", j.Filter)
 	}
@@ -257,7 +276,7 @@ func globDir(p string) string {
 func jailKeyNames() []string {
 	return []string{"enabled", "filter", "mode", "backend", "logpath", "journalmatch", "port", "protocol",
 		"banaction", "maxretry", "findtime", "bantime", "increment", "ignoreip", "ignoreself", "usedns",
-		"ipv6_prefix", "max_tracked"}
+		"ipv4_prefix", "ipv6_prefix", "max_tracked"}
 }
 
 // fail2banHint explains Fail2ban jail keys rampart deliberately lacks.
@@ -370,14 +389,14 @@ func (d *decoder) jailKeys(j *Jail, t *node) {
 				}
 			}
 		case "maxretry":
-			v, _ := d.integer(n, 1, 1_000_000)
+			v, _ := d.integer(n, 1, jail.MaxMaxRetry)
 			if v > 0 {
 				j.MaxRetry = int(v)
 			}
 		case "findtime":
 			if v, ok := d.duration(n); ok {
-				if v <= 0 {
-					d.fail(n, "must be longer than 0 (use e.g. 10m)")
+				if v < time.Second {
+					d.fail(n, "must be at least 1s (use e.g. 10m)")
 					break
 				}
 				j.FindTime = v
@@ -415,6 +434,10 @@ func (d *decoder) jailKeys(j *Jail, t *node) {
 			j.IgnoreSelf, _ = d.boolean(n)
 		case "usedns":
 			j.UseDNS, _ = d.oneOf(n, "yes", "warn", "no", "raw")
+		case "ipv4_prefix":
+			if v, ok := d.integer(n, 8, 32); ok {
+				j.IPv4Prefix = int(v)
+			}
 		case "ipv6_prefix":
 			if v, ok := d.integer(n, 32, 128); ok {
 				j.IPv6Prefix = int(v)

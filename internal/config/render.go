@@ -41,6 +41,7 @@ type fileJail struct {
 	IgnoreIP     []string      `toml:"ignoreip" json:"ignoreip"`
 	IgnoreSelf   bool          `toml:"ignoreself" json:"ignoreself"`
 	UseDNS       string        `toml:"usedns" json:"usedns"`
+	IPv4Prefix   int           `toml:"ipv4_prefix" json:"ipv4_prefix"`
 	IPv6Prefix   int           `toml:"ipv6_prefix" json:"ipv6_prefix"`
 	MaxTracked   int           `toml:"max_tracked" json:"max_tracked"`
 	Increment    fileIncrement `toml:"increment" json:"increment"`
@@ -93,7 +94,7 @@ func (c *Config) file() fileConfig {
 			Port: port, Protocol: strings.Join(j.Protocols, ","), BanAction: action,
 			MaxRetry: j.MaxRetry, FindTime: FormatDuration(j.FindTime), BanTime: FormatDuration(j.BanTime),
 			IgnoreIP: ignore, IgnoreSelf: j.IgnoreSelf, UseDNS: j.UseDNS,
-			IPv6Prefix: j.IPv6Prefix, MaxTracked: j.MaxTracked,
+			IPv4Prefix: j.IPv4Prefix, IPv6Prefix: j.IPv6Prefix, MaxTracked: j.MaxTracked,
 			Increment: fileIncrement{
 				Enabled: j.Increment.Enabled, Factor: j.Increment.Factor, Formula: j.Increment.Formula,
 				Multipliers: j.Increment.Multipliers, MaxTime: FormatDuration(j.Increment.MaxTime),

@@ -393,6 +393,17 @@ func parseIgnore(s string) (netip.Prefix, string, error) {
 		}
 		return p.Masked(), "", nil
 	}
+	if addr, mask, ok := strings.Cut(s, "/"); ok && strings.Contains(mask, ".") {
+		// Fail2ban also takes a dotted netmask: 192.0.2.0/255.255.255.0.
+		a, err1 := netip.ParseAddr(addr)
+		m, err2 := netip.ParseAddr(mask)
+		if err1 == nil && err2 == nil && a.Is4() && m.Is4() {
+			if bits, ok := maskBits(m.As4()); ok {
+				return netip.PrefixFrom(a, bits).Masked(), "", nil
+			}
+		}
+		return netip.Prefix{}, "", fmt.Errorf("%q is not an address, a CIDR (e.g. 192.0.2.0/24) or a DNS name", s)
+	}
 	if strings.HasPrefix(s, "file:") {
 		return netip.Prefix{}, "", fmt.Errorf("%q: Fail2ban's file: lists are not supported; list the addresses here or in a drop-in", s)
 	}
@@ -400,6 +411,17 @@ func parseIgnore(s string) (netip.Prefix, string, error) {
 		return netip.Prefix{}, strings.ToLower(strings.TrimSuffix(s, ".")), nil
 	}
 	return netip.Prefix{}, "", fmt.Errorf("%q is not an address, a CIDR (e.g. 192.0.2.0/24) or a DNS name", s)
+}
+
+// maskBits returns the prefix length of a contiguous IPv4 netmask.
+func maskBits(m [4]byte) (int, bool) {
+	v := uint32(m[0])<<24 | uint32(m[1])<<16 | uint32(m[2])<<8 | uint32(m[3])
+	bits := 0
+	for v&(1<<31) != 0 {
+		bits++
+		v <<= 1
+	}
+	return bits, v == 0
 }
 
 // validHostname accepts DNS names: dot-separated labels of letters, digits
