@@ -39,6 +39,20 @@ func (m StartMode) String() string {
 	return fmt.Sprintf("StartMode(%d)", int(m))
 }
 
+// ParseStartMode reads a start mode as configured: "findtime", "end" (or
+// Fail2ban's "tail") or "beginning" (or Fail2ban's "head").
+func ParseStartMode(s string) (StartMode, error) {
+	switch s {
+	case "findtime", "":
+		return StartFindTime, nil
+	case "end", "tail":
+		return StartEnd, nil
+	case "beginning", "head":
+		return StartBeginning, nil
+	}
+	return 0, fmt.Errorf("start mode %q: want findtime, end (tail) or beginning (head)", s)
+}
+
 // Defaults of FileConfig.
 const (
 	DefaultPollInterval   = time.Second

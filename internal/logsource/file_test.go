@@ -761,3 +761,28 @@ func TestFileSymlink(t *testing.T) {
 		waitNumbered(t, c, 5)
 	})
 }
+
+func TestParseStartMode(t *testing.T) {
+	tests := []struct {
+		in      string
+		want    StartMode
+		wantErr bool
+	}{
+		{"", StartFindTime, false},
+		{"findtime", StartFindTime, false},
+		{"tail", StartEnd, false},
+		{"end", StartEnd, false},
+		{"head", StartBeginning, false},
+		{"beginning", StartBeginning, false},
+		{"middle", 0, true},
+	}
+	for _, tt := range tests {
+		got, err := ParseStartMode(tt.in)
+		if (err != nil) != tt.wantErr || got != tt.want {
+			t.Errorf("ParseStartMode(%q) = %v, %v; want %v, error %v", tt.in, got, err, tt.want, tt.wantErr)
+		}
+		if err == nil && tt.in != "" && tt.in != "tail" && tt.in != "head" && got.String() != tt.in {
+			t.Errorf("StartMode(%d).String() = %q, want %q", got, got.String(), tt.in)
+		}
+	}
+}
