@@ -118,7 +118,11 @@ func newTestServer(api API) *Server {
 
 func TestClientServer(t *testing.T) {
 	api := &fakeAPI{}
-	sock := serve(t, newTestServer(api))
+	s := newTestServer(api)
+	listening := make(chan struct{})
+	s.OnListen = func() { close(listening) }
+	sock := serve(t, s)
+	<-listening
 	c := NewClient(sock)
 	ctx := context.Background()
 

@@ -38,6 +38,9 @@ type Server struct {
 	Version string
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// OnListen, if set, is called once the socket is in place and accepts
+	// connections: the moment to tell systemd Notify("READY=1").
+	OnListen func()
 
 	started time.Time
 }
@@ -110,6 +113,9 @@ func (s *Server) Serve(ctx context.Context, socketPath string) error {
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	s.log.Info("control socket listening", "path", socketPath, "mode", fmt.Sprintf("%#o", mode))
+	if s.OnListen != nil {
+		s.OnListen()
+	}
 	select {
 	case err := <-errc:
 		os.Remove(socketPath)
