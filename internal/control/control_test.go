@@ -190,6 +190,7 @@ func rawRequest(t *testing.T, sock, method, path, body string) (int, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer hc.CloseIdleConnections()
 	resp, err := hc.Do(req)
 	if err != nil {
 		t.Fatal(err)
