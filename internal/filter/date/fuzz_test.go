@@ -28,6 +28,12 @@ func FuzzFind(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, line []byte) {
 		orig := bytes.Clone(line)
+		start := time.Now()
+		defer func() {
+			if el := time.Since(start); el > 3*time.Second {
+				t.Fatalf("Find(%q) took %v", line, el)
+			}
+		}()
 		for _, d := range dets {
 			var st State
 			for range 2 {
@@ -56,6 +62,12 @@ func FuzzCompile(f *testing.F) {
 		if len(p) > 300 || strings.Count(p, "{DATE}") > 2 {
 			return
 		}
+		start := time.Now()
+		defer func() {
+			if el := time.Since(start); el > 3*time.Second {
+				t.Fatalf("Compile(%q) and Find took %v", p, el)
+			}
+		}()
 		d, err := Compile(p)
 		if err != nil {
 			return

@@ -7,6 +7,7 @@ import (
 	"os"
 	"testing"
 	"time"
+	_ "time/tzdata" // Europe/Berlin also where the system has no zoneinfo
 )
 
 // oracleGroup is one stream of lines with Fail2ban's answers, from

@@ -38,6 +38,7 @@ func directives() []directive {
 		{"B", `(?P<B>september|february|november|december|january|october|august|march|april|june|july|may)`, "MONTH"},
 		{"c", `(?P<a>mon|tue|wed|thu|fri|sat|sun)\s+(?P<b>jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)\s+(?P<d>3[0-1]|[1-2]\d|0[1-9]|[1-9]| [1-9])\s+(?P<H>2[0-3]|[0-1]\d|\d):(?P<M>[0-5]\d|\d):(?P<S>6[0-1]|[0-5]\d|\d)\s+(?P<Y>\d\d\d\d)`, "%c"},
 		{"d", `(?P<d>[1-2]\d|[0 ]?[1-9]|3[0-1])`, "Day"},
+		{"e", `(?P<d>[1-2]\d|[0 ]?[1-9]|3[0-1])`, "Day"}, // rampart: strftime's space-padded day, as %d
 		{"f", `(?P<f>[0-9]{1,6})`, "Microseconds"},
 		{"G", `(?P<G>\d\d\d\d)`, "%G"},
 		{"H", `(?P<H>[0-1]?\d|2[0-3])`, "24hour"},
@@ -48,7 +49,7 @@ func directives() []directive {
 		{"m", `(?P<m>0?[1-9]|1[0-2])`, "Month"},
 		{"M", `(?P<M>[0-5]?\d)`, "Minute"},
 		{"p", `(?P<p>am|pm)`, "AMPM"},
-		{"s", `(?P<s>\d{1,12})`, "Epoch"},
+		{"s", `(?P<s>\d{1,12})`, "Epoch"}, // rampart: seconds since 1970
 		{"S", `(?P<S>[0-5]?\d|6[0-1])`, "Second"},
 		{"u", `(?P<u>[1-7])`, "%u"},
 		{"U", `(?P<U>5[0-3]|[0-4]\d|\d)`, "Yearweek"},
