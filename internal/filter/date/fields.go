@@ -241,7 +241,7 @@ func (f *fields) julian(year int) (int, bool) {
 		return 0, false
 	}
 	// weekday of January 1st, 0 = Monday (1970-01-01 was a Thursday).
-	first := int((daysFromCivil(year, 1, 1)%7+7+3) % 7)
+	first := int((daysFromCivil(year, 1, 1)%7 + 7 + 3) % 7)
 	wd := f.weekday
 	if f.set&hasWeekU != 0 { // weeks start on Sunday: renumber with Sunday = 0
 		first = (first + 1) % 7
