@@ -352,6 +352,28 @@ func TestFileCopyTruncate(t *testing.T) {
 	})
 }
 
+// TestFileCopyTruncateBroadPattern rotates with copytruncate under a pattern
+// that also matches the copies: they are not read again.
+func TestFileCopyTruncateBroadPattern(t *testing.T) {
+	forModes(t, func(t *testing.T, poll bool) {
+		path := filepath.Join(t.TempDir(), "auth.log")
+		w := newLogWriter(t, path)
+		_, c, _ := start(t, testConfig(t, path+"*", poll))
+		stopWriting := w.background(200 * time.Microsecond)
+		for i := range 3 {
+			time.Sleep(150 * time.Millisecond)
+			w.locked(func() {
+				copyFile(t, path, fmt.Sprintf("%s.%d", path, i))
+				if err := os.Truncate(path, 0); err != nil {
+					t.Fatal(err)
+				}
+			})
+		}
+		time.Sleep(100 * time.Millisecond)
+		waitNumbered(t, c, stopWriting())
+	})
+}
+
 // TestFileTruncateRegrow truncates a file and writes more than was there
 // before the source looks again: only the fingerprint tells.
 func TestFileTruncateRegrow(t *testing.T) {
@@ -567,42 +589,54 @@ func TestFileRestart(t *testing.T) {
 		}},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			path := filepath.Join(t.TempDir(), "auth.log")
-			store := &MemoryPositions{}
-			w := newLogWriter(t, path)
-			cfg := testConfig(t, path, false)
-			cfg.Positions = store
-			cfg.Start = StartEnd // a second start must use the position, not this
-			cfg.PartialFlush = time.Hour
-			w.write(100)
-			cfg1 := cfg
-			cfg1.Start = StartBeginning
-			_, c1, stop1 := start(t, cfg1)
-			waitFor(t, "first run", func() bool { return c1.len() == 100 })
-			if tt.name == "unfinished line completed" {
-				w.f.WriteString("line 0001")
-				time.Sleep(100 * time.Millisecond)
+		for _, broad := range []bool{false, true} {
+			name := tt.name
+			if broad {
+				name += ", pattern matching rotated files"
 			}
-			stop1()
-			if got := store.All(); len(got) != 1 || got[0].Key != "test:"+path {
-				t.Fatalf("saved positions = %+v, want one for %q", got, path)
-			}
-			tt.change(t, w)
-			_, c2, _ := start(t, cfg)
-			total := w.count()
-			deadline := time.Now().Add(10 * time.Second)
-			for c1.len()+c2.len() < total && time.Now().Before(deadline) {
-				time.Sleep(5 * time.Millisecond)
-			}
-			time.Sleep(100 * time.Millisecond)
-			checkNumbered(t, append(c1.texts(), c2.texts()...), total)
-			for _, l := range c2.snapshot() {
-				if !l.Backlog {
-					t.Errorf("line %q after restart: Backlog = false, want true", l.Bytes)
-				}
-			}
-		})
+			t.Run(name, func(t *testing.T) { testRestart(t, tt.name, tt.change, broad) })
+		}
+	}
+}
+
+func testRestart(t *testing.T, name string, change func(t *testing.T, w *logWriter), broad bool) {
+	path := filepath.Join(t.TempDir(), "auth.log")
+	store := &MemoryPositions{}
+	w := newLogWriter(t, path)
+	pattern := path
+	if broad {
+		pattern += "*"
+	}
+	cfg := testConfig(t, pattern, false)
+	cfg.Positions = store
+	cfg.Start = StartEnd // a second start must use the position, not this
+	cfg.PartialFlush = time.Hour
+	w.write(100)
+	cfg1 := cfg
+	cfg1.Start = StartBeginning
+	_, c1, stop1 := start(t, cfg1)
+	waitFor(t, "first run", func() bool { return c1.len() == 100 })
+	if name == "unfinished line completed" {
+		w.f.WriteString("line 0001")
+		time.Sleep(100 * time.Millisecond)
+	}
+	stop1()
+	if got := store.All(); len(got) != 1 || got[0].Key != "test:"+path {
+		t.Fatalf("saved positions = %+v, want one for %q", got, path)
+	}
+	change(t, w)
+	_, c2, _ := start(t, cfg)
+	total := w.count()
+	deadline := time.Now().Add(10 * time.Second)
+	for c1.len()+c2.len() < total && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	time.Sleep(100 * time.Millisecond)
+	checkNumbered(t, append(c1.texts(), c2.texts()...), total)
+	for _, l := range c2.snapshot() {
+		if !l.Backlog {
+			t.Errorf("line %q after restart: Backlog = false, want true", l.Bytes)
+		}
 	}
 }
 

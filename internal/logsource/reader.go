@@ -56,6 +56,7 @@ type fileReader struct {
 	active     bool
 	lastGrowth time.Time // when bytes last arrived (or the file was retired)
 	since      time.Time // when it was opened
+	resumed    bool      // a saved position was found for it at start
 	stats      *pathStats
 
 	buf        []byte // maxLine + readChunk bytes

@@ -197,6 +197,9 @@ func (t *tailer) scan(ctx context.Context, full bool, now time.Time) {
 			t.byPath[p] = r
 			continue
 		}
+		if !t.atStart[p] && t.rotatedName(p) {
+			continue
+		}
 		t.open(ctx, p, now)
 	}
 	if full {
@@ -216,6 +219,26 @@ func (t *tailer) scan(ctx context.Context, full bool, now time.Time) {
 		}
 	}
 	t.publish(now)
+}
+
+// rotatedName reports whether path, new since start, is named as a rotated
+// copy of a followed file (app.log.1, app.log-20261124 beside app.log). A
+// file renamed by a rotation keeps its identity and is never new, so this
+// one is the copy copytruncate makes: its lines were read through the
+// original (and the copy's end through truncated), and reading it again
+// would count them twice.
+func (t *tailer) rotatedName(path string) bool { return t.rotatedOf(path) != nil }
+
+// rotatedOf returns the open file whose rotated name path has, or nil.
+func (t *tailer) rotatedOf(path string) *fileReader {
+	dir, base := filepath.Split(path)
+	for _, r := range t.files {
+		d, b := filepath.Split(r.path)
+		if d == dir && len(base) > len(b) && strings.HasPrefix(base, b) && strings.ContainsRune(".-_", rune(base[len(b)])) {
+			return r
+		}
+	}
+	return nil
 }
 
 // lookup fills t.cur with what the pattern (or, when !full, the followed
@@ -483,6 +506,7 @@ func (t *tailer) startOffset(ctx context.Context, r *fileReader) int64 {
 		t.log.Warn("reading saved position failed", "source", t.cfg.Name, "path", r.path, "err", err)
 		ok = false
 	}
+	r.resumed = ok
 	if ok {
 		fp, fpOK := parseFingerprint(pos)
 		saved := fileID{dev: pos.Dev, ino: pos.Inode}
@@ -496,6 +520,12 @@ func (t *tailer) startOffset(ctx context.Context, r *fileReader) int64 {
 		}
 		t.log.Info("log file replaced while stopped, reading it from its start", "source", t.cfg.Name, "path", r.path)
 		return 0
+	}
+	if orig := t.rotatedOf(r.path); orig != nil && orig.resumed {
+		// A rotated copy of a file this source followed before (a broad
+		// pattern, app.log*): what it holds was read through the original,
+		// or is read now by catchUp.
+		return r.size
 	}
 	switch {
 	case t.cfg.Start == StartBeginning:
