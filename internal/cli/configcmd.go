@@ -6,25 +6,29 @@ import (
 	"strings"
 
 	"github.com/rampart-ids/rampart/internal/config"
-	"github.com/rampart-ids/rampart/internal/filterload"
 	"github.com/spf13/cobra"
 )
 
 func newConfigCmd(g *globals) *cobra.Command {
-	var path string
+	var path, f2bDir string
 	c := &cobra.Command{
 		Use:   "config",
 		Short: "Check or show the configuration",
 		Long: `The configuration is ` + config.DefaultPath + ` (or --config) and the
 *.toml drop-ins in the rampart.d directory beside it, layered over rampart's
-built-in defaults. See docs/CONFIG.md.`,
+built-in defaults; with --fail2ban DIR, the jails of a Fail2ban configuration
+directory instead, as 'rampart run --fail2ban DIR' reads them. See
+docs/CONFIG.md.`,
 	}
 	c.PersistentFlags().StringVar(&path, "config", config.DefaultPath, "main configuration file")
+	c.PersistentFlags().StringVar(&f2bDir, "fail2ban", "", "check a Fail2ban configuration directory (e.g. /etc/fail2ban) as 'rampart run --fail2ban' would run it")
+	// load reads exactly what `rampart run` with the same flags would.
 	load := func(cmd *cobra.Command) (*config.Config, error) {
-		return config.LoadWith(path, config.Options{
-			MissingOK:    !cmd.Flags().Changed("config"),
-			FilterExists: filterExists,
-		})
+		cfg, notes, err := loadConfig(path, f2bDir, cmd.Flags().Changed("config"))
+		for _, n := range notes {
+			fmt.Fprintf(g.stderr, "not carried over: %s\n", n)
+		}
+		return cfg, err
 	}
 	check := &cobra.Command{
 		Use:   "check",
@@ -76,13 +80,6 @@ the main file and the drop-ins: as TOML that rampart can load again, or with
 	show.Flags().BoolVar(&asJSON, "json", false, "print JSON instead of TOML")
 	c.AddCommand(check, show)
 	return c
-}
-
-// filterExists reports whether a jail's filter name resolves to a built-in
-// filter or a filter file.
-func filterExists(name string) bool {
-	_, _, err := filterload.Definition(name, "")
-	return err == nil
 }
 
 // configErrors prints every configuration error on its own line and ends

@@ -67,6 +67,24 @@ bantime = "1h"
 	}
 }
 
+func TestConfigCheckFail2ban(t *testing.T) {
+	dir := t.TempDir()
+	authLog := filepath.Join(dir, "auth.log")
+	writeConfig(t, authLog, "")
+	f2b := filepath.Join(dir, "fail2ban")
+	writeConfig(t, filepath.Join(f2b, "jail.conf"), "[DEFAULT]\nbantime = 1h\nmaxretry = 3\n\n[sshd]\nport = ssh\nlogpath = "+authLog+"\n")
+	writeConfig(t, filepath.Join(f2b, "jail.local"), "[sshd]\nenabled = true\naction = sendmail-whois\n")
+	code, out, errOut := run("config", "check", "--fail2ban", f2b)
+	if code != 0 || !strings.HasPrefix(out, "OK: 1 jail(s) enabled (sshd)") ||
+		!strings.Contains(errOut, `not carried over: jail "sshd": action "sendmail-whois"`) {
+		t.Errorf("config check --fail2ban: exit %d\nstdout %q\nstderr %q", code, out, errOut)
+	}
+	code, out, _ = run("config", "show", "--fail2ban", f2b)
+	if code != 0 || !strings.Contains(out, "maxretry = 3\n") || !strings.Contains(out, `bantime = "1h"`) {
+		t.Errorf("config show --fail2ban: exit %d\n%s", code, out)
+	}
+}
+
 func writeConfig(t *testing.T, path, data string) {
 	t.Helper()
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
