@@ -18,9 +18,12 @@ type API interface {
 	Status(ctx context.Context, jail string) (StatusReply, error)
 	// Ban bans req.Prefix. The Server has already refused loopback, Protect
 	// addresses and too-wide networks unless req.Force; the daemon must
-	// still refuse a prefix in the jail's ignoreip unless req.Force.
+	// still refuse a prefix in the jail's ignoreip unless req.Force, with
+	// ErrRefused (the CLI exits 1 and says --force insists).
 	Ban(ctx context.Context, req BanRequest) (BanReply, error)
-	// Unban lifts the ban on req.Prefix, or every ban when req.All.
+	// Unban lifts the ban on req.Prefix, or every ban when req.All. A
+	// prefix that is not banned gives an empty Removed, not an error;
+	// ErrNotFound is for an unknown req.Jail.
 	Unban(ctx context.Context, req UnbanRequest) (UnbanReply, error)
 	// Banned lists the active bans.
 	Banned(ctx context.Context) ([]BannedEntry, error)
