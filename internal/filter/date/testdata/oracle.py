@@ -68,6 +68,29 @@ for prefix, suffix in (("", "[sshd] error: PAM: Authentication failure"), ("bogu
             group("various/%s/%r/%d" % (pat or "default", prefix, i), pat, [l])
         group("various-stream/%s/%r" % (pat or "default", prefix), pat, lines)
 
+# random edits of the examples, each line on a fresh detector
+import random
+rng = random.Random(42)
+alphabet = "0123456789 :-/.,TZ+_[]()@<>aJnNovSatUTCGMTPM\t\u00e9"
+mutated = []
+for s in various:
+    for _ in range(12):
+        b = list(s + " x")
+        for _ in range(rng.randint(1, 3)):
+            i = rng.randint(0, len(b))
+            op = rng.randint(0, 2)
+            if op == 0 and i < len(b):
+                b[i] = rng.choice(alphabet)
+            elif op == 1:
+                b.insert(i, rng.choice(alphabet))
+            elif i < len(b):
+                del b[i]
+        mutated.append("".join(b))
+for pat in ("", "{^LN-BEG}"):
+    for i, l in enumerate(mutated):
+        group("mutated/%s/%d" % (pat or "default", i), pat, [l])
+    group("mutated-stream/%s" % (pat or "default"), pat, mutated)
+
 # the adaptive order: shortest distance, collisions, format changes
 ambiguous = [
     ("some free text 030324  0:03:59 -- 2003-03-07 17:05:01 ...", 1),
