@@ -100,19 +100,28 @@ func CheckBan(req BanRequest) error {
 	}
 	for _, lo := range []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")} {
 		if p.Overlaps(lo) {
-			return Errorf(ErrRefused, "ban %s: refusing to ban loopback (use --force to insist)", p)
+			return Errorf(ErrRefused, "ban %s: refusing to ban loopback (use --force to insist)", text(p))
 		}
 	}
 	if p.Addr().IsUnspecified() && p.IsSingleIP() {
-		return Errorf(ErrRefused, "ban %s: refusing to ban the unspecified address", p)
+		return Errorf(ErrRefused, "ban %s: refusing to ban the unspecified address", text(p))
 	}
 	if min := map[bool]int{true: minPrefix4, false: minPrefix6}[p.Addr().Is4()]; p.Bits() < min {
-		return Errorf(ErrRefused, "ban %s: refusing a network wider than /%d (use --force to insist)", p, min)
+		return Errorf(ErrRefused, "ban %s: refusing a network wider than /%d (use --force to insist)", text(p), min)
 	}
 	for _, a := range req.Protect {
 		if p.Contains(a.Unmap()) {
-			return Errorf(ErrRefused, "ban %s: refusing to ban %s, the address of the SSH session running this command (use --force to insist)", p, a.Unmap())
+			return Errorf(ErrRefused, "ban %s: refusing to ban %s, the address of the SSH session running this command (use --force to insist)", text(p), a.Unmap())
 		}
 	}
 	return nil
+}
+
+// text writes a prefix as people write it: a single address without /32
+// or /128.
+func text(p netip.Prefix) string {
+	if p.IsSingleIP() {
+		return p.Addr().String()
+	}
+	return p.String()
 }
