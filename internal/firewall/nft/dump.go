@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"syscall"
 	"time"
 
@@ -18,12 +19,55 @@ import (
 // take over a thousand steps, each of which walks the set from its start.
 const dumpBuffer = 64 << 10
 
-// dumpElements lists a set's elements with a large receive buffer. It
-// returns what GetSetElements would, for the attributes rampart uses.
-func (b *Backend) dumpElements(s *nftables.Set) ([]nftables.SetElement, error) {
+// maxDumps bounds the dumps consistentElements makes of one set.
+const maxDumps = 5
+
+// consistentElements dumps a set until two dumps in a row hold the same
+// elements. A dump that takes several netlink steps re-walks the kernel's
+// hash table at every step, skipping what it already sent; when the table
+// is resized in between (the kernel grows it in the background after many
+// insertions) elements are sent twice or not at all. A dump in one step is
+// a single walk and is taken as is.
+func (b *Backend) consistentElements(s *nftables.Set) ([]nftables.SetElement, error) {
+	elems, steps, err := b.dumpElements(s)
+	if err != nil || steps <= 1 {
+		return elems, err
+	}
+	for range maxDumps - 1 {
+		again, _, err := b.dumpElements(s)
+		if err != nil {
+			return nil, err
+		}
+		if fingerprint(again) == fingerprint(elems) {
+			return again, nil
+		}
+		elems = again
+	}
+	return nil, fmt.Errorf("set %s: %d dumps in a row disagree", s.Name, maxDumps)
+}
+
+// fingerprint summarises a dump's keys independently of their order:
+// their number and the sum of their hashes.
+func fingerprint(elems []nftables.SetElement) [2]uint64 {
+	var sum uint64
+	for _, e := range elems {
+		h := fnv.New64a()
+		h.Write(e.Key)
+		if e.IntervalEnd {
+			h.Write([]byte{1})
+		}
+		sum += h.Sum64()
+	}
+	return [2]uint64{uint64(len(elems)), sum}
+}
+
+// dumpElements lists a set's elements with a large receive buffer and
+// returns them with the number of netlink reads the dump took. It decodes
+// what GetSetElements would, for the attributes rampart uses.
+func (b *Backend) dumpElements(s *nftables.Set) ([]nftables.SetElement, int, error) {
 	conn, err := netlink.Dial(unix.NETLINK_NETFILTER, &netlink.Config{NetNS: b.opts.NetNS})
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	defer conn.Close()
 	attrs, err := netlink.MarshalAttributes([]netlink.Attribute{
@@ -31,7 +75,7 @@ func (b *Backend) dumpElements(s *nftables.Set) ([]nftables.SetElement, error) {
 		{Type: unix.NFTA_SET_ELEM_LIST_SET, Data: []byte(s.Name + "\x00")},
 	})
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	req := netlink.Message{
 		Header: netlink.Header{
@@ -41,15 +85,15 @@ func (b *Backend) dumpElements(s *nftables.Set) ([]nftables.SetElement, error) {
 		Data: append([]byte{byte(s.Table.Family), unix.NFNETLINK_V0, 0, 0}, attrs...),
 	}
 	if _, err := conn.Send(req); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	rc, err := conn.SyscallConn()
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	buf := make([]byte, dumpBuffer)
 	var elems []nftables.SetElement
-	for {
+	for steps := 1; ; steps++ {
 		var n int
 		var rerr error
 		err := rc.Read(func(fd uintptr) bool {
@@ -57,33 +101,33 @@ func (b *Backend) dumpElements(s *nftables.Set) ([]nftables.SetElement, error) {
 			return rerr != unix.EAGAIN
 		})
 		if err != nil {
-			return nil, err
+			return nil, 0, err
 		}
 		if rerr != nil {
-			return nil, rerr
+			return nil, 0, rerr
 		}
 		msgs, err := syscall.ParseNetlinkMessage(buf[:n])
 		if err != nil {
-			return nil, err
+			return nil, 0, err
 		}
 		for _, m := range msgs {
 			switch m.Header.Type {
 			case unix.NLMSG_DONE:
-				return elems, nil
+				return elems, steps, nil
 			case unix.NLMSG_ERROR:
 				if len(m.Data) >= 4 {
 					if errno := -int32(binary.NativeEndian.Uint32(m.Data)); errno != 0 {
-						return nil, syscall.Errno(errno)
+						return nil, 0, syscall.Errno(errno)
 					}
 				}
-				return elems, nil
+				return elems, steps, nil
 			}
 			if len(m.Data) < 4 {
-				return nil, errors.New("short set element message")
+				return nil, 0, errors.New("short set element message")
 			}
 			elems, err = appendDecoded(elems, m.Data[4:])
 			if err != nil {
-				return nil, fmt.Errorf("decode set elements: %w", err)
+				return nil, 0, fmt.Errorf("decode set elements: %w", err)
 			}
 		}
 	}

@@ -200,7 +200,7 @@ func (b *Backend) List(context.Context) ([]firewall.Ban, error) {
 		if !ok || !k.matches(s) {
 			continue
 		}
-		elems, err := b.dumpElements(s)
+		elems, err := b.consistentElements(s)
 		if err != nil {
 			return nil, fmt.Errorf("nft: list set %s: %w", s.Name, err)
 		}
