@@ -421,6 +421,11 @@ func (j *Journal) readEntries(r io.Reader, started time.Time, emit func(Line)) (
 		if len(entry) == 0 {
 			continue
 		}
+		if len(entry) > j.cfg.MaxEntryBytes {
+			j.cfg.Logger.Warn("journal entry too long, skipped", "source", j.cfg.Name, "max", j.cfg.MaxEntryBytes)
+			long = long[:0]
+			continue
+		}
 		e, perr := parseJournalEntry(entry)
 		long = long[:0]
 		if perr != nil {

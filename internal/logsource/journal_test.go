@@ -226,7 +226,7 @@ func TestJournalRun(t *testing.T) {
 	}
 	dir := fakeJournalctl(t,
 		entry(1, "Failed password for root from 203.0.113.7 port 1 ssh2")+"not json\n"+entry(2, "second"),
-		entry(3, "third")+strings.Repeat("x", 3000)+"\n"+entry(4, "fourth"))
+		entry(3, "third")+entry(9, strings.Repeat("x", 3000))+entry(4, "fourth")+entry(10, strings.Repeat("y", 100_000)))
 	store := &MemoryPositions{}
 	cfg := JournalConfig{
 		Name:          "sshd",
