@@ -159,6 +159,65 @@ func (m *Metrics) FirewallBatch(adds, removes int, took time.Duration, err error
 	m.fwChanges.WithLabelValues("remove").Add(float64(removes))
 }
 
+// SourceMetrics are one log source's counters, bound once so that the hot
+// path does no label lookup.
+type SourceMetrics struct {
+	read, truncated, errors prometheus.Counter
+}
+
+// Source returns the counters of source, for a reader to keep.
+func (m *Metrics) Source(source string) *SourceMetrics {
+	return &SourceMetrics{
+		read:      m.linesRead.WithLabelValues(source),
+		truncated: m.linesTruncated.WithLabelValues(source),
+		errors:    m.readErrors.WithLabelValues(source),
+	}
+}
+
+// LineRead counts one line read.
+func (s *SourceMetrics) LineRead() { s.read.Inc() }
+
+// LinesRead counts n lines read.
+func (s *SourceMetrics) LinesRead(n int) { s.read.Add(float64(n)) }
+
+// LineTruncated counts a line cut to max_line_bytes.
+func (s *SourceMetrics) LineTruncated() { s.truncated.Inc() }
+
+// ReadError counts a failure to open or read the source.
+func (s *SourceMetrics) ReadError() { s.errors.Inc() }
+
+// JailMetrics are one jail's collectors, bound once.
+type JailMetrics struct {
+	hits, bans, evictions prometheus.Counter
+	active, tracked       prometheus.Gauge
+}
+
+// Jail returns the collectors of jail, for its runner to keep.
+func (m *Metrics) Jail(jail string) *JailMetrics {
+	return &JailMetrics{
+		hits:      m.hits.WithLabelValues(jail),
+		bans:      m.bans.WithLabelValues(jail),
+		evictions: m.evictions.WithLabelValues(jail),
+		active:    m.activeBans.WithLabelValues(jail),
+		tracked:   m.tracked.WithLabelValues(jail),
+	}
+}
+
+// Hit counts a matched failure.
+func (j *JailMetrics) Hit() { j.hits.Inc() }
+
+// Ban counts a ban issued.
+func (j *JailMetrics) Ban() { j.bans.Inc() }
+
+// SetActiveBans sets the number of bans in force.
+func (j *JailMetrics) SetActiveBans(n int) { j.active.Set(float64(n)) }
+
+// SetTracked sets the number of tracked addresses.
+func (j *JailMetrics) SetTracked(n int) { j.tracked.Set(float64(n)) }
+
+// Evicted counts n tracked addresses dropped at max_tracked.
+func (j *JailMetrics) Evicted(n int) { j.evictions.Add(float64(n)) }
+
 // Forget drops the per-jail series of a jail removed by a reload.
 func (m *Metrics) Forget(jail string) {
 	for _, v := range []interface{ DeleteLabelValues(...string) bool }{m.hits, m.bans, m.activeBans, m.tracked, m.evictions} {

@@ -131,6 +131,46 @@ func TestServe(t *testing.T) {
 	}
 }
 
+func TestBoundHandles(t *testing.T) {
+	m := New()
+	src := m.Source("/var/log/auth.log")
+	src.LineRead()
+	src.LinesRead(4)
+	src.LineTruncated()
+	src.ReadError()
+	j := m.Jail("sshd")
+	j.Hit()
+	j.Ban()
+	j.SetActiveBans(2)
+	j.SetTracked(9)
+	j.Evicted(1)
+	m.Hit("sshd") // the string form reaches the same series
+	got := []float64{
+		testutil.ToFloat64(m.linesRead.WithLabelValues("/var/log/auth.log")),
+		testutil.ToFloat64(m.linesTruncated.WithLabelValues("/var/log/auth.log")),
+		testutil.ToFloat64(m.readErrors.WithLabelValues("/var/log/auth.log")),
+		testutil.ToFloat64(m.hits.WithLabelValues("sshd")),
+		testutil.ToFloat64(m.bans.WithLabelValues("sshd")),
+		testutil.ToFloat64(m.activeBans.WithLabelValues("sshd")),
+		testutil.ToFloat64(m.tracked.WithLabelValues("sshd")),
+		testutil.ToFloat64(m.evictions.WithLabelValues("sshd")),
+	}
+	want := []float64{5, 1, 1, 2, 1, 2, 9, 1}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("series %d = %v, want %v (all: %v)", i, got[i], want[i], got)
+		}
+	}
+}
+
+func BenchmarkSourceLineRead(b *testing.B) {
+	src := New().Source("/var/log/auth.log")
+	b.ReportAllocs()
+	for b.Loop() {
+		src.LineRead()
+	}
+}
+
 func BenchmarkLinesRead(b *testing.B) {
 	m := New()
 	b.ReportAllocs()
