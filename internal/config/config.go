@@ -22,6 +22,10 @@ const DefaultPath = "/etc/rampart/rampart.toml"
 // layered over it in lexical order.
 const DropInDir = "rampart.d"
 
+// ManualJail is the jail of bans made with `rampart ban` without --jail;
+// no configured jail may take its name.
+const ManualJail = "manual"
+
 // BuiltinName names the embedded default configuration in error messages
 // and in Config.Files.
 const BuiltinName = "(built-in defaults)"

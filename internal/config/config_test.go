@@ -119,6 +119,8 @@ func TestLoadErrors(t *testing.T) {
 			[]string{`x.toml:3: jails.web.logpath: "/var/log/a.log tail": Fail2ban's "tail" suffix is not used (rampart resumes from saved positions and reads a new file back as far as findtime); remove it`}},
 		{"bad jail name", "[jails.\"a b\"]\n",
 			[]string{`x.toml:1: jails."a b": jail name "a b" must be 1-48 letters, digits, '_', '.' or '-', starting with a letter or digit`}},
+		{"reserved name", "[jails.manual]\n",
+			[]string{"x.toml:1: jails.manual: the jail name \"manual\" is reserved for bans made with `rampart ban`; choose another name"}},
 		{"array of tables", "[[jails]]\nname = \"x\"\n",
 			[]string{`x.toml:1: jails: must be a table, e.g. [jails]`}},
 		{"bad formula", "[jails.sshd.increment]\nenabled = true\nformula = \"ban.Time * os.system('x')\"\n",
@@ -253,6 +255,14 @@ func TestLoadDropIns(t *testing.T) {
 		filepath.Join(dir, "rampart.d", "30-bad.toml") + `:3: jails.sshd.bantime: "soon" is not a duration (use e.g. 600, 10m, 1h30m, 1d)`
 	if err == nil || err.Error() != wantErr {
 		t.Errorf("LoadWith error =\n%v\nwant\n%s", err, wantErr)
+	}
+}
+
+func TestLoadTooBig(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "rampart.toml")
+	writeFile(t, path, "# "+strings.Repeat("x", MaxFileBytes)+"\n")
+	if _, err := LoadWith(path, Options{}); err == nil || !strings.Contains(err.Error(), "larger than") {
+		t.Errorf("LoadWith(huge file) error = %v, want a size refusal", err)
 	}
 }
 

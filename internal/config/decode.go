@@ -173,6 +173,9 @@ func (d *decoder) jail(t *node, base Jail, defaults *node) Jail {
 	if !jailNameRE.MatchString(j.Name) {
 		d.fail(t, "jail name %q must be 1-48 letters, digits, '_', '.' or '-', starting with a letter or digit", j.Name)
 	}
+	if j.Name == ManualJail {
+		d.fail(t, "the jail name %q is reserved for bans made with `rampart ban`; choose another name", j.Name)
+	}
 	if t.kids == nil {
 		d.fail(t, "must be a table: [jails.%s]", j.Name)
 		return j

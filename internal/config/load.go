@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -49,7 +50,7 @@ func Load(path string) (*Config, error) {
 // `rampart run` and `rampart config check` use.
 func LoadWith(path string, opt Options) (*Config, error) {
 	layers := layersFromBuiltin()
-	data, err := os.ReadFile(path)
+	data, err := readConfigFile(path)
 	switch {
 	case err == nil:
 		layers = append(layers, layer{name: path, src: string(data)})
@@ -63,7 +64,7 @@ func LoadWith(path string, opt Options) (*Config, error) {
 	sort.Strings(dropins)
 	var errs Errors
 	for _, f := range dropins {
-		data, err := os.ReadFile(f)
+		data, err := readConfigFile(f)
 		if err != nil {
 			errs = append(errs, Error{File: f, Msg: fmt.Sprintf("cannot read: %v", err)})
 			continue
@@ -74,6 +75,26 @@ func LoadWith(path string, opt Options) (*Config, error) {
 		return nil, errs
 	}
 	return load(layers, opt)
+}
+
+// MaxFileBytes bounds one configuration file.
+const MaxFileBytes = 4 << 20
+
+// readConfigFile reads a configuration file of at most MaxFileBytes.
+func readConfigFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, MaxFileBytes+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > MaxFileBytes {
+		return nil, fmt.Errorf("larger than %d bytes; is this really a configuration file?", MaxFileBytes)
+	}
+	return data, nil
 }
 
 // LoadBytes checks one configuration document given in memory, layered over
