@@ -820,3 +820,26 @@ func TestParseStartMode(t *testing.T) {
 		}
 	}
 }
+
+func TestRotatedSibling(t *testing.T) {
+	tests := []struct {
+		name string
+		want bool
+	}{
+		{"auth.log.1", true},
+		{"auth.log-20261124", true},
+		{"auth.log_2026-11-24", true},
+		{"auth.log-20261124.2", true},
+		{"auth.log", false},
+		{"auth.log.", false},
+		{"auth.log.1.gz", false},
+		{"auth.log-ssl.log", false},
+		{"auth.logger", false},
+		{"auth.log.old", false},
+	}
+	for _, tt := range tests {
+		if got := rotatedSibling(tt.name, "auth.log"); got != tt.want {
+			t.Errorf("rotatedSibling(%q, auth.log) = %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}

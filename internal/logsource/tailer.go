@@ -234,11 +234,31 @@ func (t *tailer) rotatedOf(path string) *fileReader {
 	dir, base := filepath.Split(path)
 	for _, r := range t.files {
 		d, b := filepath.Split(r.path)
-		if d == dir && len(base) > len(b) && strings.HasPrefix(base, b) && strings.ContainsRune(".-_", rune(base[len(b)])) {
+		if d == dir && rotatedSibling(base, b) {
 			return r
 		}
 	}
 	return nil
+}
+
+// rotatedSibling reports whether name is base with a rotation suffix:
+// ".1", "-20261124", "_2026-11-24", "-20261124.2" (separators and digits).
+func rotatedSibling(name, base string) bool {
+	suffix, ok := strings.CutPrefix(name, base)
+	if !ok || len(suffix) < 2 || !strings.ContainsRune(".-_", rune(suffix[0])) {
+		return false
+	}
+	digit := false
+	for _, c := range []byte(suffix[1:]) {
+		switch {
+		case c >= '0' && c <= '9':
+			digit = true
+		case c == '.' || c == '-' || c == '_':
+		default:
+			return false
+		}
+	}
+	return digit
 }
 
 // lookup fills t.cur with what the pattern (or, when !full, the followed
@@ -418,7 +438,7 @@ func (t *tailer) truncated(ctx context.Context, r *fileReader) {
 }
 
 // findSibling looks beside path for the file a rotation left (path.1,
-// path-20240101, …, not compressed) that starts with the fingerprinted
+// path-20240101, …; compressed ones never qualify) that starts with the fingerprinted
 // bytes, is not the file exclude, and that ok accepts; the most recently
 // modified wins. The caller closes it.
 func (t *tailer) findSibling(path string, exclude fileID, ok func(id fileID, size int64) bool, fp fingerprint) *os.File {
@@ -434,7 +454,7 @@ func (t *tailer) findSibling(path string, exclude fileID, ok func(id fileID, siz
 	var fpBuf [fingerprintSize]byte
 	for _, e := range entries {
 		name := e.Name()
-		if len(name) <= len(base) || !strings.HasPrefix(name, base) || !strings.ContainsRune(".-_", rune(name[len(base)])) || compressed(name) {
+		if !rotatedSibling(name, base) {
 			continue
 		}
 		f, err := os.Open(filepath.Join(dir, name))
