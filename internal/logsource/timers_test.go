@@ -83,3 +83,46 @@ func TestFilePartialLine(t *testing.T) {
 		}
 	})
 }
+
+// TestFileRotateWait reads a file renamed away while it is still written
+// to, and lets it go once it has been quiet for RotateWait.
+func TestFileRotateWait(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "auth.log")
+		old := path + ".1"
+		appendFile(t, path, "a\n")
+		cfg := testConfig(t, path, true)
+		cfg.PollInterval = 100 * time.Millisecond
+		cfg.RotateWait = 5 * time.Second
+		f, err := NewFile(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := &collector{}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error)
+		go func() { done <- f.Run(ctx, c.emit) }()
+		time.Sleep(time.Second)
+		if err := os.Rename(path, old); err != nil {
+			t.Fatal(err)
+		}
+		appendFile(t, path, "new 1\n")
+		time.Sleep(time.Second)
+		appendFile(t, old, "b, late write to the renamed file\n")
+		time.Sleep(4 * time.Second) // quiet for 4 s: still followed
+		appendFile(t, old, "c, later still\n")
+		time.Sleep(6 * time.Second) // quiet for 6 s: let go
+		appendFile(t, old, "d, too late\n")
+		time.Sleep(time.Second)
+		synctest.Wait()
+		want := []string{"a", "new 1", "b, late write to the renamed file", "c, later still"}
+		if diff := cmp.Diff(want, c.texts()); diff != "" {
+			t.Errorf("lines (-want +got):\n%s", diff)
+		}
+		if st := f.Status(); len(st) != 1 || st[0].Rotations != 1 {
+			t.Errorf("Status() = %+v, want one file with 1 rotation", st)
+		}
+		cancel()
+		<-done
+	})
+}
