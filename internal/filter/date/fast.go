@@ -1,5 +1,7 @@
 package date
 
+import "bytes"
+
 // Hand-written matchers for the templates nearly every log line hits: ISO 8601
 // / RFC 3339 and BSD syslog, anchored at the line begin. They follow the
 // regex's first-choice path (greedy, leftmost alternatives) and answer
@@ -21,6 +23,7 @@ const (
 	fastISO1   // fastISO with (?:T|  ?)
 	fastISO2   // fastISO with [T ]
 	fastSyslog // fastBSD
+	fastCLF    // fastBracketCLF
 )
 
 // fastFor returns the hand-written matcher for a datepattern, if there is one.
@@ -33,6 +36,8 @@ func fastFor(pattern string) int {
 	case `{^LN-BEG}(?:%a )?%b %d %k:%M:%S(?:\.%f)?(?: %ExY)?`,
 		`{^LN-BEG}(?:%a )?%b %d %H:%M:%S(?:\.%f)?(?: %ExY)?`:
 		return fastSyslog
+	case `^[^\[]*\[(%d(?P<_sep>[-/])%b(?P=_sep)%ExY[ :]?%H:%M:%S(?:\.%f)?(?: %z)?)`:
+		return fastCLF
 	}
 	return fastNone
 }
@@ -318,6 +323,67 @@ func fastBSD(line []byte, f *fields) (int, int, int) {
 		f.year = 2000 + int(b[e+3]-'0')*10 + int(b[e+4]-'0')
 		f.set |= hasYear
 		e += 5
+	}
+	bound, ok := endOK(b, e)
+	if !ok || !bound {
+		return 0, 0, fastUnsure
+	}
+	return p, p + e, fastYes
+}
+
+// fastBracketCLF matches the Apache/CLF template placed in
+// ^[^\[]*\[({DATE}) (the web-log filters' datepattern), canonical form:
+//
+//	^[^\[]*\[((?P<d>..)(?P<_sep>[-/])(?P<b>jan|...)(?P=_sep)(?P<Y>20\d\d)[ :]?(?P<H>..):(?P<M>..):(?P<S>..)
+//	(?:\.(?P<f>[0-9]{1,6}))?(?: (?P<z>Z|UTC|GMT|[+-][01]\d(?::?\d{2})?))?)(?=\b|\W|$)
+func fastBracketCLF(line []byte, f *fields) (int, int, int) {
+	p := bytes.IndexByte(line, '[')
+	if p < 0 {
+		return 0, 0, fastNo
+	}
+	p++
+	b := line[p:]
+	if len(b) < 20 {
+		return 0, 0, fastUnsure
+	}
+	d, ok := two(b, 0)
+	sep := b[2]
+	if !ok || d < 1 || d > 31 || (sep != '/' && sep != '-') || b[6] != sep || b[7] != '2' || b[8] != '0' ||
+		!isDigit(b[9]) || !isDigit(b[10]) || (b[11] != ':' && b[11] != ' ') {
+		return 0, 0, fastUnsure
+	}
+	v, ok := lower3(b, 3)
+	mo := monthOf(v)
+	if !ok || mo == 0 || !hms(b, 12, f) {
+		return 0, 0, fastUnsure
+	}
+	f.year, f.month, f.day = 2000+int(b[9]-'0')*10+int(b[10]-'0'), mo, d
+	f.set = hasYear | hasMonth | hasDay
+	e := 20
+	if e+1 < len(b) && b[e] == '.' && isDigit(b[e+1]) {
+		e = fraction(b, e+1, f)
+	}
+	if e+3 < len(b) && b[e] == ' ' {
+		switch c := b[e+1]; {
+		case c == '+' || c == '-':
+			if (b[e+2] == '0' || b[e+2] == '1') && isDigit(b[e+3]) {
+				z := e + 4
+				off := (int(b[e+2]-'0')*10 + int(b[e+3]-'0')) * 60
+				if mm, ok := two(b, z+1); ok && b[z] == ':' {
+					off, z = off+mm, z+3
+				} else if mm, ok := two(b, z); ok {
+					off, z = off+mm, z+2
+				}
+				off *= 60
+				if c == '-' {
+					off = -off
+				}
+				f.zone, f.set, e = off, f.set|hasZone, z
+			}
+		case isLetter(c) || c >= 0x80:
+			// Z, UTC, GMT in any case: rare, left to the regex
+			return 0, 0, fastUnsure
+		}
 	}
 	bound, ok := endOK(b, e)
 	if !ok || !bound {

@@ -34,7 +34,9 @@ func testLoc(t testing.TB) *time.Location {
 	return loc
 }
 
-func loadOracle(t *testing.T) []oracleGroup {
+func loadOracle(t *testing.T) []oracleGroup { return loadOracleTB(t) }
+
+func loadOracleTB(t testing.TB) []oracleGroup {
 	t.Helper()
 	f, err := os.Open("testdata/oracle.jsonl")
 	if err != nil {

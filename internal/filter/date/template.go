@@ -138,6 +138,8 @@ func (t *template) match(c *findCtx, from, to int, r *result) bool {
 			s, e, res = fastISO(c.line, false, f)
 		case fastSyslog:
 			s, e, res = fastBSD(c.line, f)
+		case fastCLF:
+			s, e, res = fastBracketCLF(c.line, f)
 		}
 		switch res {
 		case fastNo:
