@@ -35,10 +35,15 @@
 //	TAI64N        @4000000041f4104f00000000
 //
 // Compile reads a datepattern value (see Compile for the syntax). The
-// line-begin copies of ISO 8601 and syslog, the formats of nearly every line,
-// have hand-written matchers that allocate nothing; every other template runs
-// its Fail2ban regex, translated to github.com/dlclark/regexp2, which has the
-// lookarounds, backreferences and conditionals Fail2ban's templates use.
+// templates nearly every line hits have hand-written matchers that allocate
+// nothing (about 50 ns a line): the line-begin ISO 8601 and syslog templates
+// ({^LN-BEG}, Default), CLF dates under ^[^\[]*\[({DATE}) (the web-log
+// filters) and ISO dates under ^<\d+>\d+\s+{DATE} (RFC 5424). Every other
+// template runs its Fail2ban regex, translated to github.com/dlclark/regexp2,
+// which has the lookarounds, backreferences and conditionals Fail2ban's
+// templates use (a few microseconds a line). A differential test and a fuzzer
+// check each hand-written matcher against its regex; where the regex could
+// backtrack to another answer the matcher defers to it.
 // All datepattern values of the filters Fail2ban 1.0.2 ships compile and run
 // with their exact regexes; none needs a degraded form.
 //

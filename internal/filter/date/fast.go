@@ -19,11 +19,12 @@ const (
 // Hand-written matchers; each matches at the start of the line, filling
 // fields, and returns the date span and a verdict.
 const (
-	fastNone   = iota
-	fastISO1   // fastISO with (?:T|  ?)
-	fastISO2   // fastISO with [T ]
-	fastSyslog // fastBSD
-	fastCLF    // fastBracketCLF
+	fastNone       = iota
+	fastISO1       // fastISO with (?:T|  ?)
+	fastISO2       // fastISO with [T ]
+	fastSyslog     // fastBSD
+	fastCLF        // fastBracketCLF
+	fastSyslog5424 // fastRFC5424
 )
 
 // fastFor returns the hand-written matcher for a datepattern, if there is one.
@@ -38,6 +39,8 @@ func fastFor(pattern string) int {
 		return fastSyslog
 	case `^[^\[]*\[(%d(?P<_sep>[-/])%b(?P=_sep)%ExY[ :]?%H:%M:%S(?:\.%f)?(?: %z)?)`:
 		return fastCLF
+	case `^<\d+>\d+\s+%ExY(?P<_sep>[-/.])%m(?P=_sep)%d(?:T|  ?)%H:%M:%S(?:[.,]%f)?(?:\s*%z)?`:
+		return fastSyslog5424
 	}
 	return fastNone
 }
@@ -133,6 +136,11 @@ func fastISO(line []byte, twoSpaces bool, f *fields) (int, int, int) {
 	if res != fastYes {
 		return 0, 0, res
 	}
+	return isoAt(line, p, twoSpaces, f)
+}
+
+// isoAt matches the ISO 8601 template's date starting exactly at p.
+func isoAt(line []byte, p int, twoSpaces bool, f *fields) (int, int, int) {
 	b := line[p:]
 	if len(b) < 19 {
 		return 0, 0, fastUnsure
@@ -390,4 +398,40 @@ func fastBracketCLF(line []byte, f *fields) (int, int, int) {
 		return 0, 0, fastUnsure
 	}
 	return p, p + e, fastYes
+}
+
+// fastRFC5424 matches the ISO 8601 template placed in ^<\d+>\d+\s+{DATE}
+// (common.conf's rfc5424 log type). The date span is the whole match, the
+// "<pri>version " head included, as in Fail2ban.
+func fastRFC5424(line []byte, f *fields) (int, int, int) {
+	if len(line) < 4 || line[0] != '<' {
+		return 0, 0, fastNo
+	}
+	p := 1
+	for p < len(line) && isDigit(line[p]) {
+		p++
+	}
+	if p == 1 || p >= len(line) || line[p] != '>' {
+		return 0, 0, fastUnsure
+	}
+	p++
+	q := p
+	for q < len(line) && isDigit(line[q]) {
+		q++
+	}
+	if q == p {
+		return 0, 0, fastUnsure
+	}
+	p = q
+	for q < len(line) && (line[q] == ' ' || line[q] == '\t') {
+		q++
+	}
+	if q == p || q >= len(line) || line[q] >= 0x80 || line[q] != '2' {
+		return 0, 0, fastUnsure
+	}
+	_, e, res := isoAt(line, q, true, f)
+	if res != fastYes {
+		return 0, 0, fastUnsure
+	}
+	return 0, e, fastYes
 }

@@ -11,7 +11,7 @@ func fastTemplates(t testing.TB) []*template {
 	t.Helper()
 	var out []*template
 	for _, p := range []string{"{^LN-BEG}", `{^LN-BEG}%ExY(?P<_sep>[-/.])%m(?P=_sep)%d[T ]%H:%M:%S(?:[.,]%f)?(?:\s*%z)?`,
-		`{^LN-BEG}(?:%a )?%b %d %H:%M:%S(?:\.%f)?(?: %ExY)?`, `^[^\[]*\[({DATE})`} {
+		`{^LN-BEG}(?:%a )?%b %d %H:%M:%S(?:\.%f)?(?: %ExY)?`, `^[^\[]*\[({DATE})`, `^<\d+>\d+\s+{DATE}`} {
 		d, err := Compile(p)
 		if err != nil {
 			t.Fatal(err)
@@ -22,8 +22,8 @@ func fastTemplates(t testing.TB) []*template {
 			}
 		}
 	}
-	if len(out) != 5 {
-		t.Fatalf("found %d templates with a fast matcher, want 5", len(out))
+	if len(out) != 6 {
+		t.Fatalf("found %d templates with a fast matcher, want 6", len(out))
 	}
 	return out
 }
@@ -51,6 +51,7 @@ func TestFastMatchesRegex(t *testing.T) {
 		"nov 4 04:05:06 x", "Aug 8 11:25:50 20030f2329b8", "[Aug 31 23:59:59] x", "Sat Feb 29 00:00:00 2004",
 		`192.0.2.1 - - [24/Nov/2026:14:55:01 +0100] "GET / HTTP/1.1" 401 381`, "x [24-nov-2026 14:55:01.123 -05:30]",
 		"[01/Feb/2026:00:00:00 UTC] x", "a [b] [24/Nov/2026:14:55:01 +0100]", "[24/Nov/2026:14:55:01+0100]",
+		"<38>1 2026-11-24T14:55:01.954167-04:00 host sshd 57915 - - x", "<1>12  2026-11-24 14:55:01Z", "<38>1 2026-11-24T14:55:01",
 	}
 	alphabet := []byte("0123456789 :-/.,TZUTCGMTz+_[]()abcNovJanSatx\t\xc3\xa9")
 	rng := rand.New(rand.NewPCG(1, 2))

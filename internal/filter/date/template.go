@@ -140,6 +140,8 @@ func (t *template) match(c *findCtx, from, to int, r *result) bool {
 			s, e, res = fastBSD(c.line, f)
 		case fastCLF:
 			s, e, res = fastBracketCLF(c.line, f)
+		case fastSyslog5424:
+			s, e, res = fastRFC5424(c.line, f)
 		}
 		switch res {
 		case fastNo:
