@@ -237,7 +237,18 @@ func (f *File) Run(ctx context.Context, emit func(Line)) error {
 			t.log.Warn("inotify error, rescanning", "source", f.cfg.Name, "err", err)
 			full = true
 		case <-timer.C:
+			// Take queued events first, so that changes they announce are
+			// not counted as missed by inotify.
+			for more := t.w != nil; more; {
+				select {
+				case ev := <-events:
+					t.event(ev)
+				default:
+					more = false
+				}
+			}
 			full = true
+			t.rescan = true
 		}
 		now := time.Now()
 		t.scan(ctx, full, now)

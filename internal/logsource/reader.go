@@ -57,6 +57,8 @@ type fileReader struct {
 	lastGrowth time.Time // when bytes last arrived (or the file was retired)
 	since      time.Time // when it was opened
 	resumed    bool      // a saved position was found for it at start
+	evented    bool      // an inotify event named it since the last rescan
+	missed     int       // rescans in a row that found it grown without an event
 	stats      *pathStats
 
 	buf        []byte // maxLine + readChunk bytes

@@ -43,6 +43,7 @@ type tailer struct {
 	watched map[string]bool
 	mode    string
 
+	rescan   bool // this scan was not asked for by an event
 	dirty    bool // positions moved since the last save
 	lastSave time.Time
 }
@@ -140,7 +141,8 @@ func (t *tailer) event(ev fsEvent) (relevant, full bool) {
 		delete(t.watched, ev.Name) // the kernel dropped the watch with it
 		return true, true
 	}
-	if _, ok := t.byPath[ev.Name]; ok {
+	if r, ok := t.byPath[ev.Name]; ok {
+		r.evented = true
 		return true, names
 	}
 	if ok, _ := filepath.Match(t.cfg.Pattern, ev.Name); ok {
@@ -148,6 +150,7 @@ func (t *tailer) event(ev fsEvent) (relevant, full bool) {
 	}
 	for _, r := range t.byPath {
 		if r.target == ev.Name {
+			r.evented = true
 			return true, names // written through a symlink the pattern names
 		}
 	}
@@ -218,6 +221,7 @@ func (t *tailer) scan(ctx context.Context, full bool, now time.Time) {
 			delete(t.files, r.id)
 		}
 	}
+	t.rescan = false
 	t.publish(now)
 }
 
@@ -393,6 +397,9 @@ func (t *tailer) poll(ctx context.Context, r *fileReader, now time.Time) {
 		r.takeFingerprint(size)
 	}
 	r.size = size
+	if t.rescan && t.w != nil && r.active {
+		t.checkMissed(r, size)
+	}
 	if size > r.readOff {
 		n, err := r.read(ctx, r.f, &t.sink)
 		if err != nil {
@@ -408,6 +415,27 @@ func (t *tailer) poll(ctx context.Context, r *fileReader, now time.Time) {
 	if r.hasPartial() && now.Sub(r.lastGrowth) >= t.cfg.PartialFlush {
 		r.flushPartial(&t.sink)
 		t.dirty = true
+	}
+}
+
+// missedLimit is how many rescans in a row may find a file grown without
+// any inotify event before the source gives up on inotify.
+const missedLimit = 2
+
+// checkMissed counts, at a rescan, a file that grew although no inotify
+// event came for it since the last rescan: its filesystem does not report
+// changes (one the statfs check does not know, or a writer in another
+// kernel). After missedLimit such rescans in a row, the source polls.
+func (t *tailer) checkMissed(r *fileReader, size int64) {
+	switch {
+	case r.evented:
+		r.missed = 0
+	case size > r.readOff:
+		r.missed++
+	}
+	r.evented = false
+	if r.missed >= missedLimit {
+		t.fallBackToPolling("changes without inotify events", "path", r.path)
 	}
 }
 

@@ -2,6 +2,7 @@ package logsource
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -122,6 +123,57 @@ func TestFileRotateWait(t *testing.T) {
 		if st := f.Status(); len(st) != 1 || st[0].Rotations != 1 {
 			t.Errorf("Status() = %+v, want one file with 1 rotation", st)
 		}
+		cancel()
+		<-done
+	})
+}
+
+// silentWatcher accepts watches and reports nothing, like inotify on a
+// filesystem whose changes are made elsewhere.
+type silentWatcher struct {
+	ev   chan fsEvent
+	errs chan error
+}
+
+func (w silentWatcher) Add(string) error       { return nil }
+func (w silentWatcher) events() <-chan fsEvent { return w.ev }
+func (w silentWatcher) errors() <-chan error   { return w.errs }
+func (w silentWatcher) Close() error           { return nil }
+
+// TestFileMissedEvents falls back to polling when rescans keep finding
+// changes that inotify did not report.
+func TestFileMissedEvents(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "auth.log")
+		appendFile(t, path, "")
+		cfg := testConfig(t, path, false)
+		cfg.RescanInterval = 10 * time.Second
+		cfg.PollInterval = 100 * time.Millisecond
+		f, err := NewFile(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.newWatcher = func() (watcher, error) { return silentWatcher{make(chan fsEvent), make(chan error)}, nil }
+		c := &collector{}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error)
+		go func() { done <- f.Run(ctx, c.emit) }()
+		time.Sleep(time.Second) // started, position saved
+		for i := range missedLimit {
+			appendFile(t, path, fmt.Sprintf("line %06d\n", i))
+			time.Sleep(10 * time.Second) // each found by a rescan only
+			synctest.Wait()
+			if got, want := c.len(), i+1; got != want {
+				t.Fatalf("after rescan %d: %d lines, want %d", i+1, got, want)
+			}
+		}
+		if st := f.Status(); st[0].Mode != "poll" {
+			t.Fatalf("Status().Mode = %q after %d rescans found unannounced lines, want poll", st[0].Mode, missedLimit)
+		}
+		appendFile(t, path, fmt.Sprintf("line %06d\n", missedLimit))
+		time.Sleep(200 * time.Millisecond) // found by polling now
+		synctest.Wait()
+		checkNumbered(t, c.texts(), missedLimit+1)
 		cancel()
 		<-done
 	})
