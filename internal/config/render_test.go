@@ -79,3 +79,12 @@ func TestShow(t *testing.T) {
 		t.Errorf("show output loads differently (-orig +reloaded):\n%s", diff)
 	}
 }
+
+func BenchmarkLoadBytes(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := LoadBytes("rich.toml", []byte(richConfig), Options{SkipFileChecks: true}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
