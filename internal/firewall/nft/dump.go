@@ -4,7 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"hash/fnv"
+	"net/netip"
 	"syscall"
 	"time"
 
@@ -19,8 +19,10 @@ import (
 // take over a thousand steps, each of which walks the set from its start.
 const dumpBuffer = 64 << 10
 
-// maxDumps bounds the dumps consistentElements makes of one set.
-const maxDumps = 5
+// maxDumps bounds the dumps consistentElements makes of one set; between
+// dumps it waits a little longer each time for the kernel to finish
+// resizing the set's hash table.
+const maxDumps = 8
 
 // consistentElements dumps a set until two dumps in a row hold the same
 // elements. A dump that takes several netlink steps re-walks the kernel's
@@ -28,12 +30,15 @@ const maxDumps = 5
 // is resized in between (the kernel grows it in the background after many
 // insertions) elements are sent twice or not at all. A dump in one step is
 // a single walk and is taken as is.
-func (b *Backend) consistentElements(s *nftables.Set) ([]nftables.SetElement, error) {
+func (b *Backend) consistentElements(s *nftables.Set) ([]elem, error) {
 	elems, steps, err := b.dumpElements(s)
 	if err != nil || steps <= 1 {
 		return elems, err
 	}
-	for range maxDumps - 1 {
+	for i := range maxDumps - 1 {
+		if i > 0 {
+			time.Sleep(min(5*time.Millisecond<<i, 200*time.Millisecond))
+		}
 		again, _, err := b.dumpElements(s)
 		if err != nil {
 			return nil, err
@@ -47,16 +52,19 @@ func (b *Backend) consistentElements(s *nftables.Set) ([]nftables.SetElement, er
 }
 
 // fingerprint summarises a dump's keys independently of their order:
-// their number and the sum of their hashes.
-func fingerprint(elems []nftables.SetElement) [2]uint64 {
+// their number and the sum of their FNV-1a hashes.
+func fingerprint(elems []elem) [2]uint64 {
 	var sum uint64
 	for _, e := range elems {
-		h := fnv.New64a()
-		h.Write(e.Key)
-		if e.IntervalEnd {
-			h.Write([]byte{1})
+		h := uint64(14695981039346656037)
+		k := e.addr.As16()
+		for _, c := range k {
+			h = (h ^ uint64(c)) * 1099511628211
 		}
-		sum += h.Sum64()
+		if e.end {
+			h = (h ^ 1) * 1099511628211
+		}
+		sum += h
 	}
 	return [2]uint64{uint64(len(elems)), sum}
 }
@@ -64,7 +72,7 @@ func fingerprint(elems []nftables.SetElement) [2]uint64 {
 // dumpElements lists a set's elements with a large receive buffer and
 // returns them with the number of netlink reads the dump took. It decodes
 // what GetSetElements would, for the attributes rampart uses.
-func (b *Backend) dumpElements(s *nftables.Set) ([]nftables.SetElement, int, error) {
+func (b *Backend) dumpElements(s *nftables.Set) ([]elem, int, error) {
 	conn, err := netlink.Dial(unix.NETLINK_NETFILTER, &netlink.Config{NetNS: b.opts.NetNS})
 	if err != nil {
 		return nil, 0, err
@@ -92,7 +100,7 @@ func (b *Backend) dumpElements(s *nftables.Set) ([]nftables.SetElement, int, err
 		return nil, 0, err
 	}
 	buf := make([]byte, dumpBuffer)
-	var elems []nftables.SetElement
+	var elems []elem
 	for steps := 1; ; steps++ {
 		var n int
 		var rerr error
@@ -133,50 +141,101 @@ func (b *Backend) dumpElements(s *nftables.Set) ([]nftables.SetElement, int, err
 	}
 }
 
-// appendDecoded decodes a NEWSETELEM message's attributes: key, flags,
-// timeout and expiration of each element.
-func appendDecoded(elems []nftables.SetElement, data []byte) ([]nftables.SetElement, error) {
-	ad, err := netlink.NewAttributeDecoder(data)
-	if err != nil {
-		return nil, err
-	}
-	ad.ByteOrder = binary.BigEndian
-	for ad.Next() {
-		if ad.Type() != unix.NFTA_SET_ELEM_LIST_ELEMENTS {
+// elem is one set element as a dump reports it.
+type elem struct {
+	addr    netip.Addr
+	end     bool          // interval end
+	timeout time.Duration // 0 = none (permanent)
+	expires time.Duration // remaining when the element has a timeout
+}
+
+// appendDecoded decodes a NEWSETELEM message's attributes (after the
+// nfgenmsg header): key, flags, timeout and expiration of each element. It
+// walks the attributes itself, without closures: the generic decoder
+// allocated a kilobyte per element, which a 100,000-element listing felt.
+func appendDecoded(elems []elem, data []byte) ([]elem, error) {
+	for len(data) > 0 {
+		typ, list, rest, err := nextAttr(data)
+		if err != nil {
+			return elems, err
+		}
+		data = rest
+		if typ != unix.NFTA_SET_ELEM_LIST_ELEMENTS {
 			continue
 		}
-		ad.Nested(func(list *netlink.AttributeDecoder) error {
-			for list.Next() {
-				if list.Type() != unix.NFTA_LIST_ELEM {
-					continue
-				}
-				var e nftables.SetElement
-				list.Nested(func(el *netlink.AttributeDecoder) error {
-					for el.Next() {
-						switch el.Type() {
-						case unix.NFTA_SET_ELEM_KEY:
-							el.Nested(func(k *netlink.AttributeDecoder) error {
-								for k.Next() {
-									if k.Type() == unix.NFTA_DATA_VALUE {
-										e.Key = k.Bytes()
-									}
-								}
-								return nil
-							})
-						case unix.NFTA_SET_ELEM_FLAGS:
-							e.IntervalEnd = el.Uint32()&unix.NFT_SET_ELEM_INTERVAL_END != 0
-						case unix.NFTA_SET_ELEM_TIMEOUT:
-							e.Timeout = time.Duration(el.Uint64()) * time.Millisecond
-						case unix.NFTA_SET_ELEM_EXPIRATION:
-							e.Expires = time.Duration(el.Uint64()) * time.Millisecond
-						}
-					}
-					return nil
-				})
+		for len(list) > 0 {
+			typ, attrs, rest, err := nextAttr(list)
+			if err != nil {
+				return elems, err
+			}
+			list = rest
+			if typ != unix.NFTA_LIST_ELEM {
+				continue
+			}
+			e, err := decodeElem(attrs)
+			if err != nil {
+				return elems, err
+			}
+			if e.addr.IsValid() {
 				elems = append(elems, e)
 			}
-			return nil
-		})
+		}
 	}
-	return elems, ad.Err()
+	return elems, nil
+}
+
+// decodeElem decodes the attributes of one NFTA_LIST_ELEM.
+func decodeElem(b []byte) (elem, error) {
+	var e elem
+	for len(b) > 0 {
+		typ, v, rest, err := nextAttr(b)
+		if err != nil {
+			return e, err
+		}
+		b = rest
+		switch typ {
+		case unix.NFTA_SET_ELEM_KEY:
+			for len(v) > 0 {
+				t, key, r, err := nextAttr(v)
+				if err != nil {
+					return e, err
+				}
+				v = r
+				if t == unix.NFTA_DATA_VALUE {
+					e.addr, _ = netip.AddrFromSlice(key)
+				}
+			}
+		case unix.NFTA_SET_ELEM_FLAGS:
+			if len(v) == 4 {
+				e.end = binary.BigEndian.Uint32(v)&unix.NFT_SET_ELEM_INTERVAL_END != 0
+			}
+		case unix.NFTA_SET_ELEM_TIMEOUT:
+			if len(v) == 8 {
+				e.timeout = time.Duration(binary.BigEndian.Uint64(v)) * time.Millisecond
+			}
+		case unix.NFTA_SET_ELEM_EXPIRATION:
+			if len(v) == 8 {
+				e.expires = time.Duration(binary.BigEndian.Uint64(v)) * time.Millisecond
+			}
+		}
+	}
+	return e, nil
+}
+
+// nextAttr splits the first netlink attribute off b: its type with the flag
+// bits (nested, byte order) cleared, its payload, and what follows it.
+func nextAttr(b []byte) (typ uint16, data, rest []byte, err error) {
+	if len(b) < 4 {
+		return 0, nil, nil, errors.New("truncated attribute header")
+	}
+	n := int(binary.NativeEndian.Uint16(b))
+	typ = binary.NativeEndian.Uint16(b[2:]) &^ (unix.NLA_F_NESTED | unix.NLA_F_NET_BYTEORDER)
+	if n < 4 || n > len(b) {
+		return 0, nil, nil, fmt.Errorf("attribute length %d out of range", n)
+	}
+	data = b[4:n]
+	if n = (n + 3) &^ 3; n < len(b) {
+		rest = b[n:]
+	}
+	return typ, data, rest, nil
 }

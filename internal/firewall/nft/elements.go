@@ -212,35 +212,23 @@ func (b *Backend) List(context.Context) ([]firewall.Ban, error) {
 // decode turns a set's elements back into bans. Interval sets hold start
 // elements and interval-end elements; sorted by key, each start is followed
 // by its end unless its network reaches the top of the address space.
-func decode(k setKind, elems []nftables.SetElement) []firewall.Ban {
+func decode(k setKind, elems []elem) []firewall.Ban {
 	bans := make([]firewall.Ban, 0, len(elems))
 	if !k.net {
 		for _, e := range elems {
-			if a, ok := netip.AddrFromSlice(e.Key); ok {
-				bans = append(bans, firewall.Ban{Jail: k.jail, Prefix: firewall.Host(a), Timeout: remaining(e)})
-			}
+			bans = append(bans, firewall.Ban{Jail: k.jail, Prefix: firewall.Host(e.addr.Unmap()), Timeout: remaining(e)})
 		}
 		return bans
 	}
-	type point struct {
-		a   netip.Addr
-		end bool
-		e   nftables.SetElement
-	}
-	pts := make([]point, 0, len(elems))
-	for _, e := range elems {
-		if a, ok := netip.AddrFromSlice(e.Key); ok {
-			pts = append(pts, point{a, e.IntervalEnd, e})
-		}
-	}
-	slices.SortFunc(pts, func(x, y point) int {
-		if c := x.a.Compare(y.a); c != 0 {
+	pts := slices.Clone(elems)
+	slices.SortFunc(pts, func(x, y elem) int {
+		if c := x.addr.Compare(y.addr); c != 0 {
 			return c
 		}
-		if x.end == y.end {
+		switch {
+		case x.end == y.end:
 			return 0
-		}
-		if x.end {
+		case x.end:
 			return -1 // an end at the same address closes the previous range
 		}
 		return 1
@@ -250,15 +238,16 @@ func decode(k setKind, elems []nftables.SetElement) []firewall.Ban {
 			continue
 		}
 		var last netip.Addr
-		if i+1 < len(pts) && pts[i+1].end {
-			last = pts[i+1].a.Prev()
-		} else if i+1 == len(pts) {
-			last = lastAddr(netip.PrefixFrom(p.a, 0))
-		} else {
+		switch {
+		case i+1 < len(pts) && pts[i+1].end:
+			last = pts[i+1].addr.Prev()
+		case i+1 == len(pts):
+			last = lastAddr(netip.PrefixFrom(p.addr, 0))
+		default:
 			continue // two starts in a row: not a range rampart wrote
 		}
-		if pfx, ok := rangePrefix(p.a, last); ok {
-			bans = append(bans, firewall.Ban{Jail: k.jail, Prefix: pfx, Timeout: remaining(p.e)})
+		if pfx, ok := rangePrefix(p.addr, last); ok {
+			bans = append(bans, firewall.Ban{Jail: k.jail, Prefix: pfx, Timeout: remaining(p)})
 		}
 	}
 	return bans
@@ -283,9 +272,9 @@ func rangePrefix(first, last netip.Addr) (netip.Prefix, bool) {
 
 // remaining is the time a ban has left: the kernel's expiration when the
 // element has a timeout, 0 (permanent) otherwise.
-func remaining(e nftables.SetElement) time.Duration {
-	if e.Timeout == 0 {
+func remaining(e elem) time.Duration {
+	if e.timeout == 0 {
 		return 0
 	}
-	return max(e.Expires, time.Millisecond)
+	return max(e.expires, time.Millisecond)
 }

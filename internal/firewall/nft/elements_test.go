@@ -66,15 +66,14 @@ func TestElementsRoundTrip(t *testing.T) {
 			for _, b := range tc.bans {
 				elems = appendElements(elems, b, true)
 			}
-			// The kernel reports the remaining time in Expires; it dumps in
-			// its own order.
-			for i := range elems {
-				elems[i].Expires = elems[i].Timeout
+			// The kernel reports the remaining time as the expiration; it
+			// dumps in its own order.
+			var dumped []elem
+			for i := len(elems) - 1; i >= 0; i-- {
+				a, _ := netip.AddrFromSlice(elems[i].Key)
+				dumped = append(dumped, elem{addr: a, end: elems[i].IntervalEnd, timeout: elems[i].Timeout, expires: elems[i].Timeout})
 			}
-			for i, j := 0, len(elems)-1; i < j; i, j = i+1, j-1 {
-				elems[i], elems[j] = elems[j], elems[i]
-			}
-			got := decode(tc.kind, elems)
+			got := decode(tc.kind, dumped)
 			opts := []cmp.Option{
 				cmp.Comparer(func(a, b netip.Prefix) bool { return a == b }),
 				cmp.Transformer("sort", func(in []firewall.Ban) map[string]time.Duration {
