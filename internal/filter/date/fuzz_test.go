@@ -100,3 +100,15 @@ func TestFindHostileLines(t *testing.T) {
 		}
 	}
 }
+
+func TestFindSearchLimit(t *testing.T) {
+	pad := strings.Repeat("x ", maxLine/2)
+	d := Default()
+	var st State
+	if m, ok := d.Find([]byte("y "+"Jan 23 21:59:59 "+pad), &st, testNow, time.UTC); !ok || m.Start != 2 {
+		t.Errorf("date at 2 of a long line: Find = %v, %v", m, ok)
+	}
+	if m, ok := d.Find([]byte(pad+"Jan 23 21:59:59 x"), &st, testNow, time.UTC); ok {
+		t.Errorf("date past %d bytes: Find = %v, want no match", maxLine, m)
+	}
+}
