@@ -212,26 +212,20 @@ func (f *File) Run(ctx context.Context, emit func(Line)) error {
 		case <-ctx.Done():
 			return nil
 		case ev, ok := <-events:
-			if !ok {
-				t.fallBackToPolling("inotify watcher closed")
-				full = true
-				break
+			relevant, needFull := false, false
+			if ok {
+				relevant, needFull = t.event(ev)
 			}
-			relevant, needFull := t.event(ev)
 			// Take every queued event before reading: one pass serves them all.
-			for more := true; more; {
-				select {
-				case ev := <-events:
-					r, nf := t.event(ev)
-					relevant, needFull = relevant || r, needFull || nf
-				default:
-					more = false
-				}
+			r, nf, closed := t.drain(events)
+			if !ok || closed {
+				t.fallBackToPolling("inotify watcher closed")
+				r, nf = true, true
 			}
-			if !relevant {
+			if !relevant && !r {
 				continue
 			}
-			full = needFull
+			full = needFull || nf
 		case err := <-errs:
 			// An overflowed queue lost events: look at everything.
 			t.log.Warn("inotify error, rescanning", "source", f.cfg.Name, "err", err)
@@ -239,13 +233,8 @@ func (f *File) Run(ctx context.Context, emit func(Line)) error {
 		case <-timer.C:
 			// Take queued events first, so that changes they announce are
 			// not counted as missed by inotify.
-			for more := t.w != nil; more; {
-				select {
-				case ev := <-events:
-					t.event(ev)
-				default:
-					more = false
-				}
+			if _, _, closed := t.drain(events); closed {
+				t.fallBackToPolling("inotify watcher closed")
 			}
 			full = true
 			t.rescan = true

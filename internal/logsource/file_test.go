@@ -723,6 +723,11 @@ func TestFileFallback(t *testing.T) {
 		{"watch limit reached", func() (watcher, error) {
 			return failingWatcher{fmt.Errorf("add watch: no space left on device")}, nil
 		}},
+		{"events end", func() (watcher, error) {
+			ev := make(chan fsEvent)
+			close(ev)
+			return silentWatcher{ev: ev}, nil
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -157,6 +157,27 @@ func (t *tailer) event(ev fsEvent) (relevant, full bool) {
 	return false, false
 }
 
+// drain handles the events already queued, without waiting. It reports
+// whether any concerned the followed files or needs the pattern matched
+// again, and whether the channel was closed.
+func (t *tailer) drain(events <-chan fsEvent) (relevant, full, closed bool) {
+	if events == nil {
+		return false, false, false
+	}
+	for {
+		select {
+		case ev, ok := <-events:
+			if !ok {
+				return relevant, full, true
+			}
+			r, f := t.event(ev)
+			relevant, full = relevant || r, full || f
+		default:
+			return relevant, full, false
+		}
+	}
+}
+
 // scan matches the pattern (or, when !full, looks at the followed paths
 // only), follows renames, rotations and new files, and reads every open file
 // to its end.
