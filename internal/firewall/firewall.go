@@ -24,7 +24,8 @@ type Backend interface {
 	Setup(ctx context.Context, jails []JailSpec) error
 	// Apply sends a batch of removals then additions. When some elements fail
 	// it still applies the others and returns a *BatchError naming the
-	// failed ones. Adding a ban already present refreshes it where the
+	// failed ones; bans of jails not passed to the last Setup fail with
+	// ErrUnknownJail. Adding a ban already present refreshes it where the
 	// kernel allows; removing an absent ban is not an error.
 	Apply(ctx context.Context, c Change) error
 	// List returns the bans the kernel holds now, with their remaining
