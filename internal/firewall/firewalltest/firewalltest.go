@@ -175,6 +175,36 @@ func Run(t *testing.T, newBackend func(t *testing.T) firewall.Backend) {
 		expectList(t, b, bans[4000:])
 	})
 
+	t.Run("Concurrent", func(t *testing.T) {
+		b := setup(t, newBackend(t), Jails())
+		var all []firewall.Ban
+		errs := make(chan error, 4)
+		for g := range 4 {
+			var bans []firewall.Ban
+			for i := range 50 {
+				a := netip.AddrFrom4([4]byte{198, 19, byte(g), byte(i)})
+				bans = append(bans, firewall.Ban{Jail: Jails()[g%3].Name, Prefix: firewall.Host(a), Timeout: time.Hour})
+			}
+			all = append(all, bans...)
+			go func() {
+				for _, ban := range bans {
+					if err := b.Apply(ctx, firewall.Change{Add: []firewall.Ban{ban}}); err != nil {
+						errs <- err
+						return
+					}
+				}
+				_, err := b.List(ctx)
+				errs <- err
+			}()
+		}
+		for range 4 {
+			if err := <-errs; err != nil {
+				t.Errorf("concurrent Apply/List: %v", err)
+			}
+		}
+		expectList(t, b, all)
+	})
+
 	t.Run("Teardown", func(t *testing.T) {
 		b := setup(t, newBackend(t), Jails())
 		if err := b.Apply(ctx, firewall.Change{Add: []firewall.Ban{{Jail: "sshd", Prefix: p("192.0.2.50/32")}}}); err != nil {
