@@ -848,3 +848,50 @@ func TestRotatedSibling(t *testing.T) {
 		}
 	}
 }
+
+// TestFileResumeSkipsOld resumes after a long stop: lines older than
+// findtime are skipped when the source can read line times.
+func TestFileResumeSkipsOld(t *testing.T) {
+	timeOf := func(l []byte) (time.Time, bool) {
+		ts, _, _ := strings.Cut(string(l), " ")
+		tm, err := time.Parse(time.RFC3339, ts)
+		return tm, err == nil
+	}
+	write := func(t *testing.T, path string, n int, age time.Duration) {
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o640)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		for i := range n {
+			fmt.Fprintf(f, "%s %v-old line %d\n", time.Now().Add(-age).UTC().Format(time.RFC3339), age, i)
+		}
+	}
+	for _, withTime := range []bool{true, false} {
+		t.Run(fmt.Sprintf("time function %v", withTime), func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "auth.log")
+			write(t, path, 100, 2*time.Hour)
+			cfg := testConfig(t, path, false)
+			cfg.Positions = &MemoryPositions{}
+			cfg.Start = StartBeginning
+			_, c, stop := start(t, cfg)
+			waitFor(t, "first run", func() bool { return c.len() == 100 })
+			stop()
+			write(t, path, 2000, time.Hour)
+			write(t, path, 10, 0)
+			cfg.Start, cfg.FindTime = StartFindTime, 10*time.Minute
+			want := 10
+			if withTime {
+				cfg.TimeOf = timeOf
+			} else {
+				want = 2010
+			}
+			_, c, _ = start(t, cfg)
+			waitFor(t, "backlog", func() bool { return c.len() >= want })
+			time.Sleep(50 * time.Millisecond)
+			if got := c.len(); got != want {
+				t.Errorf("read %d lines after restart, want %d", got, want)
+			}
+		})
+	}
+}

@@ -580,7 +580,7 @@ func (t *tailer) startOffset(ctx context.Context, r *fileReader) int64 {
 		fp, fpOK := parseFingerprint(pos)
 		saved := fileID{dev: pos.Dev, ino: pos.Inode}
 		if saved == r.id && fpOK && pos.Offset <= r.size && matchesFingerprint(r.f, fp, &r.fpBuf) {
-			return pos.Offset
+			return max(pos.Offset, t.skipOld(r, pos.Offset))
 		}
 		// Rotated, truncated or replaced while stopped: finish the old file
 		// if it is still beside this one, then read this one from its start.
@@ -608,6 +608,22 @@ func (t *tailer) startOffset(ctx context.Context, r *fileReader) int64 {
 		return off
 	}
 	return r.size
+}
+
+// skipOld returns where the lines newer than now - FindTime start when
+// that is past from (a long stop): older lines cannot count toward a ban,
+// and reading a week of them would only delay the recent ones. It returns
+// from when it cannot tell.
+func (t *tailer) skipOld(r *fileReader, from int64) int64 {
+	if t.cfg.Start != StartFindTime || t.cfg.TimeOf == nil || t.cfg.FindTime <= 0 {
+		return from
+	}
+	off, err := seekTime(r.f, r.size, time.Now().Add(-t.cfg.FindTime), t.cfg.TimeOf)
+	if err != nil || off <= from {
+		return from
+	}
+	t.log.Info("skipping log lines older than findtime", "source", t.cfg.Name, "path", r.path, "from", from, "to", off)
+	return off
 }
 
 // catchUp reads, from the saved offset to its end, the file a saved position
