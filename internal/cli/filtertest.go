@@ -137,6 +137,12 @@ func runFilterTest(g *globals, fl filterTestFlags, spec, logPath string) error {
 		if res.HasTime {
 			sum.dated++
 		}
+		if res.DateTemplate >= 0 {
+			if sum.templates == nil {
+				sum.templates = map[int]int{}
+			}
+			sum.templates[res.DateTemplate]++
+		}
 	})
 	if err != nil {
 		return fmt.Errorf("reading %s: %v", logPath, err)
@@ -179,6 +185,7 @@ func hitJSON(n int, res filter.Result, name string) hitRecord {
 type filterSummary struct {
 	lines, hits, ignored, missed, helper, dated, truncated int
 	perRegex                                               []int
+	templates                                              map[int]int
 	missedLines                                            []string
 	elapsed                                                time.Duration
 }
@@ -201,9 +208,20 @@ func (s *filterSummary) print(w io.Writer, l *filterload.Loaded) {
 	for i, n := range s.perRegex {
 		fmt.Fprintf(w, "  %3d) %7d  %s\n", i+1, n, clip(f.FailRegex(i).Expr, 110))
 	}
+	if len(s.templates) > 0 {
+		fmt.Fprintf(w, "\nDate templates:\n")
+		keys := make([]int, 0, len(s.templates))
+		for k := range s.templates {
+			keys = append(keys, k)
+		}
+		sort.Slice(keys, func(i, j int) bool { return s.templates[keys[i]] > s.templates[keys[j]] })
+		for _, k := range keys {
+			fmt.Fprintf(w, "  %7d  %s\n", s.templates[k], f.DateTemplateName(k))
+		}
+	}
 	slow := f.SlowPatterns()
 	if len(slow) > 0 {
-		fmt.Fprintf(w, "\nSlow path (backtracking engine, %s timeout per line; RE2 cannot express these):\n", "50ms")
+		fmt.Fprintf(w, "\nSlow path (RE2 cannot express these exactly: an RE2 superset plus checks decides most lines, the backtracking engine the rest, 50ms timeout):\n")
 		sort.SliceStable(slow, func(i, j int) bool { return slow[i].Pattern.Line < slow[j].Pattern.Line })
 		for _, p := range slow {
 			fmt.Fprintf(w, "  - %s: %s\n    %s\n", p.Pattern.Where(), p.Reason, clip(p.Pattern.Expr, 110))

@@ -56,6 +56,10 @@ type Options struct {
 	UseDNS bool
 	// Location is the time zone of log times without a zone; nil = time.Local.
 	Location *time.Location
+	// NoVerify makes the backtracking engine decide every match of a slow
+	// pattern, instead of confirming RE2 superset matches (tests compare
+	// the two).
+	NoVerify bool
 }
 
 // Filter is a compiled definition.
@@ -110,6 +114,9 @@ func Compile(def *Definition, opts Options) (*Filter, error) {
 		r, err := compileRx(p, exp)
 		if err != nil {
 			return nil, err
+		}
+		if opts.NoVerify {
+			r.checks = nil
 		}
 		r.prefix = mode
 		if mode == prefixMLFID {
@@ -182,6 +189,14 @@ func (f *Filter) SlowPatterns() []SlowPattern {
 		add(r)
 	}
 	return out
+}
+
+// DateTemplateName names date template i (Result.DateTemplate).
+func (f *Filter) DateTemplateName(i int) string {
+	if f.dates == nil || i < 0 || i >= f.dates.Len() {
+		return ""
+	}
+	return f.dates.TemplateName(i)
 }
 
 // FailRegexCount is the number of failregex patterns (Result.Regex indexes them).

@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"strconv"
 	"time"
+	"unsafe"
 
 	"github.com/rampart-ids/rampart/internal/filter/date"
 )
@@ -50,6 +51,9 @@ type Result struct {
 	Regex int
 	// Fields holds other <F-NAME> groups, when the regex has any.
 	Fields map[string]string
+	// DateTemplate is the index of the date template that found the time
+	// (Filter.DateTemplateName), -1 when none did.
+	DateTemplate int
 	// NoFail marks helper lines (<F-NOFAIL>) and sessions still waiting for
 	// their address: matched, but not failures.
 	NoFail bool
@@ -92,6 +96,7 @@ type Matcher struct {
 	prefSpans []int
 	lastTime  time.Time
 	sessions  map[string]*session
+	scratch   session
 	order     []string
 	daemons   map[string]bool
 }
@@ -114,7 +119,7 @@ func (m *Matcher) MatchAt(line []byte, t time.Time) Result {
 
 func (m *Matcher) match(line []byte, now, known time.Time, haveTime bool) Result {
 	f := m.f
-	res := Result{Regex: -1}
+	res := Result{Regex: -1, DateTemplate: -1}
 	line = bytes.TrimRight(line, "\r\n")
 	buf := line
 	var t time.Time
@@ -127,6 +132,7 @@ func (m *Matcher) match(line []byte, now, known time.Time, haveTime bool) Result
 	default:
 		if dm, ok := f.dates.Find(line, &m.dateSt, now, f.loc); ok {
 			t, hasTime = dm.Time, true
+			res.DateTemplate = dm.Template
 			if dm.Start < dm.End {
 				m.buf = append(append(m.buf[:0], line[:dm.Start]...), line[dm.End:]...)
 				buf = m.buf
@@ -349,16 +355,34 @@ func (m *Matcher) merge(id []byte, res *Result, vals *[numKnown][]byte, set *[nu
 		if flags&2 != 0 {
 			m.drop(string(id))
 		}
-	} else {
+	} else if flags&2 == 0 {
 		s = &session{seen: now}
-		if flags&2 == 0 {
-			m.add(string(id), s)
-		}
+		m.add(string(id), s)
+	} else {
+		// A one-line session (e.g. a successful login): nothing to keep.
+		m.scratch = session{seen: now}
+		s = &m.scratch
 	}
+	// Copy this line's values in one allocation.
+	n := 0
 	for k := 0; k < numKnown; k++ {
 		if set[k] && k != gNoFail && k != gMLFForget && k != gMLFGained {
-			s.fields[k] = string(vals[k])
+			n += len(vals[k])
+		}
+	}
+	all := make([]byte, 0, n)
+	for k := 0; k < numKnown; k++ {
+		if set[k] && k != gNoFail && k != gMLFForget && k != gMLFGained {
+			all = append(all, vals[k]...)
+		}
+	}
+	str := unsafe.String(unsafe.SliceData(all), len(all)) // all is never written again
+	off := 0
+	for k := 0; k < numKnown; k++ {
+		if set[k] && k != gNoFail && k != gMLFForget && k != gMLFGained {
+			s.fields[k] = str[off : off+len(vals[k])]
 			s.has[k] = true
+			off += len(vals[k])
 		}
 	}
 	if set[gUser] {
@@ -379,7 +403,8 @@ func (m *Matcher) merge(id []byte, res *Result, vals *[numKnown][]byte, set *[nu
 	// Continue with the merged session's values.
 	for k := 0; k < numKnown; k++ {
 		if s.has[k] {
-			vals[k], set[k] = []byte(s.fields[k]), true
+			// Read-only view of the session's string: vals are only read.
+			vals[k], set[k] = unsafe.Slice(unsafe.StringData(s.fields[k]), len(s.fields[k])), true
 		} else {
 			vals[k], set[k] = nil, false
 		}

@@ -52,6 +52,16 @@ type rx struct {
 	// one: matching only the head and taking the rest of the line as the
 	// content is equivalent and avoids backtracking over the whole line.
 	head *regexp.Regexp
+	// headSkip, when headOptional, holds the bytes an optional head part can
+	// start with: a line starting with any other byte has an empty head.
+	headOptional bool
+	headSkip     [4]uint64
+	// checks confirm a match of the RE2 superset of a slow pattern (nil:
+	// they cannot, and the backtracking engine decides every match).
+	checks []boundCheck
+	// dups lists groups whose name repeats (branches copied by
+	// resolveConditionals); after a match the set one is copied to the first.
+	dups [][]int
 }
 
 type altGroup struct {
@@ -97,6 +107,14 @@ func compileRx(src Pattern, expanded string) (*rx, error) {
 	for i := range r.known {
 		r.known[i] = -1
 	}
+	if !t.exact && t.verifiable {
+		// Resolved conditionals copy the rest of the pattern into each
+		// branch; Go runs a program that large on its NFA, slower than
+		// regexp2, so only small results are used.
+		if p2, ok := resolveConditionals(t.re2, t.checks); ok && progSize(p2) <= maxBacktrackProg {
+			t.re2 = p2
+		}
+	}
 	re, err := regexp.Compile(t.re2)
 	if t.exact && err != nil {
 		// RE2 refuses something translate did not flag (e.g. repetition > 1000):
@@ -113,24 +131,39 @@ func compileRx(src Pattern, expanded string) (*rx, error) {
 		}
 		sl.MatchTimeout = slowTimeout
 		r.slow = sl
-		r.slowIdx = map[string]int{}
-		for _, name := range sl.GetGroupNames() {
-			r.slowIdx[name] = sl.GroupNumberFromName(name)
-		}
 		if err == nil {
-			r.fast = re // superset pre-check
-		}
-		for _, n := range sl.GetGroupNumbers() {
-			if n+1 > r.ngroups {
-				r.ngroups = n + 1
+			// Numbering follows the RE2 superset; regexp2's groups are
+			// mapped onto it by name.
+			r.fast = re
+			r.ngroups = re.NumSubexp() + 1
+			r.setGroups(re.SubexpIndex, re.SubexpNames())
+			r.slowIdx = map[string]int{}
+			for _, name := range sl.GetGroupNames() {
+				if i := re.SubexpIndex(name); i >= 0 {
+					r.slowIdx[name] = i
+				}
 			}
-		}
-		r.setGroups(func(name string) int {
-			if n, ok := r.slowIdx[name]; ok {
-				return n
+			r.dups = duplicateGroups(re)
+			if t.verifiable {
+				r.checks = compileChecks(t.checks, re)
 			}
-			return -1
-		}, sl.GetGroupNames())
+		} else {
+			r.slowIdx = map[string]int{}
+			for _, name := range sl.GetGroupNames() {
+				r.slowIdx[name] = sl.GroupNumberFromName(name)
+			}
+			for _, n := range sl.GetGroupNumbers() {
+				if n+1 > r.ngroups {
+					r.ngroups = n + 1
+				}
+			}
+			r.setGroups(func(name string) int {
+				if n, ok := r.slowIdx[name]; ok {
+					return n
+				}
+				return -1
+			}, sl.GetGroupNames())
+		}
 	} else {
 		r.fast = re
 		r.ngroups = re.NumSubexp() + 1
@@ -143,6 +176,7 @@ func compileRx(src Pattern, expanded string) (*rx, error) {
 		if h, ok := strings.CutSuffix(t.re2, `(?P<content>.+)$`); ok {
 			if hre, err := regexp.Compile(h); err == nil && hre.NumSubexp() == r.ngroups-2 {
 				r.head = hre
+				r.headOptional, r.headSkip = optionalHead(h)
 			}
 		}
 	}
@@ -164,6 +198,9 @@ func (r *rx) setGroups(index func(string) int, names []string) {
 			if k == n {
 				isKnown = true
 			}
+		}
+		if len(n) > 1 && n[:2] == "__" {
+			continue // instrumentation of the RE2 superset
 		}
 		if isKnown || n == "fport" || len(n) > 9 && n[:9] == "skiplines" || n == "cond_inv" || n == "cond_user" {
 			if n == "fport" {
@@ -205,6 +242,16 @@ func (r *rx) match(buf []byte, dst []int) (spans []int, ok bool, err error) {
 	}
 	if r.slow == nil {
 		if r.head != nil {
+			if r.headOptional && len(buf) > 0 && r.headSkip[buf[0]>>6]&(1<<(buf[0]&63)) == 0 && bytes.IndexByte(buf, '\n') < 0 {
+				// Every part of the head is optional and none can start
+				// here: the head is empty and the content is the line.
+				spans = dst[:0]
+				for i := 0; i < r.ngroups-1; i++ {
+					spans = append(spans, -1, -1)
+				}
+				spans[0], spans[1] = 0, len(buf)
+				return append(spans, 0, len(buf)), true, nil
+			}
 			loc := r.head.FindSubmatchIndex(buf)
 			if loc == nil {
 				return dst, false, nil
@@ -216,8 +263,21 @@ func (r *rx) match(buf []byte, dst []int) (spans []int, ok bool, err error) {
 		loc := r.fast.FindSubmatchIndex(buf)
 		return loc, loc != nil, nil
 	}
-	if r.fast != nil && !r.fast.Match(buf) {
-		return dst, false, nil
+	if r.fast != nil {
+		if r.checks == nil {
+			if !r.fast.Match(buf) {
+				return dst, false, nil
+			}
+		} else {
+			loc := r.fast.FindSubmatchIndex(buf)
+			if loc == nil {
+				return dst, false, nil
+			}
+			r.mergeDups(loc)
+			if r.verify(buf, loc) {
+				return loc, true, nil
+			}
+		}
 	}
 	s := string(buf)
 	m, err := r.slow.FindStringMatch(s)
@@ -271,6 +331,83 @@ func group(buf []byte, spans []int, idx int) []byte {
 		return nil
 	}
 	return buf[spans[2*idx]:spans[2*idx+1]]
+}
+
+// maxBacktrackProg is the program size up to which Go's regexp uses its
+// bounded backtracker rather than the slower NFA simulation.
+const maxBacktrackProg = 500
+
+// progSize is the number of instructions Go compiles pattern to.
+func progSize(pattern string) int {
+	re, err := syntax.Parse(pattern, syntax.Perl)
+	if err != nil {
+		return 1 << 30
+	}
+	prog, err := syntax.Compile(re.Simplify())
+	if err != nil {
+		return 1 << 30
+	}
+	return len(prog.Inst)
+}
+
+// duplicateGroups lists the indexes of each group name used more than once.
+func duplicateGroups(re *regexp.Regexp) [][]int {
+	idx := map[string][]int{}
+	for i, n := range re.SubexpNames() {
+		if n != "" {
+			idx[n] = append(idx[n], i)
+		}
+	}
+	var out [][]int
+	for _, l := range idx {
+		if len(l) > 1 {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// mergeDups copies the span of the one set group of each duplicated name to
+// its first index, where SubexpIndex (and so every reader) looks.
+func (r *rx) mergeDups(loc []int) {
+	for _, l := range r.dups {
+		first := l[0]
+		if loc[2*first] >= 0 {
+			continue
+		}
+		for _, i := range l[1:] {
+			if loc[2*i] >= 0 {
+				loc[2*first], loc[2*first+1] = loc[2*i], loc[2*i+1]
+				break
+			}
+		}
+	}
+}
+
+// optionalHead reports whether pattern is ^ followed only by optional
+// parts (X? or X*), and the set of bytes those parts can start with.
+func optionalHead(pattern string) (bool, [4]uint64) {
+	var set [4]uint64
+	re, err := syntax.Parse(pattern, syntax.Perl)
+	if err != nil {
+		return false, set
+	}
+	re = re.Simplify()
+	if re.Op != syntax.OpConcat || len(re.Sub) < 2 || re.Sub[0].Op != syntax.OpBeginText {
+		return false, set
+	}
+	for _, s := range re.Sub[1:] {
+		for s.Op == syntax.OpCapture {
+			s = s.Sub[0]
+		}
+		if s.Op != syntax.OpQuest && s.Op != syntax.OpStar {
+			return false, set
+		}
+		if _, ok := firstOf(s.Sub[0], &set); !ok {
+			return false, set
+		}
+	}
+	return true, set
 }
 
 // buildPrefilter derives cheap necessary conditions from an RE2 pattern.

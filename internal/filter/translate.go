@@ -2,6 +2,7 @@ package filter
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 )
 
@@ -9,10 +10,16 @@ import (
 type translation struct {
 	// re2 is Go RE2 syntax. When exact is false it is a superset of the
 	// original (lookarounds dropped, conditionals turned into alternations,
-	// backreferences into .*?): a line it does not match cannot match the
-	// original, so it serves as a fast pre-check for the slow path.
+	// backreferences into .*?), instrumented with capture groups named
+	// "__…" that let checks decide whether its match is also the original's.
 	re2   string
 	exact bool
+	// checks, when verifiable, confirm an RE2 match of the superset: if all
+	// pass, the match is the one the backtracking engine would find (the
+	// superset tries the same paths in the same order, plus some that the
+	// checks reject), so the slow engine is needed only when one fails.
+	checks     []check
+	verifiable bool
 	// dotnet is the pattern in the syntax of the backtracking engine
 	// (regexp2), used only when exact is false.
 	dotnet string
@@ -20,12 +27,36 @@ type translation struct {
 	why string
 }
 
+type checkKind uint8
+
+const (
+	checkTempered  checkKind = iota // span must not contain lit starting inside it
+	checkLookahead                  // at the empty group's position, expr must (neg: must not) match
+	checkLookbehind
+	checkCond // conditional: branch taken must agree with group
+)
+
+type check struct {
+	kind  checkKind
+	neg   bool
+	group string // instrumentation group
+	lit   string // checkTempered
+	expr  string // lookaround body, RE2
+	re    *regexp.Regexp
+	cond  string // checkCond: the referenced group
+	yes   string // checkCond: branch groups
+	no    string
+	empty string
+}
+
+var temperedRE = regexp.MustCompile(`^\(\?:\(\?!((?:[^()\\\[\]*+?{}.|^$]|\\[^A-Za-z0-9])+)\)\.\)([*+]\??)`)
+
 // translate rewrites a Python `re` pattern (as Fail2ban writes them, tags
 // already expanded) for Go. It never fails; a pattern neither engine accepts
 // is reported when compiled.
 func translate(p string) translation {
 	var re2, net strings.Builder
-	exact := true
+	exact, verifiable := true, true
 	why := ""
 	slow := func(reason string) {
 		if exact {
@@ -33,13 +64,23 @@ func translate(p string) translation {
 		}
 		exact = false
 	}
-	// depth-tracking of constructs we rewrite in re2 only.
-	type grp struct{ kind byte } // 'n' normal, 'l' lookaround (dropped), 'c' conditional
+	type grp struct {
+		kind    byte // 'n' normal, 'l' lookaround (dropped), 'c' conditional
+		checks  int  // len(checks) when the group opened
+		cond    int  // index of the conditional's check
+		sawBar  bool
+		lookIdx int // index of the lookaround's check
+		body    int // re2 length where a lookaround body starts (for the check)
+	}
 	var stack []grp
+	var checks []check
 	dropDepth := 0 // >0 while inside a lookaround being dropped from re2
+	var look strings.Builder
 	emit2 := func(s string) {
 		if dropDepth == 0 {
 			re2.WriteString(s)
+		} else {
+			look.WriteString(s)
 		}
 	}
 	n := len(p)
@@ -60,6 +101,7 @@ func translate(p string) translation {
 				net.WriteString(`\z`)
 			case d >= '1' && d <= '9':
 				slow("backreference \\" + string(d))
+				verifiable = false
 				emit2(`(?s:.*?)`)
 				net.WriteByte('\\')
 				net.WriteByte(d)
@@ -70,14 +112,9 @@ func translate(p string) translation {
 			case d == ' ':
 				emit2(` `)
 				net.WriteString(`\ `)
-			case d == '<' || d == '>' || d == '\'' || d == '"' || d == '/' || d == ',' || d == '@' || d == '%' || d == '=' || d == ':' || d == '#' || d == '!' || d == '&' || d == '~' || d == '`' || d == ';' || d == '_':
-				if d == '_' {
-					emit2(`_`)
-				} else {
-					emit2(`\` + string(d))
-				}
-				net.WriteByte('\\')
-				net.WriteByte(d)
+			case d == '_':
+				emit2(`_`)
+				net.WriteString(`\_`)
 			default:
 				emit2(`\` + string(d))
 				net.WriteByte('\\')
@@ -102,11 +139,34 @@ func translate(p string) translation {
 			}
 			emit2("{")
 			net.WriteByte('{')
+		case '|':
+			if len(stack) > 0 && stack[len(stack)-1].kind == 'c' && !stack[len(stack)-1].sawBar && dropDepth == 0 {
+				g := &stack[len(stack)-1]
+				g.sawBar = true
+				name := fmt.Sprintf("__c%dn", g.cond)
+				checks[g.cond].no = name
+				emit2(")|(?P<" + name + ">")
+				net.WriteByte('|')
+				continue
+			}
+			emit2("|")
+			net.WriteByte('|')
 		case '(':
 			rest := p[i:]
+			if m := temperedRE.FindStringSubmatch(rest); m != nil && dropDepth == 0 {
+				// (?:(?!LIT).)* — "any text without LIT": a capture whose
+				// span is checked afterwards.
+				slow("lookahead (?!")
+				name := fmt.Sprintf("__t%d", len(checks))
+				checks = append(checks, check{kind: checkTempered, group: name, lit: unescapeLiteral(m[1])})
+				emit2("(?P<" + name + ">(?:.)" + m[2] + ")")
+				net.WriteString(m[0])
+				i += len(m[0]) - 1
+				continue
+			}
 			switch {
 			case strings.HasPrefix(rest, "(?P<"):
-				stack = append(stack, grp{'n'})
+				stack = append(stack, grp{kind: 'n', checks: len(checks)})
 				emit2("(?P<")
 				net.WriteString("(?<")
 				i += 3
@@ -119,6 +179,7 @@ func translate(p string) translation {
 					continue
 				}
 				slow("backreference " + rest[:k+1])
+				verifiable = false
 				emit2(`(?s:.*?)`)
 				net.WriteString(`\k<` + rest[4:k] + `>`)
 				i += k
@@ -129,21 +190,36 @@ func translate(p string) translation {
 					continue
 				}
 				i += k
-			case strings.HasPrefix(rest, "(?="), strings.HasPrefix(rest, "(?!"):
-				slow("lookahead " + rest[:3])
-				stack = append(stack, grp{'l'})
+			case strings.HasPrefix(rest, "(?="), strings.HasPrefix(rest, "(?!"),
+				strings.HasPrefix(rest, "(?<="), strings.HasPrefix(rest, "(?<!"):
+				behind := rest[2] == '<'
+				op := rest[:3]
+				if behind {
+					op = rest[:4]
+				}
+				slow("lookaround " + op)
+				g := grp{kind: 'l', checks: len(checks), lookIdx: -1}
+				if dropDepth == 0 {
+					name := fmt.Sprintf("__l%d", len(checks))
+					kind := checkLookahead
+					if behind {
+						kind = checkLookbehind
+					}
+					checks = append(checks, check{kind: kind, neg: op[len(op)-1] == '!', group: name})
+					g.lookIdx = len(checks) - 1
+					re2.WriteString("(?P<" + name + ">)")
+					look.Reset()
+				} else {
+					verifiable = false // nested lookarounds
+				}
+				stack = append(stack, g)
 				dropDepth++
-				net.WriteString(rest[:3])
-				i += 2
-			case strings.HasPrefix(rest, "(?<="), strings.HasPrefix(rest, "(?<!"):
-				slow("lookbehind " + rest[:4])
-				stack = append(stack, grp{'l'})
-				dropDepth++
-				net.WriteString(rest[:4])
-				i += 3
+				net.WriteString(op)
+				i += len(op) - 1
 			case strings.HasPrefix(rest, "(?>"):
 				slow("atomic group")
-				stack = append(stack, grp{'n'})
+				verifiable = false
+				stack = append(stack, grp{kind: 'n', checks: len(checks)})
 				emit2("(?:")
 				net.WriteString("(?>")
 				i += 2
@@ -156,8 +232,15 @@ func translate(p string) translation {
 					continue
 				}
 				slow("conditional " + rest[:k+1])
-				stack = append(stack, grp{'c'})
-				emit2("(?:")
+				idx := len(checks)
+				checks = append(checks, check{kind: checkCond, cond: rest[3:k], yes: fmt.Sprintf("__c%dy", idx)})
+				stack = append(stack, grp{kind: 'c', checks: idx, cond: idx})
+				if dropDepth > 0 {
+					verifiable = false
+				}
+				// A named wrapper keeps the parser from merging it into an
+				// enclosing alternation (conditional.go finds it by name).
+				emit2("(?P<" + fmt.Sprintf("__c%d", idx) + ">(?P<" + checks[idx].yes + ">")
 				net.WriteString(rest[:k+1])
 				i += k
 			case strings.HasPrefix(rest, "(?"):
@@ -175,12 +258,14 @@ func translate(p string) translation {
 				}, flags)
 				if strings.ContainsRune(flags, 'x') {
 					slow("verbose flag (?x)")
+					verifiable = false
 				}
 				if strings.ContainsRune(flags, 'L') {
 					slow("locale flag (?L)")
+					verifiable = false
 				}
 				if k < len(rest) && rest[k] == ':' {
-					stack = append(stack, grp{'n'})
+					stack = append(stack, grp{kind: 'n', checks: len(checks)})
 					if goFlags == "" || goFlags == "-" {
 						emit2("(?:")
 					} else {
@@ -204,12 +289,12 @@ func translate(p string) translation {
 					i += k
 				} else {
 					// Unknown extension: pass through; the compilers report it.
-					stack = append(stack, grp{'n'})
+					stack = append(stack, grp{kind: 'n', checks: len(checks)})
 					emit2("(")
 					net.WriteByte('(')
 				}
 			default:
-				stack = append(stack, grp{'n'})
+				stack = append(stack, grp{kind: 'n', checks: len(checks)})
 				emit2("(")
 				net.WriteByte('(')
 			}
@@ -221,8 +306,12 @@ func translate(p string) translation {
 			}
 			g := stack[len(stack)-1]
 			stack = stack[:len(stack)-1]
-			if g.kind == 'l' {
+			switch g.kind {
+			case 'l':
 				dropDepth--
+				if g.lookIdx >= 0 {
+					checks[g.lookIdx].expr = look.String()
+				}
 				// A quantifier on a dropped lookaround would dangle: drop it too.
 				if i+1 < n && strings.IndexByte("*+?{", p[i+1]) >= 0 {
 					j := i + 1
@@ -238,19 +327,67 @@ func translate(p string) translation {
 					i = j
 				}
 				continue
+			case 'c':
+				if g.sawBar {
+					emit2("))")
+				} else {
+					// (?(g)A) has an implicit empty "no" branch.
+					name := fmt.Sprintf("__c%de", g.cond)
+					checks[g.cond].empty = name
+					emit2(")|(?P<" + name + ">))")
+				}
+			default:
+				emit2(")")
 			}
-			if g.kind == 'c' {
-				// (?(g)A) has an implicit empty "no" branch.
-				emit2("|)")
-				continue
+			// Checks inside a group that repeats see only the last
+			// repetition's captures: they cannot confirm a match.
+			if repeats(p, i+1) && len(checks) > g.checks {
+				verifiable = false
 			}
-			emit2(")")
 		default:
 			emit2(string(c))
 			net.WriteByte(c)
 		}
 	}
-	return translation{re2: re2.String(), exact: exact, dotnet: net.String(), why: why}
+	if dropDepth != 0 || len(stack) != 0 {
+		verifiable = false
+	}
+	return translation{re2: re2.String(), exact: exact, dotnet: net.String(), why: why, checks: checks, verifiable: verifiable && !exact}
+}
+
+// repeats reports whether a quantifier allowing more than one repetition
+// follows at p[i].
+func repeats(p string, i int) bool {
+	if i >= len(p) {
+		return false
+	}
+	switch p[i] {
+	case '*', '+':
+		return true
+	case '{':
+		k := strings.IndexByte(p[i:], '}')
+		if k < 0 {
+			return false
+		}
+		q := p[i+1 : i+k]
+		if q == "0,1" || q == "1" || q == "0" || q == ",1" {
+			return false
+		}
+		return true
+	}
+	return false
+}
+
+// unescapeLiteral turns `\.` style escapes into the characters.
+func unescapeLiteral(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+1 < len(s) {
+			i++
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
 }
 
 // classEnd returns the index just past the character class starting at i.

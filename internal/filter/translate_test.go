@@ -20,14 +20,16 @@ func TestTranslate(t *testing.T) {
 		{"escaped-space", `a\ b`, true, `a b`},
 		{"class-backspace", `[\b]`, true, `[\x08]`},
 		{"unicode-escape", `\u00e9`, true, `\x{00e9}`},
-		{"neg-lookahead", `^a(?!b)c`, false, `^ac`},
-		{"lookbehind", `(?<=:):`, false, `:`},
-		{"quantified-lookahead", `a(?=b)?c`, false, `ac`},
-		{"conditional", `(?P<x>a)?(?(x)b|c)`, false, `(?P<x>a)?(?:b|c|)`},
+		{"neg-lookahead", `^a(?!b)c`, false, `^a(?P<__l0>)c`},
+		{"lookbehind", `(?<=:):`, false, `(?P<__l0>):`},
+		{"quantified-lookahead", `a(?=b)?c`, false, `a(?P<__l0>)c`},
+		{"conditional", `(?P<x>a)?(?(x)b|c)`, false, `(?P<x>a)?(?P<__c0>(?P<__c0y>b)|(?P<__c0n>c))`},
+		{"conditional-no-else", `(?P<x>a)?(?(x)b)`, false, `(?P<x>a)?(?P<__c0>(?P<__c0y>b)|(?P<__c0e>))`},
+		{"tempered", `^x(?:(?! from ).)*?y`, false, `^x(?P<__t0>(?:.)*?)y`},
 		{"backref", `(?P<q>["'])x(?P=q)`, false, `(?P<q>["'])x(?s:.*?)`},
 		{"flags-local", `(?i:abc)`, true, `(?i:abc)`},
 		{"flags-u-dropped", `(?u)\w+`, true, `\w+`},
-		{"nested-in-lookahead", `a(?!(?:x|y)z)b`, false, `ab`},
+		{"nested-in-lookahead", `a(?!(?:x|y)z)b`, false, `a(?P<__l0>)b`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -98,6 +100,55 @@ func TestPrefilter(t *testing.T) {
 		// Never stricter than the regex itself.
 		if regexp.MustCompile(tt.re).MatchString(tt.line) && !p.pass([]byte(tt.line)) {
 			t.Errorf("prefilter(%q) rejects matching line %q", tt.re, tt.line)
+		}
+	}
+}
+
+// Confirmed RE2 superset matches must equal the backtracking engine's.
+func TestVerifiedMatchesEqualBacktracking(t *testing.T) {
+	pats := []string{
+		`^Failed (?:(?P<nofail>publickey)|\S+) for (?P<cond_inv>invalid user )?(?P<user>(?P<cond_user>\S+)|(?(cond_inv)(?:(?! from ).)*?|[^:]+)) from (?P<ip4>(?:\d{1,3}\.){3}\d{1,3})(?: (?:port \d+|on \S+)){0,2}(?: ssh\d*)?(?(cond_user): |(?:(?:(?! from ).)*)$)`,
+		`^user (?!root)(?P<user>\w+) from (?P<ip4>\S+)`,
+		`^(?P<a>x)?(?(a)y|z)(?<=y|z)w`,
+	}
+	lines := []string{
+		"Failed password for root from 192.0.2.1 port 22 ssh2",
+		"Failed password for invalid user a b from 192.0.2.1 port 22 ssh2",
+		"Failed password for invalid user x from 192.0.2.9 port 22 from 192.0.2.5 port 4 ssh2",
+		"Failed publickey for root from 192.0.2.1 port 22 ssh2: RSA SHA256:abc",
+		"Failed password for invalid user from 192.0.2.1 from 192.0.2.9 port 22 ssh2",
+		"Failed password for user from 192.0.2.1 port 22 ssh2 from 192.0.2.2",
+		"user bob from 192.0.2.3", "user root from 192.0.2.4", "xyw", "zw", "xzw",
+	}
+	for _, p := range pats {
+		fast, err := compileRx(Pattern{Expr: p}, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fast.checks == nil {
+			t.Fatalf("%q: not verifiable", p)
+		}
+		slow, _ := compileRx(Pattern{Expr: p}, p)
+		slow.checks = nil
+		for _, l := range lines {
+			a, okA, _ := fast.match([]byte(l), nil)
+			b, okB, _ := slow.match([]byte(l), nil)
+			if okA != okB {
+				t.Errorf("%q on %q: verified=%v backtracking=%v", p, l, okA, okB)
+				continue
+			}
+			if !okA {
+				continue
+			}
+			for _, name := range []string{"user", "ip4", "nofail"} {
+				i := fast.fast.SubexpIndex(name)
+				if i < 0 {
+					continue
+				}
+				if ga, gb := string(group([]byte(l), a, i)), string(group([]byte(l), b, i)); ga != gb {
+					t.Errorf("%q on %q: group %s = %q verified, %q backtracking", p, l, name, ga, gb)
+				}
+			}
 		}
 	}
 }
