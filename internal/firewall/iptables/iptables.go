@@ -70,6 +70,21 @@ func New(opts Options) *Backend {
 	return &Backend{opts: opts, jails: map[string]firewall.JailSpec{}}
 }
 
+// Supported reports whether the commands this backend runs are installed
+// and ipset answers.
+func Supported(ctx context.Context, opts Options) error {
+	for _, tool := range []string{"iptables", "ip6tables", "iptables-restore", "ip6tables-restore", "ipset"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			return fmt.Errorf("iptables: %s not found: %w", tool, err)
+		}
+	}
+	_, err := New(opts).run(ctx, "", "ipset", "list", "-n")
+	if err != nil {
+		return fmt.Errorf("iptables: %w", err)
+	}
+	return nil
+}
+
 // family is IPv4 or IPv6 with the names that differ between them.
 type family struct {
 	v6       bool

@@ -44,6 +44,14 @@ func TestConformanceSmallBatches(t *testing.T) {
 	})
 }
 
+func TestSupported(t *testing.T) {
+	skipUnlessTools(t)
+	ns := netns.New(t, "iptsupp")
+	if err := Supported(context.Background(), Options{Wrap: ns.Prefix()}); err != nil {
+		t.Errorf("Supported = %v, want nil", err)
+	}
+}
+
 // TestSetupInNamespace checks what an administrator sees: the sets with a
 // large maxelem and the jumps into the chain, also from DOCKER-USER.
 func TestSetupInNamespace(t *testing.T) {

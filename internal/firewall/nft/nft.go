@@ -212,6 +212,21 @@ func (b *Backend) Teardown(context.Context) error {
 	return nil
 }
 
+// Supported reports whether nftables can be managed here: the kernel
+// answers nf_tables netlink requests and the process may make them. The
+// daemon uses it to fall back to the iptables backend.
+func Supported(opts Options) error {
+	b := New(opts)
+	c, err := b.conn()
+	if err != nil {
+		return err
+	}
+	if _, err := c.ListTablesOfFamily(nftables.TableFamilyINet); err != nil {
+		return fmt.Errorf("nft: nf_tables unavailable: %w", err)
+	}
+	return nil
+}
+
 // tableExists asks the kernel for the table; GetSets does not say why it
 // failed in a form errors.Is can read.
 func (b *Backend) tableExists(c *nftables.Conn) (bool, error) {

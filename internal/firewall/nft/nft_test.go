@@ -35,6 +35,13 @@ func TestConformanceSmallBatches(t *testing.T) {
 	})
 }
 
+func TestSupported(t *testing.T) {
+	_, ns := newInNS(t, "nftsupp")
+	if err := Supported(Options{NetNS: ns.Fd()}); err != nil {
+		t.Errorf("Supported = %v, want nil as root", err)
+	}
+}
+
 // TestRuleset checks the table as the nft tool sees it: the hook, the sets'
 // flags and the rules, so that an administrator's `nft list ruleset` shows
 // what docs/FIREWALL.md describes.
