@@ -46,6 +46,13 @@ func (s *syncBuffer) String() string {
 // t.Cleanup; on a failed test its output is logged.
 func startProc(t *testing.T, name string, cmd *exec.Cmd) *proc {
 	t.Helper()
+	return startProcOwned(t, t, name, cmd)
+}
+
+// startProcOwned is startProc for a process that outlives the subtest t
+// starting it: owner (a parent test) stops it.
+func startProcOwned(t *testing.T, owner testing.TB, name string, cmd *exec.Cmd) *proc {
+	t.Helper()
 	p := &proc{name: name, cmd: cmd, out: &syncBuffer{}, done: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = p.out, p.out
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
@@ -56,10 +63,10 @@ func startProc(t *testing.T, name string, cmd *exec.Cmd) *proc {
 		p.err = cmd.Wait()
 		close(p.done)
 	}()
-	t.Cleanup(func() {
+	owner.Cleanup(func() {
 		p.stop(syscall.SIGTERM, 5*time.Second)
-		if t.Failed() {
-			t.Logf("%s output:\n%s", name, indent(p.out.String()))
+		if owner.Failed() {
+			owner.Logf("%s output:\n%s", name, indent(p.out.String()))
 		}
 	})
 	return p
