@@ -12,6 +12,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -46,12 +47,16 @@ type NS struct {
 	links int // interfaces created so far, to name the next one
 }
 
-// New creates the namespace "rampart-<name>-<pid>", brings its loopback up
-// and registers its deletion with t.Cleanup. A leftover namespace of the same
-// name (from a crashed run) is deleted first.
+// New creates the namespace "rampart-<name>-<pid>-<hash of the test's
+// name>", brings its loopback up and registers its deletion with t.Cleanup.
+// Parallel tests get distinct namespaces; within one test, names must
+// differ. A leftover namespace of the same name (from a crashed run) is
+// deleted first.
 func New(t testing.TB, name string) *NS {
 	t.Helper()
-	full := fmt.Sprintf("rampart-%s-%d", name, os.Getpid())
+	h := fnv.New32a()
+	h.Write([]byte(t.Name()))
+	full := fmt.Sprintf("rampart-%s-%d-%08x", name, os.Getpid(), h.Sum32())
 	if _, err := os.Stat("/run/netns/" + full); err == nil {
 		_ = run(context.Background(), "ip", "netns", "del", full)
 	}
