@@ -27,10 +27,12 @@ type Store interface {
 	ExpireBefore(ctx context.Context, now time.Time) ([]store.Ban, error)
 }
 
-// Listener hears about bans as they are committed (metrics, the ban log).
+// Listener hears about bans as they are committed and about firewall
+// batches (metrics).
 type Listener interface {
 	Banned(b store.Ban)
 	Unbanned(b store.Ban)
+	Batch(adds, removes int, took time.Duration, err error)
 }
 
 // maxBatch bounds one flush: one SQLite transaction and a few netlink batches.
@@ -246,7 +248,11 @@ func (m *Manager) Add(ctx context.Context, bans []store.Ban) error {
 // apply sends a change; elements the firewall refuses are logged by name
 // and queued for retry.
 func (m *Manager) apply(ctx context.Context, ch firewall.Change) error {
+	start := time.Now()
 	err := m.fw.Apply(ctx, ch)
+	if m.listener != nil {
+		m.listener.Batch(len(ch.Add), len(ch.Remove), time.Since(start), err)
+	}
 	if err == nil {
 		return nil
 	}

@@ -73,6 +73,16 @@ func loadConfig(path, f2bDir string, explicit bool) (*config.Config, []string, e
 		return nil, nil, err
 	}
 	cfg, err := config.LoadBytes("fail2ban:"+f2bDir, data, opt)
+	if err != nil {
+		return nil, nil, err
+	}
+	// The jails come from Fail2ban; the [daemon] settings (state, socket,
+	// firewall backend, metrics) still come from rampart's own file.
+	own, err := config.LoadWith(path, config.Options{MissingOK: opt.MissingOK, SkipFileChecks: true})
+	if err != nil {
+		return nil, nil, err
+	}
+	cfg.Daemon = own.Daemon
 	return cfg, notes, err
 }
 

@@ -2,7 +2,6 @@ package daemon
 
 import (
 	"context"
-	"fmt"
 	"net/netip"
 	"sort"
 	"time"
@@ -32,7 +31,7 @@ func (d *Daemon) Status(ctx context.Context, name string) (control.StatusReply, 
 		}
 	}
 	if name != "" && len(names) == 0 && name != ManualJail {
-		return control.StatusReply{}, fmt.Errorf("%w: no jail %q is running", control.ErrNotFound, name)
+		return control.StatusReply{}, control.Errorf(control.ErrNotFound, "no jail %q is running", name)
 	}
 	sort.Strings(names)
 	active := d.bans.Active()
@@ -79,7 +78,7 @@ func (d *Daemon) Ban(ctx context.Context, req control.BanRequest) (control.BanRe
 	rj := d.jails[jname]
 	d.mu.Unlock()
 	if rj == nil && jname != ManualJail {
-		return control.BanReply{}, fmt.Errorf("%w: no jail %q is running", control.ErrNotFound, jname)
+		return control.BanReply{}, control.Errorf(control.ErrNotFound, "no jail %q is running", jname)
 	}
 	now := time.Now()
 	dur := time.Duration(req.DurationSeconds) * time.Second
@@ -92,7 +91,7 @@ func (d *Daemon) Ban(ctx context.Context, req control.BanRequest) (control.BanRe
 	if !req.Force {
 		for _, r := range d.jailsSnapshot() {
 			if r.jail != nil && r.ignored(req.Prefix, now) {
-				return control.BanReply{}, fmt.Errorf("%w: %s is in jail %q's ignoreip (use --force to ban it anyway)", control.ErrInvalid, req.Prefix, r.cfg.Name)
+				return control.BanReply{}, control.Errorf(control.ErrRefused, "%s is in jail %q's ignoreip (use --force to ban it anyway)", req.Prefix, r.cfg.Name)
 			}
 		}
 	}
@@ -132,9 +131,6 @@ func (d *Daemon) Unban(ctx context.Context, req control.UnbanRequest) (control.U
 				rj.jail.Forget(b.Prefix)
 			}
 		}
-	}
-	if err == nil && len(removed) == 0 && !req.All {
-		return rep, fmt.Errorf("%w: %s is not banned", control.ErrNotFound, req.Prefix)
 	}
 	return rep, err
 }

@@ -29,8 +29,18 @@ import (
 	"github.com/rampart-ids/rampart/internal/firewall/nft"
 	"github.com/rampart-ids/rampart/internal/jail"
 	"github.com/rampart-ids/rampart/internal/logsource"
+	"github.com/rampart-ids/rampart/internal/metrics"
 	"github.com/rampart-ids/rampart/internal/store"
 )
+
+// banMetrics feeds ban events to the Prometheus collectors.
+type banMetrics struct{ m *metrics.Metrics }
+
+func (b banMetrics) Banned(x store.Ban)   { b.m.Ban(x.Jail) }
+func (b banMetrics) Unbanned(x store.Ban) {}
+func (b banMetrics) Batch(adds, removes int, took time.Duration, err error) {
+	b.m.FirewallBatch(adds, removes, took, err)
+}
 
 // ManualJail is the jail of bans made with `rampart ban` without --jail.
 const ManualJail = "manual"
@@ -53,6 +63,7 @@ type Daemon struct {
 	fw    firewall.Backend
 	bans  *ban.Manager
 	offs  *jail.Offenders
+	met   *metrics.Metrics
 
 	reload chan chan error
 
@@ -87,7 +98,7 @@ func Run(ctx context.Context, opts Options) error {
 	if err != nil {
 		return err
 	}
-	d := &Daemon{opts: opts, log: log, offs: jail.NewOffenders(), reload: make(chan chan error)}
+	d := &Daemon{opts: opts, log: log, offs: jail.NewOffenders(), reload: make(chan chan error), met: metrics.New()}
 	// Compile every filter before touching state or the firewall: a bad
 	// filter must not half-start the daemon.
 	jails, err := d.build(cfg)
@@ -112,7 +123,7 @@ func Run(ctx context.Context, opts Options) error {
 	if err != nil {
 		return err
 	}
-	d.bans = ban.New(ban.Config{Store: d.store, Firewall: d.fw, Log: log})
+	d.bans = ban.New(ban.Config{Store: d.store, Firewall: d.fw, Log: log, Listener: banMetrics{d.met}})
 	if err := d.seedOffenders(ctx, jails); err != nil {
 		return err
 	}
@@ -135,6 +146,9 @@ func Run(ctx context.Context, opts Options) error {
 	go func() { defer wg.Done(); _ = d.bans.Run(ctx) }()
 	srv := control.NewServer(d, log)
 	srv.Version = opts.Version
+	// Ready for systemd once the firewall is reconciled and the socket
+	// accepts requests.
+	srv.OnListen = func() { _ = control.Notify("READY=1") }
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
@@ -142,9 +156,18 @@ func Run(ctx context.Context, opts Options) error {
 			errc <- fmt.Errorf("control socket: %w", err)
 		}
 	}()
+	if addr := cfg.Daemon.MetricsListen; addr != "" {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := d.met.Serve(ctx, addr); err != nil && ctx.Err() == nil {
+				log.Error("metrics endpoint stopped", "addr", addr, "err", err)
+			}
+		}()
+		log.Info("metrics listening", "addr", addr)
+	}
 	runCtx, cancelRun := context.WithCancel(ctx)
 	runDone := d.startJails(runCtx, jails)
-	_ = control.Notify("READY=1")
 	log.Info("rampart running", "jails", len(jails), "socket", cfg.Daemon.Socket, "version", opts.Version)
 
 	var runErr error
@@ -208,10 +231,13 @@ func (d *Daemon) build(cfg *config.Config) (map[string]*runJail, error) {
 		}
 		jcfg := jail.Config{
 			Name: jc.Name, MaxRetry: jc.MaxRetry, FindTime: jc.FindTime, BanTime: jc.BanTime,
-			IPv6Prefix: jc.IPv6Prefix, MaxTracked: jc.MaxTracked, Ignore: ig,
+			IPv4Prefix: jc.IPv4Prefix, IPv6Prefix: jc.IPv6Prefix, MaxTracked: jc.MaxTracked, Ignore: ig,
 		}
 		if jc.IPv6Prefix == 128 {
 			jcfg.IPv6Prefix = 0
+		}
+		if jc.IPv4Prefix == 32 {
+			jcfg.IPv4Prefix = 0
 		}
 		if jc.Increment.Enabled {
 			jcfg.Increment = &jail.Increment{

@@ -21,7 +21,7 @@ func Fail2banTOML(dir string) ([]byte, []string, error) {
 	}
 	type incr struct {
 		Enabled      bool      `toml:"enabled"`
-		Factor       float64   `toml:"factor,omitempty"`
+		Factor       float64   `toml:"factor,omitzero"`
 		Formula      string    `toml:"formula,omitempty"`
 		Multipliers  []float64 `toml:"multipliers,omitempty"`
 		MaxTime      string    `toml:"maxtime,omitempty"`
@@ -37,7 +37,7 @@ func Fail2banTOML(dir string) ([]byte, []string, error) {
 		Port         string   `toml:"port,omitempty"`
 		Protocol     string   `toml:"protocol,omitempty"`
 		BanAction    string   `toml:"banaction,omitempty"`
-		MaxRetry     int      `toml:"maxretry,omitempty"`
+		MaxRetry     int      `toml:"maxretry,omitzero"`
 		FindTime     string   `toml:"findtime,omitempty"`
 		BanTime      string   `toml:"bantime,omitempty"`
 		IgnoreIP     []string `toml:"ignoreip,omitempty"`

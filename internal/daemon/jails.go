@@ -35,6 +35,8 @@ func (d *Daemon) startJails(ctx context.Context, jails map[string]*runJail) chan
 		wg.Add(1)
 		go func(rj *runJail) {
 			defer wg.Done()
+			jm := d.met.Jail(rj.cfg.Name)
+			var evicted uint64
 			t := time.NewTicker(10 * time.Second)
 			defer t.Stop()
 			for {
@@ -43,6 +45,17 @@ func (d *Daemon) startJails(ctx context.Context, jails map[string]*runJail) chan
 					return
 				case now := <-t.C:
 					rj.jail.Sweep(now)
+					st := rj.jail.Stats()
+					jm.SetTracked(st.Tracked)
+					jm.Evicted(int(st.Evictions - evicted))
+					evicted = st.Evictions
+					n := 0
+					for _, b := range d.bans.Active() {
+						if b.Jail == rj.cfg.Name {
+							n++
+						}
+					}
+					jm.SetActiveBans(n)
 				}
 			}
 		}(rj)
@@ -106,17 +119,27 @@ func timeOf(f *filter.Filter) func([]byte) (time.Time, bool) {
 // ban manager are shared and safe for concurrent use.
 func (d *Daemon) runSource(ctx context.Context, rj *runJail, src source) {
 	m := rj.filter.NewMatcher()
+	sm := d.met.Source(rj.cfg.Name)
+	jm := d.met.Jail(rj.cfg.Name)
 	emit := func(l logsource.Line) {
 		now := time.Now()
+		sm.LineRead()
+		if l.Truncated {
+			sm.LineTruncated()
+		}
 		var res filter.Result
 		if !l.Time.IsZero() {
 			res = m.MatchAt(l.Bytes, l.Time)
 		} else {
 			res = m.Match(l.Bytes, now)
 		}
+		if res.HasTime && !l.Backlog {
+			d.met.Lag(now.Sub(res.Time))
+		}
 		if res.Kind != filter.Hit {
 			return
 		}
+		jm.Hit()
 		t := now
 		if res.HasTime {
 			t = res.Time

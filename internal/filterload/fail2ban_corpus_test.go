@@ -55,9 +55,9 @@ type filterRun struct {
 	// backtrack decides every slow pattern with the backtracking engine;
 	// its results must equal matcher's.
 	backtrack *filter.Matcher
-	journal bool
-	prefix  string
-	err     error
+	journal   bool
+	prefix    string
+	err       error
 }
 
 type corpusStats struct {
