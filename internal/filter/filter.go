@@ -111,6 +111,10 @@ func Compile(def *Definition, opts Options) (*Filter, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s: %v in %s", p.Where(), err, describe(p.Expr))
 		}
+		if f.maxLines > 1 {
+			// Fail2ban compiles multi-line filters with re.MULTILINE.
+			exp = "(?m)" + exp
+		}
 		r, err := compileRx(p, exp)
 		if err != nil {
 			return nil, err

@@ -130,13 +130,18 @@ func (m *Matcher) match(line []byte, now, known time.Time, haveTime bool) Result
 	case f.noDate:
 		t, hasTime = now, true
 	default:
-		if dm, ok := f.dates.Find(line, &m.dateSt, now, f.loc); ok {
+		if dm, ok := f.dates.Find(line, &m.dateSt, now, f.loc); ok && dm.Start == dm.End {
+			// The pattern matched an empty date: the line has none of its
+			// own; like Fail2ban, take the last line's when it is recent.
+			t, hasTime = now, true
+			if !m.lastTime.IsZero() && m.lastTime.After(now.Add(-time.Minute)) {
+				t = m.lastTime
+			}
+		} else if ok {
 			t, hasTime = dm.Time, true
 			res.DateTemplate = dm.Template
-			if dm.Start < dm.End {
-				m.buf = append(append(m.buf[:0], line[:dm.Start]...), line[dm.End:]...)
-				buf = m.buf
-			}
+			m.buf = append(append(m.buf[:0], line[:dm.Start]...), line[dm.End:]...)
+			buf = m.buf
 		} else if !m.lastTime.IsZero() && m.lastTime.After(now.Add(-time.Minute)) {
 			t, hasTime = m.lastTime, true
 		}
@@ -180,6 +185,11 @@ func (m *Matcher) match(line []byte, now, known time.Time, haveTime bool) Result
 		}
 		res.Regex = i
 		m.fill(&res, r, buf, sp, orig, prefSpans, now)
+		if f.maxLines > 1 && f.pref == nil && len(sp) > 1 {
+			// Lines a match used are not matched again (Fail2ban keeps
+			// only the unmatched ones in its buffer).
+			m.dropMatched(buf, sp[1])
+		}
 		return res
 	}
 	return res
@@ -228,6 +238,20 @@ func (m *Matcher) ignored(buf []byte) bool {
 		}
 	}
 	return false
+}
+
+// dropMatched removes the buffered lines up to the one holding offset end
+// of the joined buffer.
+func (m *Matcher) dropMatched(joined []byte, end int) {
+	if end < 0 {
+		return
+	}
+	n := bytes.Count(joined[:min(end, len(joined))], []byte{'\n'}) + 1
+	if n >= len(m.lines) {
+		m.lines = m.lines[:0]
+		return
+	}
+	m.lines = append(m.lines[:0], m.lines[n:]...)
 }
 
 // pushLine adds a line to the maxlines buffer and returns the joined buffer.

@@ -290,6 +290,12 @@ func (r *rx) match(buf []byte, dst []int) (spans []int, ok bool, err error) {
 		spans = append(spans, -1, -1)
 	}
 	ascii := isASCII(buf)
+	if st, ln := m.Index, m.Length; true {
+		if !ascii {
+			st, ln = runeToByte(s, st), runeToByte(s, st+ln)-runeToByte(s, st)
+		}
+		spans[0], spans[1] = st, st+ln
+	}
 	for _, g := range groups {
 		idx, ok := r.slowIdx[g.Name]
 		if !ok || len(g.Captures) == 0 {
