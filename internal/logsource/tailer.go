@@ -53,6 +53,9 @@ type issue struct {
 	state State
 	err   string
 	since time.Time
+	// stat marks a problem looking the path up, cleared by the next
+	// successful look; others (open, read) clear when reading works.
+	stat bool
 }
 
 func newTailer(f *File, emit func(Line)) *tailer {
@@ -311,7 +314,7 @@ func (t *tailer) lookup(full bool, now time.Time) bool {
 				return false
 			}
 			if !errors.Is(err, fs.ErrNotExist) {
-				t.problem(p, StateError, err, now)
+				t.problem(p, err, true, now)
 				if r := t.byPath[p]; r != nil {
 					// Not a rotation: keep the file as it is until the
 					// path can be looked at again.
@@ -319,6 +322,9 @@ func (t *tailer) lookup(full bool, now time.Time) bool {
 				}
 			}
 			continue
+		}
+		if is, ok := t.issues[p]; ok && is.stat {
+			delete(t.issues, p)
 		}
 		if !fi.Mode().IsRegular() {
 			continue
@@ -356,12 +362,12 @@ func (t *tailer) missing(now time.Time) {
 }
 
 // problem records why path cannot be read, logging each new reason once.
-func (t *tailer) problem(path string, state State, err error, now time.Time) {
+func (t *tailer) problem(path string, err error, stat bool, now time.Time) {
 	msg := err.Error()
 	if old, ok := t.issues[path]; ok && old.err == msg {
 		return
 	}
-	t.issues[path] = issue{state: state, err: msg, since: now}
+	t.issues[path] = issue{state: StateError, err: msg, since: now, stat: stat}
 	t.log.Warn("log file unreadable, retrying", "source", t.cfg.Name, "path", path, "err", err)
 }
 
@@ -409,7 +415,7 @@ func (t *tailer) sortedReaders() []*fileReader {
 func (t *tailer) poll(ctx context.Context, r *fileReader, now time.Time) {
 	fi, err := r.f.Stat()
 	if err != nil {
-		t.problem(r.path, StateError, err, now)
+		t.problem(r.path, err, false, now)
 		return
 	}
 	size := fi.Size()
@@ -424,8 +430,8 @@ func (t *tailer) poll(ctx context.Context, r *fileReader, now time.Time) {
 	if size > r.readOff {
 		n, err := r.read(ctx, r.f, &t.sink)
 		if err != nil {
-			t.problem(r.path, StateError, err, now)
-		} else if _, ok := t.issues[r.path]; ok {
+			t.problem(r.path, err, false, now)
+		} else if is, ok := t.issues[r.path]; ok && !is.stat {
 			delete(t.issues, r.path)
 		}
 		if n > 0 {
@@ -528,13 +534,13 @@ func (t *tailer) findSibling(path string, exclude fileID, ok func(id fileID, siz
 func (t *tailer) open(ctx context.Context, path string, now time.Time) {
 	f, err := os.Open(path)
 	if err != nil {
-		t.problem(path, StateError, err, now)
+		t.problem(path, err, false, now)
 		return
 	}
 	fi, err := f.Stat()
 	if err != nil {
 		f.Close()
-		t.problem(path, StateError, err, now)
+		t.problem(path, err, false, now)
 		return
 	}
 	id := idOf(fi)
@@ -719,7 +725,7 @@ func (t *tailer) stop(ctx context.Context) {
 func (t *tailer) publish(now time.Time) {
 	var out []Status
 	for p, r := range t.byPath {
-		out = append(out, Status{
+		s := Status{
 			Source:         t.cfg.Name,
 			Path:           p,
 			State:          StateReading,
@@ -730,7 +736,12 @@ func (t *tailer) publish(now time.Time) {
 			TruncatedLines: r.stats.truncated,
 			Rotations:      r.stats.rotations,
 			Since:          r.since,
-		})
+		}
+		if is, ok := t.issues[p]; ok {
+			// Open, but reading it failed (an I/O error): retried.
+			s.State, s.Err, s.Since = is.state, is.err, is.since
+		}
+		out = append(out, s)
 	}
 	for p, is := range t.issues {
 		if _, ok := t.byPath[p]; ok {
