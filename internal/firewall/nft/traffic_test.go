@@ -166,7 +166,8 @@ func TestTrafficPublishedPort(t *testing.T) {
 	ctr := netns.New(t, "ctr")
 	netns.Link(t, tp.server, ctr, []netip.Prefix{pfx("203.0.113.1/24")}, []netip.Prefix{pfx("203.0.113.2/24")})
 	ctr.MustExec(t, "ip", "route", "add", "default", "via", "203.0.113.1")
-	tp.server.MustExec(t, "sysctl", "-qw", "net.ipv4.ip_forward=1")
+	// /proc/sys/net is per namespace: this enables forwarding in the server only.
+	tp.server.MustExec(t, "sh", "-c", "echo 1 > /proc/sys/net/ipv4/ip_forward")
 	port := listen(t, ctr, "tcp4", "203.0.113.2:0")
 	// What dockerd does, in the server's namespace only.
 	tp.server.MustExec(t, "nft", fmt.Sprintf(`add table ip dockerish
