@@ -1,0 +1,322 @@
+// Command benchtool is the measuring half of scripts/bench-daemon.sh: it
+// appends logs to a file a running rampart watches and times how long the
+// bans take to reach the kernel (read over netlink inside the benchmark's
+// network namespace), pre-fills a state database with active bans, and
+// writes a log of a million distinct failing addresses.
+//
+//	benchtool flood    -ns NAME -log FILE -from FLOOD -want N
+//	benchtool latency  -ns NAME -log FILE -socket SOCK -n 200 -maxretry 3
+//	benchtool waitbans -ns NAME -want N [-since UNIXNANO]
+//	benchtool prefill  -db FILE -n 100000 -jail sshd
+//	benchtool gen      -out FILE -n 1000000
+//
+// It is a benchmark helper, not part of rampart; it needs root.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"net/netip"
+	"os"
+	"slices"
+	"time"
+
+	"github.com/rampart-ids/rampart/internal/control"
+	"github.com/rampart-ids/rampart/internal/firewall/nft"
+	"github.com/rampart-ids/rampart/internal/store"
+)
+
+func main() {
+	if len(os.Args) < 2 {
+		fmt.Fprintln(os.Stderr, "usage: benchtool flood|latency|waitbans|prefill|gen [flags]")
+		os.Exit(2)
+	}
+	cmds := map[string]func([]string) error{
+		"flood": flood, "latency": latency, "waitbans": waitBans, "prefill": prefill, "gen": gen,
+	}
+	run, ok := cmds[os.Args[1]]
+	if !ok {
+		fmt.Fprintf(os.Stderr, "benchtool: unknown command %q\n", os.Args[1])
+		os.Exit(2)
+	}
+	if err := run(os.Args[2:]); err != nil {
+		fmt.Fprintln(os.Stderr, "benchtool:", err)
+		os.Exit(1)
+	}
+}
+
+// kernel reads the bans in table inet rampart of a namespace.
+type kernel struct {
+	ns *os.File // kept open (and reachable) while fw uses its descriptor
+	fw *nft.Backend
+}
+
+func openKernel(ns string) (*kernel, error) {
+	fd, err := os.Open("/run/netns/" + ns)
+	if err != nil {
+		return nil, err
+	}
+	return &kernel{ns: fd, fw: nft.New(nft.Options{NetNS: int(fd.Fd())})}, nil
+}
+
+// count returns how many bans the kernel holds.
+func (k *kernel) count() (int, error) {
+	bans, err := k.fw.List(context.Background())
+	return len(bans), err
+}
+
+// has reports whether a is banned in the kernel.
+func (k *kernel) has(a netip.Addr) (bool, error) {
+	bans, err := k.fw.List(context.Background())
+	if err != nil {
+		return false, err
+	}
+	p := netip.PrefixFrom(a, a.BitLen())
+	for _, b := range bans {
+		if b.Prefix == p {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// waitCount polls until the kernel holds want bans and returns when that
+// was seen and how many polls it took.
+func (k *kernel) waitCount(want int, timeout time.Duration) (time.Time, int, error) {
+	deadline := time.Now().Add(timeout)
+	polls := 0
+	for {
+		n, err := k.count()
+		polls++
+		now := time.Now()
+		if err == nil && n >= want {
+			return now, polls, nil
+		}
+		if now.After(deadline) {
+			return now, polls, fmt.Errorf("%d bans in the kernel after %v, want %d (last error: %v)", n, timeout, want, err)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+func flood(args []string) error {
+	fs := flag.NewFlagSet("flood", flag.ExitOnError)
+	ns := fs.String("ns", "", "network namespace name")
+	logf := fs.String("log", "", "log file the jail watches")
+	from := fs.String("from", "", "flood to append (genflood.py output)")
+	want := fs.Int("want", 10000, "bans expected in the kernel")
+	fs.Parse(args)
+	k, err := openKernel(*ns)
+	if err != nil {
+		return err
+	}
+	data, err := os.ReadFile(*from)
+	if err != nil {
+		return err
+	}
+	f, err := os.OpenFile(*logf, os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	if _, err := f.Write(data); err != nil { // at once: one write
+		return err
+	}
+	f.Close()
+	wrote := time.Since(start)
+	at, polls, err := k.waitCount(*want, 60*time.Second)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("flood: %d bytes appended in %v; %d bans in the kernel %.3f s after the append began (%d polls)\n",
+		len(data), wrote.Round(time.Millisecond), *want, at.Sub(start).Seconds(), polls)
+	return nil
+}
+
+func latency(args []string) error {
+	fs := flag.NewFlagSet("latency", flag.ExitOnError)
+	ns := fs.String("ns", "", "network namespace name")
+	logf := fs.String("log", "", "log file the jail watches")
+	sock := fs.String("socket", "", "control socket")
+	jail := fs.String("jail", "sshd", "jail")
+	n := fs.Int("n", 200, "attacks")
+	maxRetry := fs.Int("maxretry", 3, "the jail's maxretry")
+	fs.Parse(args)
+	k, err := openKernel(*ns)
+	if err != nil {
+		return err
+	}
+	cl := control.NewClient(*sock)
+	ctx := context.Background()
+	failures := func() (int64, error) {
+		r, err := cl.Status(ctx, *jail)
+		if err != nil {
+			return 0, err
+		}
+		for _, j := range r.Jails {
+			if j.Name == *jail {
+				return j.FailuresTotal, nil
+			}
+		}
+		return 0, fmt.Errorf("no jail %q", *jail)
+	}
+	var lat []time.Duration
+	for i := range *n {
+		a := netip.AddrFrom4([4]byte{198, 19, byte(200 + i/250), byte(1 + i%250)})
+		before, err := failures()
+		if err != nil {
+			return err
+		}
+		if err := appendLines(*logf, a, *maxRetry-1, i); err != nil {
+			return err
+		}
+		// Let the daemon count the first failures, so that only the last
+		// line's path (read, match, count, ban, store, kernel) is timed.
+		for deadline := time.Now().Add(10 * time.Second); ; {
+			got, err := failures()
+			if err != nil {
+				return err
+			}
+			if got >= before+int64(*maxRetry-1) {
+				break
+			}
+			if time.Now().After(deadline) {
+				return fmt.Errorf("attack %d: the first failures of %s were not counted", i, a)
+			}
+			time.Sleep(time.Millisecond)
+		}
+		start := time.Now()
+		if err := appendLines(*logf, a, 1, i); err != nil {
+			return err
+		}
+		for deadline := start.Add(10 * time.Second); ; {
+			ok, err := k.has(a)
+			if err != nil {
+				return err
+			}
+			if ok {
+				lat = append(lat, time.Since(start))
+				break
+			}
+			if time.Now().After(deadline) {
+				return fmt.Errorf("attack %d: %s not banned 10 s after failure %d", i, a, *maxRetry)
+			}
+			time.Sleep(200 * time.Microsecond)
+		}
+	}
+	slices.Sort(lat)
+	pct := func(p float64) time.Duration { return lat[min(len(lat)-1, int(p*float64(len(lat))))] }
+	fmt.Printf("latency over %d attacks (failure %d written -> ban in kernel): p50 %.1f ms, p90 %.1f ms, p99 %.1f ms, max %.1f ms\n",
+		len(lat), *maxRetry, ms(pct(0.50)), ms(pct(0.90)), ms(pct(0.99)), ms(lat[len(lat)-1]))
+	return nil
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// appendLines appends n failure lines for a, in one write.
+func appendLines(path string, a netip.Addr, n, seq int) error {
+	var b []byte
+	for j := range n {
+		b = fmt.Appendf(b, "%s vm sshd[%d]: Failed password for root from %s port %d ssh2\n",
+			time.Now().Format("2006-01-02T15:04:05.000000-07:00"), 2000+seq, a, 30000+j)
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(b)
+	return errors.Join(err, f.Close())
+}
+
+func waitBans(args []string) error {
+	fs := flag.NewFlagSet("waitbans", flag.ExitOnError)
+	ns := fs.String("ns", "", "network namespace name")
+	want := fs.Int("want", 0, "bans expected in the kernel")
+	since := fs.Int64("since", 0, "start time, Unix nanoseconds (default: now)")
+	timeout := fs.Duration("timeout", 60*time.Second, "give up after")
+	fs.Parse(args)
+	start := time.Now()
+	if *since != 0 {
+		start = time.Unix(0, *since)
+	}
+	k, err := openKernel(*ns)
+	if err != nil {
+		return err
+	}
+	at, polls, err := k.waitCount(*want, *timeout)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("waitbans: %d bans in the kernel %.3f s after the start (%d polls)\n", *want, at.Sub(start).Seconds(), polls)
+	return nil
+}
+
+func prefill(args []string) error {
+	fs := flag.NewFlagSet("prefill", flag.ExitOnError)
+	db := fs.String("db", "", "state database (rampart.db in the state directory)")
+	n := fs.Int("n", 100000, "active bans to store")
+	jail := fs.String("jail", "sshd", "jail of the bans")
+	fs.Parse(args)
+	if *n > 1<<17 {
+		return fmt.Errorf("-n %d: at most %d addresses in 198.18.0.0/15", *n, 1<<17)
+	}
+	s, err := store.Open(*db)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	now := time.Now()
+	bans := make([]store.Ban, 0, *n)
+	for i := range *n {
+		a := netip.AddrFrom4([4]byte{198, byte(18 + i>>16), byte(i >> 8), byte(i)})
+		bans = append(bans, store.Ban{Jail: *jail, Prefix: netip.PrefixFrom(a, 32), Since: now,
+			Until: now.Add(time.Hour), Count: 1, Source: "filter"})
+	}
+	start := time.Now()
+	for len(bans) > 0 {
+		c := min(len(bans), 10000)
+		if err := s.AddBans(context.Background(), bans[:c]); err != nil {
+			return err
+		}
+		bans = bans[c:]
+	}
+	fmt.Printf("prefill: %d active bans stored in %v\n", *n, time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+func gen(args []string) error {
+	fs := flag.NewFlagSet("gen", flag.ExitOnError)
+	out := fs.String("out", "", "log file to write")
+	n := fs.Int("n", 1000000, "distinct failing addresses, one failure each")
+	fs.Parse(args)
+	f, err := os.Create(*out)
+	if err != nil {
+		return err
+	}
+	var b []byte
+	now := time.Now()
+	for i := range *n {
+		// The first 131,072 in 198.18.0.0/15 (benchmarking), the rest in
+		// 2001:db8::/32 (documentation).
+		var a netip.Addr
+		if i < 1<<17 {
+			a = netip.AddrFrom4([4]byte{198, byte(18 + i>>16), byte(i >> 8), byte(i)})
+		} else {
+			a = netip.AddrFrom16([16]byte{0x20, 0x01, 0x0d, 0xb8, byte(i >> 24), byte(i >> 16), byte(i >> 8), byte(i), 15: 1})
+		}
+		b = fmt.Appendf(b, "%s vm sshd[%d]: Failed password for root from %s port %d ssh2\n",
+			now.Add(time.Duration(i)*time.Microsecond).Format("2006-01-02T15:04:05.000000-07:00"), 1000+i%60000, a, 1024+i%60000)
+		if len(b) > 1<<20 {
+			if _, err := f.Write(b); err != nil {
+				return err
+			}
+			b = b[:0]
+		}
+	}
+	if _, err := f.Write(b); err != nil {
+		return err
+	}
+	return f.Close()
+}
