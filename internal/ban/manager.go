@@ -89,9 +89,11 @@ func New(cfg Config) *Manager {
 	return m
 }
 
-// Start sets up the firewall for jails and reconciles it with the store:
-// stored active bans missing from the kernel are added, kernel elements
-// without a stored ban are removed.
+// Start sets up the firewall for jails and reconciles it with the store.
+// Stored active bans are applied first (adding a ban the kernel holds
+// already only refreshes it), so they are enforced as soon as possible;
+// then the kernel is listed — slow for big sets — and elements without a
+// stored ban are removed.
 func (m *Manager) Start(ctx context.Context, jails []firewall.JailSpec) error {
 	if err := m.fw.Setup(ctx, jails); err != nil {
 		return fmt.Errorf("firewall setup: %w", err)
@@ -108,37 +110,40 @@ func (m *Manager) Start(ctx context.Context, jails []firewall.JailSpec) error {
 	for _, j := range jails {
 		known[j.Name] = true
 	}
+	var add firewall.Change
+	m.mu.Lock()
+	m.active = map[key]store.Ban{}
+	for _, b := range stored {
+		if !known[b.Jail] {
+			continue // the jail is gone from the configuration: its bans end
+		}
+		m.active[key{b.Jail, b.Prefix}] = b
+		add.Add = append(add.Add, fwBan(b, now))
+	}
+	m.mu.Unlock()
+	if len(add.Add) > 0 {
+		start := time.Now()
+		if err := m.apply(ctx, add); err != nil {
+			m.log.Error("firewall refused part of the stored bans; will retry", "err", err)
+		}
+		m.log.Info("stored bans enforced", "bans", len(add.Add), "took", time.Since(start).Round(time.Millisecond))
+	}
 	kernel, err := m.fw.List(ctx)
 	if err != nil {
 		return fmt.Errorf("listing firewall bans: %w", err)
 	}
-	inKernel := map[key]bool{}
-	for _, b := range kernel {
-		inKernel[key{b.Jail, b.Prefix}] = true
-	}
-	var ch firewall.Change
+	var stale firewall.Change
 	m.mu.Lock()
-	for _, b := range stored {
-		k := key{b.Jail, b.Prefix}
-		if !known[b.Jail] {
-			// The jail is gone from the configuration: its bans end.
-			continue
-		}
-		m.active[k] = b
-		if !inKernel[k] {
-			ch.Add = append(ch.Add, fwBan(b, now))
-		}
-	}
 	for _, b := range kernel {
 		if _, ok := m.active[key{b.Jail, b.Prefix}]; !ok {
-			ch.Remove = append(ch.Remove, firewall.Ban{Jail: b.Jail, Prefix: b.Prefix})
+			stale.Remove = append(stale.Remove, firewall.Ban{Jail: b.Jail, Prefix: b.Prefix})
 		}
 	}
 	m.mu.Unlock()
-	if ch.Len() > 0 {
-		m.log.Info("reconciling firewall with stored bans", "add", len(ch.Add), "remove", len(ch.Remove))
-		if err := m.apply(ctx, ch); err != nil {
-			m.log.Error("firewall refused part of the reconciliation; will retry", "err", err)
+	if len(stale.Remove) > 0 {
+		m.log.Info("removing firewall bans the store does not hold", "bans", len(stale.Remove))
+		if err := m.apply(ctx, stale); err != nil {
+			m.log.Error("removing stale firewall bans", "err", err)
 		}
 	}
 	return nil

@@ -1,0 +1,247 @@
+package ban
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net/netip"
+	"sort"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/rampart-ids/rampart/internal/firewall"
+	"github.com/rampart-ids/rampart/internal/firewall/dryrun"
+	"github.com/rampart-ids/rampart/internal/store"
+)
+
+// memStore is an in-memory Store for the manager's logic.
+type memStore struct {
+	mu   sync.Mutex
+	bans map[key]store.Ban
+}
+
+func newMemStore() *memStore { return &memStore{bans: map[key]store.Ban{}} }
+
+func (s *memStore) AddBans(_ context.Context, bans []store.Ban) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, b := range bans {
+		s.bans[key{b.Jail, b.Prefix}] = b
+	}
+	return nil
+}
+
+func (s *memStore) RemoveBans(_ context.Context, bans []store.Ban) ([]store.Ban, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []store.Ban
+	for _, b := range bans {
+		if x, ok := s.bans[key{b.Jail, b.Prefix}]; ok {
+			out = append(out, x)
+			delete(s.bans, key{b.Jail, b.Prefix})
+		}
+	}
+	return out, nil
+}
+
+func (s *memStore) ActiveBans(_ context.Context, now time.Time) ([]store.Ban, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []store.Ban
+	for _, b := range s.bans {
+		if b.Until.IsZero() || b.Until.After(now) {
+			out = append(out, b)
+		}
+	}
+	return out, nil
+}
+
+func (s *memStore) ExpireBefore(_ context.Context, now time.Time) ([]store.Ban, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []store.Ban
+	for k, b := range s.bans {
+		if !b.Until.IsZero() && !b.Until.After(now) {
+			out = append(out, b)
+			delete(s.bans, k)
+		}
+	}
+	return out, nil
+}
+
+// flakyFW refuses the next n Apply calls whole, then behaves like inner.
+type flakyFW struct {
+	firewall.Backend
+	mu   sync.Mutex
+	fail int
+}
+
+func (f *flakyFW) Apply(ctx context.Context, c firewall.Change) error {
+	f.mu.Lock()
+	if f.fail > 0 {
+		f.fail--
+		f.mu.Unlock()
+		return errors.New("netlink: operation not permitted")
+	}
+	f.mu.Unlock()
+	return f.Backend.Apply(ctx, c)
+}
+
+var jails = []firewall.JailSpec{{Name: "sshd", Ports: []firewall.PortRange{firewall.Port(22)}, Protocols: []string{"tcp"}}}
+
+func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+func kernel(t *testing.T, fw firewall.Backend) []string {
+	t.Helper()
+	l, err := fw.List(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, b := range l {
+		out = append(out, b.Prefix.String())
+	}
+	sort.Strings(out)
+	return out
+}
+
+func strs(ps ...netip.Prefix) []string {
+	var out []string
+	for _, p := range ps {
+		out = append(out, p.String())
+	}
+	sort.Strings(out)
+	return out
+}
+
+func TestAddRestartReconcileRemove(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2026, 6, 15, 12, 0, 0, 0, time.UTC)
+	clock := func() time.Time { return now }
+	st := newMemStore()
+	fw := dryrun.New(io.Discard, clock)
+	m := New(Config{Store: st, Firewall: fw, Log: quiet(), Now: clock})
+	if err := m.Start(ctx, jails); err != nil {
+		t.Fatal(err)
+	}
+	a := netip.MustParsePrefix("192.0.2.7/32")
+	b := netip.MustParsePrefix("2001:db8::/64")
+	if err := m.Add(ctx, []store.Ban{
+		{Jail: "sshd", Prefix: a, Since: now, Until: now.Add(time.Hour), Count: 1},
+		{Jail: "sshd", Prefix: b, Since: now, Count: 1}, // permanent
+		{Jail: "sshd", Prefix: a, Since: now, Until: now.Add(time.Minute), Count: 1}, // shorter: ignored
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(strs(a, b), kernel(t, fw)); diff != "" {
+		t.Errorf("kernel after Add (-want +got):\n%s", diff)
+	}
+	if got := m.Total("sshd"); got != 2 {
+		t.Errorf("Total = %d, want 2", got)
+	}
+
+	// A restart with an empty kernel (reboot) and a stale kernel element.
+	fw2 := dryrun.New(io.Discard, clock)
+	stale := netip.MustParsePrefix("198.51.100.1/32")
+	_ = fw2.Setup(ctx, jails)
+	_ = fw2.Apply(ctx, firewall.Change{Add: []firewall.Ban{{Jail: "sshd", Prefix: stale}}})
+	m2 := New(Config{Store: st, Firewall: fw2, Log: quiet(), Now: clock})
+	if err := m2.Start(ctx, jails); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(strs(a, b), kernel(t, fw2)); diff != "" {
+		t.Errorf("kernel after restart (-want +got):\n%s", diff)
+	}
+	if !m2.IsBanned("sshd", a) {
+		t.Errorf("IsBanned(%s) = false after restart", a)
+	}
+
+	// Expiry drops a from memory and store; Remove drops b.
+	now = now.Add(2 * time.Hour)
+	m2.expire(ctx, now)
+	if m2.IsBanned("sshd", a) {
+		t.Errorf("%s still banned after its ban ended", a)
+	}
+	removed, err := m2.Remove(ctx, "", b, false)
+	if err != nil || len(removed) != 1 {
+		t.Fatalf("Remove = %v, %v", removed, err)
+	}
+	if got := m2.Active(); len(got) != 0 {
+		t.Errorf("Active after removal = %v", got)
+	}
+	if act, _ := st.ActiveBans(ctx, now); len(act) != 0 {
+		t.Errorf("store still holds %v", act)
+	}
+}
+
+// A batch the firewall refuses stays committed and is retried.
+func TestRefusedBatchIsRetried(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2026, 6, 15, 12, 0, 0, 0, time.UTC)
+	clock := func() time.Time { return now }
+	st := newMemStore()
+	inner := dryrun.New(io.Discard, clock)
+	fw := &flakyFW{Backend: inner}
+	m := New(Config{Store: st, Firewall: fw, Log: quiet(), Now: clock})
+	if err := m.Start(ctx, jails); err != nil {
+		t.Fatal(err)
+	}
+	fw.fail = 1
+	p := netip.MustParsePrefix("203.0.113.9/32")
+	if err := m.Add(ctx, []store.Ban{{Jail: "sshd", Prefix: p, Since: now, Until: now.Add(time.Hour)}}); err == nil {
+		t.Fatal("Add: want the firewall's error")
+	}
+	if act, _ := st.ActiveBans(ctx, now); len(act) != 1 {
+		t.Fatalf("store has %d bans, want the committed one", len(act))
+	}
+	if len(kernel(t, inner)) != 0 {
+		t.Fatal("refused ban reached the kernel")
+	}
+	m.retry(ctx)
+	if diff := cmp.Diff(strs(p), kernel(t, inner)); diff != "" {
+		t.Errorf("kernel after retry (-want +got):\n%s", diff)
+	}
+}
+
+// Run drains a flood of queued bans into few batches.
+func TestRunBatchesFlood(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	st := newMemStore()
+	fw := &countingFW{Backend: dryrun.New(io.Discard, time.Now)}
+	m := New(Config{Store: st, Firewall: fw, Log: quiet()})
+	if err := m.Start(ctx, jails); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 5000; i++ {
+		a := netip.AddrFrom4([4]byte{198, 18, byte(i >> 8), byte(i)})
+		m.Enqueue(ctx, store.Ban{Jail: "sshd", Prefix: netip.PrefixFrom(a, 32), Since: time.Now(), Until: time.Now().Add(time.Hour)})
+	}
+	done := make(chan struct{})
+	go func() { _ = m.Run(ctx); close(done) }()
+	deadline := time.Now().Add(10 * time.Second)
+	for len(m.Active()) < 5000 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel()
+	<-done
+	if n := len(m.Active()); n != 5000 {
+		t.Fatalf("%d bans active, want 5000", n)
+	}
+	if fw.calls > 10 {
+		t.Errorf("5000 queued bans took %d firewall batches, want a few", fw.calls)
+	}
+}
+
+type countingFW struct {
+	firewall.Backend
+	calls int
+}
+
+func (c *countingFW) Apply(ctx context.Context, ch firewall.Change) error {
+	c.calls++
+	return c.Backend.Apply(ctx, ch)
+}
