@@ -131,7 +131,7 @@ func TestAddRestartReconcileRemove(t *testing.T) {
 	b := netip.MustParsePrefix("2001:db8::/64")
 	if err := m.Add(ctx, []store.Ban{
 		{Jail: "sshd", Prefix: a, Since: now, Until: now.Add(time.Hour), Count: 1},
-		{Jail: "sshd", Prefix: b, Since: now, Count: 1}, // permanent
+		{Jail: "sshd", Prefix: b, Since: now, Count: 1},                              // permanent
 		{Jail: "sshd", Prefix: a, Since: now, Until: now.Add(time.Minute), Count: 1}, // shorter: ignored
 	}); err != nil {
 		t.Fatal(err)
