@@ -68,6 +68,11 @@ func TestSSHD(t *testing.T) {
 			t.Errorf("after a stop with on_stop = \"flush\", table inet rampart is still there")
 		}
 		e.d = startDaemon(t, root, tp.server, sock, "--config", cfg)
+		// The read position was saved: nothing already counted is read
+		// (and counted) again.
+		if got := e.d.status(t, "sshd").FailuresTotal; got != 0 {
+			t.Errorf("after restart: failures_total = %d, want 0 (old lines read again?)", got)
+		}
 		for _, a := range []netip.Addr{v4, v6} {
 			if e.attackerConnects(a) {
 				t.Errorf("after restart: %s can connect to sshd; want it still banned", a)
@@ -122,6 +127,51 @@ func TestSSHD(t *testing.T) {
 		if got := e.d.status(t, "sshd").FailuresTotal; got != before+3 {
 			t.Errorf("failures_total = %d after 3 failures around a rename, want %d", got, before+3)
 		}
+	})
+
+	t.Run("rename rotation under load", func(t *testing.T) {
+		// Ten addresses fail once each (no ban: 1 < maxretry), concurrently
+		// with a rename and an rsyslog reopen; every failure must count.
+		before := e.d.status(t, "sshd").FailuresTotal
+		var addrs []netip.Addr
+		for i := range 10 {
+			addrs = append(addrs, attackerAddr(3+i, i%2 == 1))
+		}
+		errc := make(chan error, len(addrs))
+		for i, a := range addrs {
+			go func() {
+				time.Sleep(time.Duration(i) * 15 * time.Millisecond)
+				errc <- sshPassword(tp.attacker, a, e.target(a), "root", "wrong")
+			}()
+		}
+		time.Sleep(60 * time.Millisecond)
+		if err := os.Rename(e.srv.AuthLog, e.srv.AuthLog+".3"); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(40 * time.Millisecond)
+		if err := e.srv.reopenLogs(); err != nil {
+			t.Fatal(err)
+		}
+		for range addrs {
+			if err := <-errc; !errors.Is(err, errAuth) {
+				t.Fatalf("SSH login attempt: %v, want the password refused", err)
+			}
+		}
+		logged := 0
+		waitFor(10*time.Second, func() bool {
+			logged = 0
+			for _, f := range []string{e.srv.AuthLog + ".3", e.srv.AuthLog} {
+				b, _ := os.ReadFile(f)
+				for _, a := range addrs {
+					logged += bytes.Count(b, []byte(fmt.Sprintf("Failed password for root from %s port", a)))
+				}
+			}
+			return logged >= len(addrs)
+		})
+		if logged != len(addrs) {
+			t.Fatalf("auth logs hold %d failures of the %d attempts", logged, len(addrs))
+		}
+		e.waitFailures(t, before+int64(len(addrs)))
 	})
 
 	t.Run("copytruncate rotation", func(t *testing.T) {
