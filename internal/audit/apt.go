@@ -78,6 +78,7 @@ func parseAptDump(s string) map[string][]string {
 type aptTok struct {
 	s      string
 	quoted bool
+	clear  bool // a #clear directive naming s
 }
 
 // parseAptConf parses apt.conf syntax into out: `a::b "v";`, blocks
@@ -107,7 +108,7 @@ func parseAptConf(s string, out map[string][]string) {
 			f := strings.Fields(s[i : i+j])
 			if len(f) >= 2 && f[0] == "#clear" {
 				for _, k := range f[1:] {
-					delete(out, strings.ToLower(strings.TrimSuffix(k, ";")))
+					toks = append(toks, aptTok{s: strings.ToLower(strings.TrimSuffix(k, ";")), clear: true})
 				}
 			}
 			i += j
@@ -137,6 +138,8 @@ func parseAptConf(s string, out map[string][]string) {
 	for i := 0; i < len(toks); i++ {
 		t := toks[i]
 		switch {
+		case t.clear:
+			delete(out, t.s)
 		case !t.quoted && t.s == "}":
 			if len(stack) > 0 {
 				stack = stack[:len(stack)-1]
@@ -146,10 +149,10 @@ func parseAptConf(s string, out map[string][]string) {
 			// A bare value inside a block is a list element.
 			k := strings.ToLower(strings.Join(stack, "::"))
 			out[k] = append(out[k], t.s)
-		case i+1 < len(toks) && !toks[i+1].quoted && toks[i+1].s == "{":
+		case i+1 < len(toks) && !toks[i+1].quoted && !toks[i+1].clear && toks[i+1].s == "{":
 			stack = append(stack, t.s)
 			i++
-		case i+1 < len(toks) && (toks[i+1].quoted || (toks[i+1].s != ";" && toks[i+1].s != "}")):
+		case i+1 < len(toks) && !toks[i+1].clear && (toks[i+1].quoted || (toks[i+1].s != ";" && toks[i+1].s != "}")):
 			out[key(t.s)] = []string{toks[i+1].s}
 			i++
 		}

@@ -50,6 +50,16 @@ func (s Severity) Weight() int {
 // MarshalText writes the severity as its name.
 func (s Severity) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
 
+// UnmarshalText reads a severity name.
+func (s *Severity) UnmarshalText(b []byte) error {
+	v, err := ParseSeverity(string(b))
+	if err != nil {
+		return err
+	}
+	*s = v
+	return nil
+}
+
 // ParseSeverity reads "high", "medium" or "low".
 func ParseSeverity(s string) (Severity, error) {
 	switch strings.ToLower(s) {

@@ -8,6 +8,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/BurntSushi/toml"
@@ -81,7 +82,8 @@ func (d *duration) UnmarshalText(b []byte) error {
 // LoadConfig reads and strictly decodes the audit config at path: unknown
 // keys are refused with their line number.
 func LoadConfig(path string) (Config, error) {
-	f, err := os.Open(path)
+	// O_NONBLOCK: a FIFO in place of the file must not block the open.
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return Config{}, fmt.Errorf("audit config: %w", err)
 	}

@@ -410,10 +410,12 @@ func notExist(err error) bool {
 	return errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR)
 }
 
-// readErr turns an unexpected read error into a result: skip without root
-// when permission was denied, error otherwise.
+// readErr turns an unexpected read error into a result: on a live host
+// without root, a permission error means the check needs root (skip);
+// anything else, and any unreadable file in an offline image, is an error
+// naming the cause.
 func (e *Env) readErr(err error) Result {
-	if denied(err) && !e.Privileged {
+	if denied(err) && !e.Privileged && e.live() {
 		return skip("needs root: %v", err)
 	}
 	return errorf("%v", err)

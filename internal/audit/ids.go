@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"syscall"
 )
 
 func idsChecks() []Check {
@@ -230,7 +231,7 @@ func (e *Env) md5File(p string) (string, int64, error) {
 	if err != nil {
 		return "", 0, err
 	}
-	f, err := os.Open(h)
+	f, err := os.OpenFile(h, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return "", 0, e.pathErr(p, err)
 	}
