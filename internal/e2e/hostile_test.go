@@ -314,3 +314,42 @@ func TestSocketNonRoot(t *testing.T) {
 		t.Logf("nobody, socket 0666: refused: %s", firstLine(out))
 	}
 }
+
+// TestUnreadableLog runs the daemon without root's power to bypass file
+// permissions (CAP_DAC_OVERRIDE and CAP_DAC_READ_SEARCH dropped, as a
+// hardened unit might) on a log file of mode 0000: the daemon starts,
+// reports the file, and reads it once it is made readable.
+func TestUnreadableLog(t *testing.T) {
+	netns.SkipUnlessRoot(t)
+	if _, err := exec.LookPath("setpriv"); err != nil {
+		t.Skip("skipping: setpriv (util-linux) is not installed")
+	}
+	ns := netns.New(t, "unread")
+	dir := t.TempDir()
+	logf := filepath.Join(dir, "auth.log")
+	if err := os.WriteFile(logf, nil, 0o000); err != nil {
+		t.Fatal(err)
+	}
+	a := attackerAddr(0, false)
+	if err := appendFile(logf, failures(a, 3)); err != nil {
+		t.Fatal(err)
+	}
+	cfg, sock := writeConfig(t, dir, "keep", jailConf{Name: "sshd", LogPath: logf, MaxRetry: 3})
+	d := startDaemonArgv(t, t, ns, sock, []string{"setpriv", "--bounding-set=-dac_override,-dac_read_search",
+		"--inh-caps=-all", needRampart(t), "run", "--config", cfg})
+	s := &solo{ns: ns, d: d, dir: dir, log: logf}
+	st := d.status(t, "sshd")
+	t.Logf("sources with the file unreadable: %q", st.Sources)
+	if len(st.Sources) != 1 || strings.Contains(st.Sources[0], "reading") {
+		t.Errorf("rampart status: sources = %q, want %s reported as not read", st.Sources, logf)
+	}
+	if s.waitKernelBan(t, a, 500*time.Millisecond) {
+		t.Fatalf("%s banned from a file the daemon cannot read: is it running without CAP_DAC_OVERRIDE?", a)
+	}
+	if err := os.Chmod(logf, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if !s.waitKernelBan(t, a, 30*time.Second) {
+		t.Fatalf("%s not banned 30 s after its log became readable (status %+v)", a, d.status(t, "sshd"))
+	}
+}
