@@ -23,21 +23,25 @@ conf="$f2b/etc/fail2ban/filter.d/sshd.conf"
 cpu=${BENCH_CPU:-1}
 echo "date: $(date -u +%Y-%m-%dT%H:%MZ)  host: $(nproc) cores, load: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "log: $log ($lines lines, $(du -h "$log" | cut -f1))  pinned to CPU $cpu"
+declare -A wall
+out=$(mktemp); tf=$(mktemp); trap 'rm -f "$out" "$tf"' EXIT
+printf '%-22s %8s %12s %8s %12s %9s  %s\n' run wall lines/s cpu lines/cpu-s "peak RSS" result
 run() { # name, command...
   local name=$1; shift
-  local tf; tf=$(mktemp)
-  /usr/bin/time -f '%e %M' -o "$tf" taskset -c "$cpu" "$@" > /tmp/rampart-bench-out.$$ 2>&1 || { cat /tmp/rampart-bench-out.$$; exit 1; }
-  read -r secs kb < "$tf"; rm -f "$tf"
+  /usr/bin/time -f '%e %U %S %M' -o "$tf" taskset -c "$cpu" "$@" > "$out" 2>&1 || { cat "$out"; exit 1; }
+  local secs user sys kb
+  read -r secs user sys kb < "$tf"
+  local cpu_s; cpu_s=$(echo "$user + $sys" | bc -l)
   local hits
-  hits=$(grep -m1 -oE '^(Hits: +[0-9]+|Lines: [0-9]+ lines, [0-9]+ ignored, [0-9]+ matched)' /tmp/rampart-bench-out.$$ || true)
-  printf '%-44s %8.2f s %12.0f lines/s %8.1f MB  %s\n' "$name" "$secs" "$(echo "$lines / $secs" | bc -l)" "$(echo "$kb / 1024" | bc -l)" "$hits"
-  echo "$secs" > "/tmp/rampart-bench-$name.secs"
+  hits=$(grep -m1 -oE '^(Hits: +[0-9]+|Lines: [0-9]+ lines, [0-9]+ ignored, [0-9]+ matched)' "$out" || true)
+  printf '%-22s %7.2fs %12.0f %7.2fs %12.0f %6.1f MB  %s\n' "$name" "$secs" "$(echo "$lines / $secs" | bc -l)" \
+    "$cpu_s" "$(echo "$lines / $cpu_s" | bc -l)" "$(echo "$kb / 1024" | bc -l)" "$hits"
+  wall[$name]=$secs
 }
 run builtin-sshd bin/rampart filter test sshd "$log"
-run fail2ban-sshd.conf bin/rampart filter test "$conf" "$log"
+run sshd.conf bin/rampart filter test "$conf" "$log"
 if [ -z "${SKIP_FAIL2BAN:-}" ]; then
   run fail2ban-regex env PYTHONPATH="$f2b/usr/lib/python3/dist-packages" python3 "$f2b/usr/bin/fail2ban-regex" "$log" "$conf"
-  b=$(cat /tmp/rampart-bench-builtin-sshd.secs); c=$(cat /tmp/rampart-bench-fail2ban-sshd.conf.secs); f=$(cat /tmp/rampart-bench-fail2ban-regex.secs)
-  printf 'ratio fail2ban-regex / rampart: built-in sshd %.1fx, sshd.conf %.1fx\n' "$(echo "$f / $b" | bc -l)" "$(echo "$f / $c" | bc -l)"
+  printf 'wall-time ratio fail2ban-regex / rampart: built-in sshd %.1fx, sshd.conf %.1fx\n' \
+    "$(echo "${wall[fail2ban-regex]} / ${wall[builtin-sshd]}" | bc -l)" "$(echo "${wall[fail2ban-regex]} / ${wall[sshd.conf]}" | bc -l)"
 fi
-rm -f /tmp/rampart-bench-out.$$ /tmp/rampart-bench-*.secs

@@ -77,6 +77,9 @@ type session struct {
 }
 
 func (s *session) addUser(u string) {
+	if u == "" {
+		return // Fail2ban counts only non-empty user names
+	}
 	for _, x := range s.users {
 		if x == u {
 			return

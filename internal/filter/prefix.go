@@ -10,7 +10,7 @@ import (
 // name, then the program name with an optional [pid] and a colon. It works
 // for BSD syslog, rsyslog's RFC 3339 format and journalctl's short output.
 func syslogPrefixRE(daemon string) string {
-	return `\s*(?:\S+\s+)??(?:` + daemon + `)(?:\[\d+\])?:\s+`
+	return `\s*(?:<\d+>\d+\s+)?(?:\S+\s+)??[\[(]?(?:` + daemon + `)(?:\(\S+\))?[\])]?(?:\[\d+\])?:?(?:\s+\S+\s+\S+\s+(?:-|(?:\[(?:[^\]"]|"[^"]*")*\])+))?\s+`
 }
 
 // prefixSpec checks program names against the filter's daemon regex.
@@ -40,49 +40,134 @@ const (
 const daemonCacheMax = 256
 
 // prefixEnd parses the syslog prefix at the start of b by hand: optional
-// spaces, an optional host name, then "program[pid]:" (pid optional) and at
-// least one space, where program must match the filter's daemon regex. It
-// returns the offset of the message, or -1. It accepts what syslogPrefixRE
-// accepts for daemon regexes without spaces, far faster.
+// spaces, an optional host name, then the program: "program[pid]:", with
+// the pid, the colon and [] or () around the name optional (the forms
+// Fail2ban's common.conf accepts), followed by at least one space; program
+// must match the filter's daemon regex. RFC 5424 lines ("<PRI>1 HOST APP
+// PROCID MSGID SD MSG", the date already cut out) are read too. It returns
+// the offset of the message, or -1.
 func (m *Matcher) prefixEnd(b []byte) int {
 	i := skipSpace(b, 0)
-	for tok := 0; tok < 2; tok++ {
-		j := i
-		for j < len(b) && !isSpace(b[j]) {
-			j++
-		}
-		if j > i && j < len(b) && b[j-1] == ':' && m.daemonOK(b[i:j-1]) {
-			if k := skipSpace(b, j); k > j {
-				return k
-			}
-			return -1
-		}
-		if tok == 1 || j == i || j >= len(b) {
-			return -1
-		}
-		i = skipSpace(b, j) // that token was the host name
+	if i < len(b) && b[i] == '<' {
+		return m.prefix5424(b, i)
+	}
+	// Up to two tokens: [host] program. A program token with its colon
+	// wins; then host + program; then a program without a colon.
+	t1s, t1e := i, i
+	for t1e < len(b) && !isSpace(b[t1e]) {
+		t1e++
+	}
+	if t1e == t1s || t1e >= len(b) {
+		return -1
+	}
+	if b[t1e-1] == ':' && m.daemonOK(b[t1s:t1e]) {
+		return skipSpace(b, t1e)
+	}
+	t2s := skipSpace(b, t1e)
+	t2e := t2s
+	for t2e < len(b) && !isSpace(b[t2e]) {
+		t2e++
+	}
+	if t2e > t2s && t2e < len(b) && m.daemonOK(b[t2s:t2e]) {
+		return skipSpace(b, t2e)
+	}
+	if m.daemonOK(b[t1s:t1e]) {
+		return skipSpace(b, t1e)
 	}
 	return -1
 }
 
-// daemonOK checks "name" or "name[pid]" against the daemon regex, caching
-// the answer per name.
-func (m *Matcher) daemonOK(tok []byte) bool {
-	name := tok
-	if n := len(tok); n > 2 && tok[n-1] == ']' {
-		if lb := lastByte(tok, '['); lb > 0 && isDigitsB(tok[lb+1:n-1]) {
-			name = tok[:lb]
+// prefix5424 reads "<PRI>VERSION HOST APP PROCID MSGID SD " at b[i:].
+func (m *Matcher) prefix5424(b []byte, i int) int {
+	var tok [5][2]int
+	for k := 0; k < 5; k++ {
+		i = skipSpace(b, i)
+		j := i
+		for j < len(b) && !isSpace(b[j]) {
+			j++
+		}
+		if j == i {
+			return -1
+		}
+		tok[k] = [2]int{i, j}
+		i = j
+	}
+	pri := b[tok[0][0]:tok[0][1]]
+	if len(pri) < 4 || pri[0] != '<' || !isDigitsB(pri[len(pri)-1:]) {
+		return -1
+	}
+	if !m.daemonOK(b[tok[2][0]:tok[2][1]]) {
+		return -1
+	}
+	// Structured data: "-" or one or more [id k="v"...] elements.
+	i = skipSpace(b, i)
+	if i < len(b) && b[i] == '-' {
+		i++
+	} else {
+		for i < len(b) && b[i] == '[' {
+			i++
+			for i < len(b) && b[i] != ']' {
+				if b[i] == '"' {
+					i++
+					for i < len(b) && b[i] != '"' {
+						if b[i] == '\\' {
+							i++
+						}
+						i++
+					}
+				}
+				i++
+			}
+			if i >= len(b) {
+				return -1
+			}
+			i++
 		}
 	}
-	if ok, hit := m.daemons[string(name)]; hit {
+	if i >= len(b) || !isSpace(b[i]) {
+		return -1
+	}
+	return skipSpace(b, i)
+}
+
+// daemonOK checks a program token against the daemon regex, caching the
+// answer per token. Accepted: "name", "name:", "name[pid]", "name[pid]:",
+// "[name]:", "(name):", "name(x)[pid]:".
+func (m *Matcher) daemonOK(tok []byte) bool {
+	if ok, hit := m.daemons[string(tok)]; hit {
 		return ok
 	}
-	ok := m.f.prefix.daemon.Match(name)
+	ok := m.f.prefix.daemon.Match(programName(tok))
 	if m.daemons == nil || len(m.daemons) >= daemonCacheMax {
 		m.daemons = map[string]bool{}
 	}
-	m.daemons[string(name)] = ok
+	m.daemons[string(tok)] = ok
 	return ok
+}
+
+// programName strips a program token down to the name.
+func programName(tok []byte) []byte {
+	name := tok
+	if n := len(name); n > 0 && name[n-1] == ':' {
+		name = name[:n-1]
+	}
+	if n := len(name); n > 2 && name[n-1] == ']' {
+		if lb := lastByte(name, '['); lb > 0 && isDigitsB(name[lb+1:n-1]) {
+			name = name[:lb]
+		}
+	}
+	if n := len(name); n > 0 && (name[0] == '[' || name[0] == '(') {
+		name = name[1:]
+		if n := len(name); n > 0 && (name[n-1] == ']' || name[n-1] == ')') {
+			name = name[:n-1]
+		}
+	}
+	if n := len(name); n > 2 && name[n-1] == ')' {
+		if lp := lastByte(name, '('); lp > 0 {
+			name = name[:lp]
+		}
+	}
+	return name
 }
 
 func lastByte(b []byte, c byte) int {
