@@ -99,4 +99,3 @@ func corpusRootOptional() string {
 	}
 	return ""
 }
-
