@@ -131,17 +131,18 @@ func (m *Matcher) prefix5424(b []byte, i int) int {
 }
 
 // daemonOK checks a program token against the daemon regex, caching the
-// answer per token. Accepted: "name", "name:", "name[pid]", "name[pid]:",
+// answer per program name. Accepted: "name", "name:", "name[pid]", "name[pid]:",
 // "[name]:", "(name):", "name(x)[pid]:".
 func (m *Matcher) daemonOK(tok []byte) bool {
-	if ok, hit := m.daemons[string(tok)]; hit {
+	name := programName(tok) // the cache key leaves out the pid
+	if ok, hit := m.daemons[string(name)]; hit {
 		return ok
 	}
-	ok := m.f.prefix.daemon.Match(programName(tok))
+	ok := m.f.prefix.daemon.Match(name)
 	if m.daemons == nil || len(m.daemons) >= daemonCacheMax {
 		m.daemons = map[string]bool{}
 	}
-	m.daemons[string(tok)] = ok
+	m.daemons[string(name)] = ok
 	return ok
 }
 
