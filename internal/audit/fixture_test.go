@@ -184,7 +184,7 @@ func aliceUID() int {
 
 // buildFixture writes the hardened tree with fx applied and returns an Env
 // for it. probes are the SSH servers (publickey only, and with password).
-func buildFixture(t *testing.T, fx fixture, probes *probeServers) fixtureEnv {
+func buildFixture(t testing.TB, fx fixture, probes *probeServers) fixtureEnv {
 	t.Helper()
 	root := t.TempDir()
 	src := filepath.Join("testdata", "trees", "hardened")
@@ -347,7 +347,7 @@ type probeServers struct {
 // hardenedStatus is rampart's GET /v1/status with an sshd jail on auth.log.
 const hardenedStatus = `{"jails":[{"name":"sshd","filter":"sshd","sources":["/var/log/auth.log"],"failures_now":0,"failures_total":3,"banned_now":1,"banned_total":1,"banned":["192.0.2.7/32"]}]}`
 
-func startProbes(t *testing.T) *probeServers {
+func startProbes(t testing.TB) *probeServers {
 	t.Helper()
 	return &probeServers{
 		nopass:  startSSHServer(t, false),
@@ -358,7 +358,7 @@ func startProbes(t *testing.T) *probeServers {
 
 // startSSHServer runs an x/crypto/ssh server on loopback that refuses every
 // login; withPassword makes it offer the password method.
-func startSSHServer(t *testing.T, withPassword bool) string {
+func startSSHServer(t testing.TB, withPassword bool) string {
 	t.Helper()
 	_, key, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
@@ -399,7 +399,7 @@ func startSSHServer(t *testing.T, withPassword bool) string {
 }
 
 // startStatusServer serves body as GET /v1/status on a fresh unix socket.
-func startStatusServer(t *testing.T, body string) string {
+func startStatusServer(t testing.TB, body string) string {
 	t.Helper()
 	dir, err := os.MkdirTemp("", "rampart-audit-sock")
 	if err != nil {
@@ -429,7 +429,7 @@ func startStatusServer(t *testing.T, body string) string {
 }
 
 // runCheck runs the check id against e and returns its finding.
-func runCheck(t *testing.T, e *Env, id string) Finding {
+func runCheck(t testing.TB, e *Env, id string) Finding {
 	t.Helper()
 	c, ok := Lookup(Checks(), id)
 	if !ok {

@@ -106,3 +106,17 @@ func TestCheckListIsWellFormed(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkAuditHardened runs every check against the hardened fixture tree
+// (fake commands, an in-process SSH server for the probe, a fresh Env per
+// run so nothing is cached across iterations).
+func BenchmarkAuditHardened(b *testing.B) {
+	probes := startProbes(b)
+	b.ReportAllocs()
+	for b.Loop() {
+		b.StopTimer()
+		fe := buildFixture(b, fixture{}, probes)
+		b.StartTimer()
+		Run(context.Background(), fe.env, Checks(), Options{})
+	}
+}

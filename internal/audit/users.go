@@ -353,7 +353,7 @@ func checkHomePerms(ctx context.Context, e *Env) Result {
 	var bad []string
 	n := 0
 	for _, u := range us {
-		if (u.UID < 1000 && u.UID != 0) || u.UID == 65534 || u.Home == "" || u.Home == "/" || strings.HasPrefix(u.Home, "/nonexistent") {
+		if (u.UID < 1000 && u.UID != 0) || u.Home == "" || u.Home == "/" || strings.HasPrefix(u.Home, "/nonexistent") {
 			continue
 		}
 		uid, mode, err := ownerMode(e, u.Home)
