@@ -67,13 +67,15 @@ const (
 )
 
 type session struct {
-	fields  [numKnown]string
-	has     [numKnown]bool
-	users   []string // distinct user names tried in the session
-	nofail  bool
-	gained  bool
-	pending bool
-	seen    time.Time
+	id         string
+	prev, next *session // age list, oldest first
+	fields     [numKnown]string
+	has        [numKnown]bool
+	users      []string // distinct user names tried in the session
+	nofail     bool
+	gained     bool
+	pending    bool
+	seen       time.Time
 }
 
 func (s *session) addUser(u string) {
@@ -91,17 +93,19 @@ func (s *session) addUser(u string) {
 // Matcher applies a Filter to one stream of lines. Not safe for concurrent
 // use; make one per source.
 type Matcher struct {
-	f         *Filter
-	dateSt    date.State
-	buf       []byte
-	lines     [][]byte // maxlines buffer
-	spans     []int
-	prefSpans []int
-	lastTime  time.Time
-	sessions  map[string]*session
-	scratch   session
-	order     []string
-	daemons   map[string]bool
+	f              *Filter
+	dateSt         date.State
+	buf            []byte
+	lines          [][]byte // maxlines buffer
+	spans          []int
+	prefSpans      []int
+	lastTime       time.Time
+	sessions       map[string]*session
+	scratch        session
+	oldest, newest *session // sessions by age
+	daemons        map[string]bool
+	recent         [8]recentProgram // most recent program names checked
+	recentNext     int
 }
 
 // NewMatcher returns a matcher with empty state.
@@ -123,7 +127,9 @@ func (m *Matcher) MatchAt(line []byte, t time.Time) Result {
 func (m *Matcher) match(line []byte, now, known time.Time, haveTime bool) Result {
 	f := m.f
 	res := Result{Regex: -1, DateTemplate: -1}
-	line = bytes.TrimRight(line, "\r\n")
+	for n := len(line); n > 0 && (line[n-1] == '\n' || line[n-1] == '\r'); n-- {
+		line = line[:n-1]
+	}
 	buf := line
 	var t time.Time
 	hasTime := false
@@ -143,8 +149,12 @@ func (m *Matcher) match(line []byte, now, known time.Time, haveTime bool) Result
 		} else if ok {
 			t, hasTime = dm.Time, true
 			res.DateTemplate = dm.Template
-			m.buf = append(append(m.buf[:0], line[:dm.Start]...), line[dm.End:]...)
-			buf = m.buf
+			if dm.Start == 0 {
+				buf = line[dm.End:] // the usual case: no copy
+			} else {
+				m.buf = append(append(m.buf[:0], line[:dm.Start]...), line[dm.End:]...)
+				buf = m.buf
+			}
 		} else if !m.lastTime.IsZero() && m.lastTime.After(now.Add(-time.Minute)) {
 			t, hasTime = m.lastTime, true
 		}
@@ -448,30 +458,46 @@ func (m *Matcher) merge(id []byte, res *Result, vals *[numKnown][]byte, set *[nu
 }
 
 func (m *Matcher) add(id string, s *session) {
-	if len(m.order) >= mlfMax {
-		m.drop(m.order[0])
+	if len(m.sessions) >= mlfMax && m.oldest != nil {
+		m.unlink(m.oldest)
 	}
+	s.id = id
+	s.prev, s.next = m.newest, nil
+	if m.newest != nil {
+		m.newest.next = s
+	} else {
+		m.oldest = s
+	}
+	m.newest = s
 	m.sessions[id] = s
-	m.order = append(m.order, id)
 }
 
 func (m *Matcher) drop(id string) {
-	delete(m.sessions, id)
-	for i, o := range m.order {
-		if o == id {
-			m.order = append(m.order[:i], m.order[i+1:]...)
-			break
-		}
+	if s, ok := m.sessions[id]; ok {
+		m.unlink(s)
 	}
 }
 
+// unlink removes s from the session map and the age list.
+func (m *Matcher) unlink(s *session) {
+	delete(m.sessions, s.id)
+	if s.prev != nil {
+		s.prev.next = s.next
+	} else {
+		m.oldest = s.next
+	}
+	if s.next != nil {
+		s.next.prev = s.prev
+	} else {
+		m.newest = s.prev
+	}
+	s.prev, s.next = nil, nil
+}
+
+// expire drops sessions older than mlfTTL, oldest first.
 func (m *Matcher) expire(now time.Time) {
-	for len(m.order) > 0 {
-		s := m.sessions[m.order[0]]
-		if s != nil && now.Sub(s.seen) <= mlfTTL {
-			return
-		}
-		m.drop(m.order[0])
+	for m.oldest != nil && now.Sub(m.oldest.seen) > mlfTTL {
+		m.unlink(m.oldest)
 	}
 }
 

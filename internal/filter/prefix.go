@@ -135,15 +135,29 @@ func (m *Matcher) prefix5424(b []byte, i int) int {
 // "[name]:", "(name):", "name(x)[pid]:".
 func (m *Matcher) daemonOK(tok []byte) bool {
 	name := programName(tok) // the cache key leaves out the pid
-	if ok, hit := m.daemons[string(name)]; hit {
-		return ok
+	// A few programs write most lines: a small array beats hashing.
+	for i := range m.recent {
+		if e := &m.recent[i]; len(e.name) == len(name) && e.name == string(name) {
+			return e.ok
+		}
 	}
-	ok := m.f.prefix.daemon.Match(name)
-	if m.daemons == nil || len(m.daemons) >= daemonCacheMax {
-		m.daemons = map[string]bool{}
+	ok, hit := m.daemons[string(name)]
+	if !hit {
+		ok = m.f.prefix.daemon.Match(name)
+		if m.daemons == nil || len(m.daemons) >= daemonCacheMax {
+			m.daemons = map[string]bool{}
+		}
+		m.daemons[string(name)] = ok
 	}
-	m.daemons[string(name)] = ok
+	m.recent[m.recentNext] = recentProgram{name: string(name), ok: ok}
+	m.recentNext = (m.recentNext + 1) % len(m.recent)
 	return ok
+}
+
+// recentProgram is one entry of the matcher's small program-name cache.
+type recentProgram struct {
+	name string
+	ok   bool
 }
 
 // programName strips a program token down to the name.
