@@ -47,6 +47,22 @@ var fixtureCases = []struct {
 	{"firewall.input-chain", Skip, fixture{cmds: map[string]string{"nft -j list ruleset": "@err:Error: Operation not permitted"}}},
 	{"firewall.default-drop", Fail, fixture{cmds: map[string]string{"nft -j list ruleset": nftDoc(nftTable("inet", "filter"), nftBase("inet", "filter", "input", "input", "accept"))}}},
 	{"firewall.default-drop", Pass, fixture{cmds: map[string]string{"nft -j list ruleset": nftDoc(nftTable("ip", "f"), nftBase("ip", "f", "in", "input", "accept"), nftRuleJ("ip", "f", "in", exTCP22, exAccept), nftRuleJ("ip", "f", "in", exDrop))}}},
+	{"firewall.default-drop", Pass, fixture{ // iptables-legacy, invisible to nft
+		cmds: map[string]string{
+			"nft -j list ruleset":       nftDoc(),
+			"iptables-legacy -S INPUT":  "-P INPUT DROP\n-A INPUT -i lo -j ACCEPT\n-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT\n",
+			"ip6tables-legacy -S INPUT": "-P INPUT ACCEPT\n",
+		},
+		files: map[string]string{"proc/net/ip_tables_names": "filter\n", "proc/net/ip6_tables_names": "filter\n"},
+	}},
+	{"firewall.ipv6", Fail, fixture{ // iptables-legacy without ip6tables rules
+		cmds: map[string]string{
+			"nft -j list ruleset":       nftDoc(),
+			"iptables-legacy -S INPUT":  "-P INPUT DROP\n",
+			"ip6tables-legacy -S INPUT": "-P INPUT ACCEPT\n-A INPUT -i lo -j ACCEPT\n",
+		},
+		files: map[string]string{"proc/net/ip_tables_names": "filter\n", "proc/net/ip6_tables_names": "filter\n"},
+	}},
 	{"firewall.ipv6", Fail, fixture{cmds: map[string]string{"nft -j list ruleset": nftDoc(nftTable("ip", "f"), nftBase("ip", "f", "in", "input", "drop"))}}},
 	{"firewall.ipv6", Pass, fixture{
 		cmds:  map[string]string{"nft -j list ruleset": nftDoc(nftTable("ip", "f"), nftBase("ip", "f", "in", "input", "drop"))},

@@ -13,7 +13,7 @@ func firewallChecks() []Check {
 		{
 			ID: "firewall.input-chain", Area: AreaFirewall, Severity: High,
 			Title:       "A filter base chain is attached to the input hook",
-			Reads:       "the live nftables ruleset of this network namespace (`nft -j list ruleset`, root)",
+			Reads:       "the live nftables ruleset of this network namespace (`nft -j list ruleset`, root), plus the INPUT chains of iptables-legacy (`iptables-legacy -S INPUT`) when /proc/net/ip_tables_names shows a legacy filter table in use",
 			Why:         "Without a chain on the input hook no packet addressed to the host is filtered: every listening service is exposed, whatever tools are installed.",
 			Remediation: "apt-get install nftables && systemctl enable --now nftables   # /etc/nftables.conf ships an inet filter table; add a drop policy (see firewall.default-drop)",
 			Run:         checkInputChain,

@@ -93,8 +93,78 @@ func (e *Env) Ruleset(ctx context.Context) (*ruleset, error) {
 			}
 			return nil, fmt.Errorf("nft list ruleset: %w", err)
 		}
-		return parseNftJSON(out)
+		rs, err := parseNftJSON(out)
+		if err != nil {
+			return nil, err
+		}
+		e.addLegacy(ctx, rs)
+		return rs, nil
 	})
+}
+
+// addLegacy adds the INPUT chains of iptables-legacy, which nft cannot see.
+// It only asks when the kernel already has a legacy filter table in use
+// (/proc/net/ip_tables_names), so the audit never loads a module.
+func (e *Env) addLegacy(ctx context.Context, rs *ruleset) {
+	for _, v := range []struct{ names, cmd, family string }{
+		{"net/ip_tables_names", "iptables-legacy", "ip"},
+		{"net/ip6_tables_names", "ip6tables-legacy", "ip6"},
+	} {
+		b, err := e.procFile(v.names)
+		if err != nil || !strings.Contains(string(b), "filter") {
+			continue
+		}
+		out, err := e.run(ctx, v.cmd, "-S", "INPUT")
+		if err != nil {
+			continue
+		}
+		if c := parseIptablesS(string(out), v.family); c != nil {
+			rs.Tables++
+			rs.Chains = append(rs.Chains, c)
+		}
+	}
+}
+
+// parseIptablesS reads `iptables -S INPUT` into a chain.
+func parseIptablesS(s, family string) *nftChain {
+	var c *nftChain
+	for _, l := range strings.Split(s, "\n") {
+		f := strings.Fields(l)
+		switch {
+		case len(f) == 3 && f[0] == "-P" && f[1] == "INPUT":
+			c = &nftChain{Family: family, Table: "filter (iptables-legacy)", Name: "INPUT", Type: "filter", Hook: "input", Policy: strings.ToLower(f[2])}
+		case len(f) >= 2 && f[0] == "-A" && f[1] == "INPUT" && c != nil:
+			var r nftRule
+			for i := 2; i < len(f); i++ {
+				switch f[i] {
+				case "-j":
+					if i+1 < len(f) {
+						switch t := f[i+1]; t {
+						case "ACCEPT", "DROP", "REJECT", "RETURN":
+							r.Verdict = strings.ToLower(t)
+						case "LOG", "NFLOG":
+							r.Log = true
+						default:
+							r.Verdict = "jump"
+						}
+					}
+					i++
+				case "-i":
+					if i+1 < len(f) && f[i+1] == "lo" {
+						r.IifLo = true
+					}
+					r.Matches++
+					i++
+				default:
+					if strings.HasPrefix(f[i], "-") || strings.HasPrefix(f[i], "!") {
+						r.Matches++
+					}
+				}
+			}
+			c.Rules = append(c.Rules, r)
+		}
+	}
+	return c
 }
 
 // errNeedRoot marks reads the kernel refuses to unprivileged users.

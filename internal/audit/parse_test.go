@@ -277,3 +277,22 @@ func TestResolveStaysInRoot(t *testing.T) {
 		}
 	}
 }
+
+func TestParseIptablesS(t *testing.T) {
+	c := parseIptablesS("-P INPUT ACCEPT\n-A INPUT -i lo -j ACCEPT\n-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT\n-A INPUT -j LOG --log-prefix x\n-A INPUT -j DROP\n", "ip")
+	want := &nftChain{Family: "ip", Table: "filter (iptables-legacy)", Name: "INPUT", Type: "filter", Hook: "input", Policy: "accept", Rules: []nftRule{
+		{Verdict: "accept", Matches: 1, IifLo: true},
+		{Verdict: "accept", Matches: 3},
+		{Log: true, Matches: 1},
+		{Verdict: "drop"},
+	}}
+	if d := cmp.Diff(want, c); d != "" {
+		t.Errorf("parseIptablesS (-want +got):\n%s", d)
+	}
+	if !c.dropsByDefault() {
+		t.Error("final -j DROP not seen as a default drop")
+	}
+	if parseIptablesS("garbage", "ip") != nil {
+		t.Error("garbage parsed as a chain")
+	}
+}
