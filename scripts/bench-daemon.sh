@@ -65,6 +65,7 @@ EOT
 # start DIR: run the daemon in the namespace and wait for its socket.
 start() {
   local dir=$1
+  fresh
   ip netns exec "$ns" "$tmp/rampart" run --config "$dir/rampart.toml" 2> "$dir/daemon.log" &
   pid=$!
   for _ in $(seq 1 500); do
@@ -75,11 +76,24 @@ start() {
   echo "daemon did not answer" >&2; cat "$dir/daemon.log" >&2; return 1
 }
 
+# fresh empties the namespace's ruleset (inside the namespace only), so no
+# step inherits another's bans.
+fresh() { ip netns exec "$ns" nft flush ruleset; }
+
+# waitping DIR: wait until the daemon answers on its socket.
+waitping() {
+  for _ in $(seq 1 1000); do
+    "$tmp/rampart" --socket "$1/rampart.sock" ping >/dev/null 2>&1 && return 0
+    sleep 0.02
+  done
+  echo "daemon did not answer" >&2; return 1
+}
+
 stop() {
   kill -TERM "$pid"; wait "$pid" || true; pid=
 }
 
-rss() { awk '/^VmRSS/ {printf "%.1f MB", $2/1024}' "/proc/$pid/status"; }
+rss() { awk '/^VmRSS/ {printf "%.1f MB", $2/1024} /^VmHWM/ {h=$2} END {printf " (peak %.1f MB)", h/1024}' "/proc/$pid/status"; }
 
 for s in $steps; do
   case $s in
@@ -100,10 +114,13 @@ for s in $steps; do
   c)
     d=$tmp/c; mkdir -p "$d"; config "$d" 3 100000 1
     "$tmp/benchtool" prefill -db "$d/state/rampart.db" -n 100000 -jail sshd | sed 's/^/c. /'
+    fresh
     t0=$(date +%s%N)
     ip netns exec "$ns" "$tmp/rampart" run --config "$d/rampart.toml" 2> "$d/daemon.log" &
     pid=$!
     "$tmp/benchtool" waitbans -ns "$ns" -want 100000 -since "$t0" | sed 's/^/c. start-up: /'
+    # SIGTERM before the daemon is up would kill it before it can clean up.
+    waitping "$d"
     grep -o 'firewall ready.*' "$d/daemon.log" | sed 's/^/   daemon: /' || true
     echo "   RSS with 100,000 active bans: $(rss)"
     stop ;;
