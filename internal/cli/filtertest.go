@@ -116,13 +116,13 @@ func runFilterTest(g *globals, fl filterTestFlags, spec, logPath string) error {
 		out = io.Discard
 	}
 	start := time.Now()
-	st, err := filterload.Scan(in, m, now, func(n int, line []byte, res filter.Result) {
+	st, err := filterload.Scan(in, m, now, func(n int, line []byte, res *filter.Result) {
 		switch {
 		case res.Kind == filter.Hit:
 			sum.hits++
 			sum.perRegex[res.Regex]++
 			if fl.json {
-				_ = enc.Encode(hitJSON(n, res, f.Name()))
+				_ = enc.Encode(hitJSON(n, *res, f.Name()))
 			}
 		case res.NoFail:
 			sum.helper++

@@ -81,7 +81,7 @@ func TestHostileLines(t *testing.T) {
 			buf.WriteByte('\n')
 		}
 		n := 0
-		st, err := Scan(&buf, m, func() time.Time { return sampleNow }, func(int, []byte, filter.Result) { n++ })
+		st, err := Scan(&buf, m, func() time.Time { return sampleNow }, func(int, []byte, *filter.Result) { n++ })
 		if err != nil || n != len(lines) {
 			t.Errorf("%s: Scan = %d lines, %v; want %d lines", spec, n, err, len(lines))
 		}
