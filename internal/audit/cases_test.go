@@ -83,8 +83,12 @@ var fixtureCases = []struct {
 	// ssh
 	{"ssh.password-auth", Fail, fixture{probePassword: true}},
 	{"ssh.password-auth", Fail, fixture{ // no running sshd: the configuration decides
-		files: map[string]string{"proc/100": "@del", "proc/101": "@del"},
+		files: map[string]string{"proc/100": "@del", "proc/101": "@del", "proc/net/tcp": "header\n"},
 		sshd:  map[string]string{"passwordauthentication": "yes"},
+	}},
+	{"ssh.password-auth", Fail, fixture{ // socket-activated: no listener process, the probe still runs
+		files:         map[string]string{"proc/100": "@del", "proc/101": "@del"},
+		probePassword: true,
 	}},
 	{"ssh.kbd-interactive", Fail, fixture{sshd: map[string]string{"kbdinteractiveauthentication": "yes"}}},
 	{"ssh.root-login", Fail, fixture{sshd: map[string]string{"permitrootlogin": "yes"}}},

@@ -34,9 +34,8 @@ func (e *Env) SSHProbe(ctx context.Context) (*sshProbe, error) {
 		if err != nil {
 			return nil, err
 		}
-		if cfg.Daemon == nil {
-			return nil, errors.New("sshd is not running")
-		}
+		// Without a listener process sshd may still be socket-activated
+		// (ssh.socket): probe whatever listens on its port.
 		addrs, err := e.probeTargets(ctx, cfg)
 		if err != nil {
 			return nil, err
@@ -105,6 +104,9 @@ func (e *Env) probeTargets(ctx context.Context, cfg *sshdConfig) ([]string, erro
 		}
 	}
 	if len(out) == 0 {
+		if cfg.Daemon == nil {
+			return nil, errors.New("sshd is not running and nothing listens on its port")
+		}
 		return nil, fmt.Errorf("sshd (pid %d) has no listening socket in this network namespace", cfg.Daemon.PID)
 	}
 	return out, nil
