@@ -2,6 +2,7 @@ package audit
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -118,5 +119,26 @@ func BenchmarkAuditHardened(b *testing.B) {
 		fe := buildFixture(b, fixture{}, probes)
 		b.StartTimer()
 		Run(context.Background(), fe.env, Checks(), Options{})
+	}
+}
+
+// TestSlowProbeDoesNotStall: a command that hangs (here apt-config and nft)
+// gives the checks that need it an error naming the timeout; the others
+// finish normally.
+func TestSlowProbeDoesNotStall(t *testing.T) {
+	probes := startProbes(t)
+	fe := buildFixture(t, fixture{cmds: map[string]string{
+		"apt-config dump":     "@sleep:30s",
+		"nft -j list ruleset": "@sleep:30s",
+	}}, probes)
+	rep := Run(t.Context(), fe.env, Checks(), Options{Timeout: 500 * time.Millisecond})
+	for _, f := range rep.Checks {
+		slow := f.ID == "updates.periodic" || f.ID == "updates.security-origin" || (len(f.ID) > 9 && f.ID[:9] == "firewall." && f.ID != "firewall.listening-intended" && f.ID != "firewall.single-manager" && f.ID != "firewall.boot" && f.ID != "firewall.ip-forward" && f.ID != "firewall.ufw-ipv6")
+		switch {
+		case slow && (f.Status != Error || (f.Evidence != "timed out after 500ms" && !strings.Contains(f.Evidence, "deadline exceeded"))):
+			t.Errorf("%s = %s %q, want a timeout error", f.ID, f.Status, f.Evidence)
+		case !slow && f.Status == Error:
+			t.Errorf("%s = error %q, want it unaffected by the slow commands", f.ID, f.Evidence)
+		}
 	}
 }

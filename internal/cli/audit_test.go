@@ -47,6 +47,8 @@ func TestAuditCommand(t *testing.T) {
 		{"bad fail-on", []string{"audit", "--fail-on", "critical"}, 2, "--fail-on"},
 		{"bad only", []string{"audit", "--only", "ssh.nope"}, 2, "unknown check or area ssh.nope"},
 		{"missing root", []string{"audit", "--root", filepath.Join(dir, "none")}, 2, "--root"},
+		{"rampart socket defaults to --socket", []string{"--socket", filepath.Join(dir, "r.sock"), "audit", "--only", "bruteforce.engine", "--fail2ban-socket", filepath.Join(dir, "f.sock")}, 1, filepath.Join(dir, "r.sock")},
+		{"--rampart-socket wins", []string{"--socket", filepath.Join(dir, "r.sock"), "audit", "--only", "bruteforce.engine", "--rampart-socket", filepath.Join(dir, "own.sock"), "--fail2ban-socket", filepath.Join(dir, "f.sock")}, 1, filepath.Join(dir, "own.sock")},
 		{"unknown config key", []string{"audit", "--config", bad, "--root", stockTree}, 2, `line 4: unknown key "backup.markr"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
