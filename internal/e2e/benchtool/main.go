@@ -163,6 +163,11 @@ func latency(args []string) error {
 		return 0, fmt.Errorf("no jail %q", *jail)
 	}
 	var lat []time.Duration
+	type slow struct {
+		i int
+		d time.Duration
+	}
+	var slowest []slow
 	for i := range *n {
 		a := netip.AddrFrom4([4]byte{198, 19, byte(200 + i/250), byte(1 + i%250)})
 		before, err := failures()
@@ -197,7 +202,9 @@ func latency(args []string) error {
 				return err
 			}
 			if ok {
-				lat = append(lat, time.Since(start))
+				d := time.Since(start)
+				lat = append(lat, d)
+				slowest = append(slowest, slow{i, d})
 				break
 			}
 			if time.Now().After(deadline) {
@@ -210,6 +217,12 @@ func latency(args []string) error {
 	pct := func(p float64) time.Duration { return lat[min(len(lat)-1, int(p*float64(len(lat))))] }
 	fmt.Printf("latency over %d attacks (failure %d written -> ban in kernel): p50 %.1f ms, p90 %.1f ms, p99 %.1f ms, max %.1f ms\n",
 		len(lat), *maxRetry, ms(pct(0.50)), ms(pct(0.90)), ms(pct(0.99)), ms(lat[len(lat)-1]))
+	slices.SortFunc(slowest, func(a, b slow) int { return int(b.d - a.d) })
+	fmt.Print("slowest (attack: ms):")
+	for _, s := range slowest[:min(8, len(slowest))] {
+		fmt.Printf(" %d: %.1f", s.i, ms(s.d))
+	}
+	fmt.Println()
 	return nil
 }
 
