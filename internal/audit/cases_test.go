@@ -145,6 +145,11 @@ var fixtureCases = []struct {
 	{"ids.fim-scheduled", Fail, fixture{files: map[string]string{"etc/systemd/system/timers.target.wants/dailyaidecheck.timer": "@del"}}},
 	{"ids.hids-running", Fail, fixture{files: map[string]string{"proc/300": "@del"}}},
 	{"ids.rootkit-scanner", Fail, fixture{files: map[string]string{"var/lib/dpkg/status": "Package: aide\nStatus: install ok installed\nVersion: 0.18.3-1\n"}}},
+	{"ids.package-integrity", Pass, fixture{files: map[string]string{ // a diverted file is checked at its new place
+		"usr/bin/ls":              "#!/bin/sh\n# the diverting package's ls\n",
+		"usr/bin/ls.coreutils":    "#!/bin/sh\n# stand-in for /usr/bin/ls\n",
+		"var/lib/dpkg/diversions": "/usr/bin/ls\n/usr/bin/ls.coreutils\nfancy-ls\n",
+	}}},
 	{"ids.package-integrity", Fail, fixture{files: map[string]string{"usr/bin/ls": "#!/bin/sh\n# trojaned\n"}}},
 
 	// auditd
