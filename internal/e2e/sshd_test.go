@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -191,6 +192,27 @@ func TestSSHD(t *testing.T) {
 		e.waitBanned(t, a)
 		if got := e.d.status(t, "sshd").FailuresTotal; got != before+3 {
 			t.Errorf("failures_total = %d after 3 failures around a copytruncate, want %d", got, before+3)
+		}
+	})
+
+	t.Run("kill -9", func(t *testing.T) {
+		// A ban the daemon reported is committed: after SIGKILL, and with
+		// the kernel's copy thrown away, the next start enforces it.
+		a := attackerAddr(13, true)
+		e.banAtMaxRetry(t, a)
+		if err := e.d.p.stop(syscall.SIGKILL, 0); err == nil {
+			t.Fatal("rampart run exited cleanly after SIGKILL")
+		}
+		tp.server.MustExec(t, "nft", "flush", "ruleset")
+		if !e.attackerConnects(a) {
+			t.Fatal("with the ruleset flushed, the attacker still cannot connect")
+		}
+		e.d = startDaemon(t, root, tp.server, sock, "--config", cfg)
+		if _, ok := e.d.banned(t)[single(a)]; !ok {
+			t.Errorf("after kill -9 and restart: rampart banned does not list %s", a)
+		}
+		if e.attackerConnects(a) {
+			t.Errorf("after kill -9 and restart: %s can connect; want the stored ban enforced", a)
 		}
 	})
 
