@@ -2,15 +2,18 @@ package cli
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"sort"
 	"strings"
 	"time"
 
 	"github.com/rampart-ids/rampart/internal/filter"
 	"github.com/rampart-ids/rampart/internal/filterload"
+	"github.com/rampart-ids/rampart/internal/logsource"
 	"github.com/spf13/cobra"
 )
 
@@ -30,12 +33,13 @@ type filterTestFlags struct {
 	tz          string
 	now         string
 	fail2banDir string
+	journal     bool
 }
 
 func newFilterTestCmd(g *globals) *cobra.Command {
 	var fl filterTestFlags
 	c := &cobra.Command{
-		Use:   "test FILTER LOGFILE",
+		Use:   "test FILTER LOGFILE | test FILTER --journal [MATCH...]",
 		Short: "Run a filter over a log file and report what it matches (like fail2ban-regex)",
 		Long: `Run FILTER over every line of LOGFILE and print a summary: lines read, hits,
 ignored and missed lines, hits per regex, the slow-path patterns, and the
@@ -47,7 +51,10 @@ its includes), each optionally followed by options in the jail syntax:
   sshd[mode=aggressive]
   /etc/fail2ban/filter.d/sshd.conf[mode=ddos]
 
-LOGFILE may be - for standard input.
+LOGFILE may be - for standard input. With --journal, the entries journald
+holds are read instead (journalctl --output=json), selected by the MATCH
+terms (journalctl syntax, e.g. _SYSTEMD_UNIT=ssh.service; + separates
+alternatives) or, without any, by the filter's own journalmatch.
 
 With --json, one JSON object per hit is printed on standard output,
   {"line": N, "ip": "…", "time": "RFC 3339", "user": "…", "filter": "…"}
@@ -57,12 +64,18 @@ that does not load.`,
   rampart filter test 'sshd[mode=aggressive]' - < auth.log
   rampart filter test /etc/fail2ban/filter.d/nginx-http-auth.conf /var/log/nginx/error.log --json`,
 		Args: func(cmd *cobra.Command, args []string) error {
+			if fl.journal && len(args) >= 1 {
+				return nil
+			}
 			if len(args) != 2 {
-				return usageErr(fmt.Errorf("filter test takes FILTER and LOGFILE, got %d argument(s) (see 'rampart filter test --help')", len(args)))
+				return usageErr(fmt.Errorf("filter test takes FILTER and LOGFILE (or FILTER --journal [MATCH...]), got %d argument(s) (see 'rampart filter test --help')", len(args)))
 			}
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if fl.journal {
+				return runFilterTest(g, fl, args[0], "", args[1:]...)
+			}
 			return runFilterTest(g, fl, args[0], args[1])
 		},
 	}
@@ -72,11 +85,12 @@ that does not load.`,
 	f.BoolVar(&fl.useDNS, "usedns", true, "let <HOST> match host names (reported as written, never resolved)")
 	f.StringVar(&fl.tz, "timezone", "", "time zone of log times without a zone (default: local)")
 	f.StringVar(&fl.now, "now", "", "wall time to assume, RFC 3339 (default: the current time); decides the year of syslog dates")
+	f.BoolVar(&fl.journal, "journal", false, "read journald entries (journalctl) instead of a log file; the arguments after FILTER are journalctl matches")
 	f.StringVar(&fl.fail2banDir, "fail2ban-dir", "", "a Fail2ban configuration directory whose filter.d is searched for FILTER names that are not built in")
 	return c
 }
 
-func runFilterTest(g *globals, fl filterTestFlags, spec, logPath string) error {
+func runFilterTest(g *globals, fl filterTestFlags, spec, logPath string, matches ...string) error {
 	opts := filter.Options{UseDNS: fl.useDNS}
 	if fl.tz != "" {
 		loc, err := time.LoadLocation(fl.tz)
@@ -97,15 +111,6 @@ func runFilterTest(g *globals, fl filterTestFlags, spec, logPath string) error {
 	if err != nil {
 		return usageErr(err)
 	}
-	var in io.Reader = g.stdin
-	if logPath != "-" {
-		fh, err := os.Open(logPath)
-		if err != nil {
-			return usageErr(fmt.Errorf("log file: %v", err))
-		}
-		defer fh.Close()
-		in = fh
-	}
 	f := loaded.Filter
 	m := f.NewMatcher()
 	var sum filterSummary
@@ -115,8 +120,7 @@ func runFilterTest(g *globals, fl filterTestFlags, spec, logPath string) error {
 	if fl.json {
 		out = io.Discard
 	}
-	start := time.Now()
-	st, err := filterload.Scan(in, m, now, func(n int, line []byte, res *filter.Result) {
+	each := func(n int, line []byte, res *filter.Result) {
 		switch {
 		case res.Kind == filter.Hit:
 			sum.hits++
@@ -143,8 +147,29 @@ func runFilterTest(g *globals, fl filterTestFlags, spec, logPath string) error {
 			}
 			sum.templates[res.DateTemplate]++
 		}
-	})
+	}
+	start := time.Now()
+	var st filterload.ScanStats
+	if fl.journal {
+		logPath = "journald"
+		st, err = scanJournal(f, m, matches, opts.Location, each)
+	} else {
+		var in io.Reader = g.stdin
+		if logPath != "-" {
+			fh, err := os.Open(logPath)
+			if err != nil {
+				return usageErr(fmt.Errorf("log file: %v", err))
+			}
+			defer fh.Close()
+			in = fh
+		}
+		st, err = filterload.Scan(in, m, now, each)
+	}
 	if err != nil {
+		var e *exitError
+		if errors.As(err, &e) {
+			return err
+		}
 		return fmt.Errorf("reading %s: %v", logPath, err)
 	}
 	if fl.json {
@@ -155,6 +180,42 @@ func runFilterTest(g *globals, fl filterTestFlags, spec, logPath string) error {
 	sum.elapsed = time.Since(start)
 	sum.print(out, loaded)
 	return nil
+}
+
+// scanJournal runs journalctl once (no --follow) and matches its entries,
+// each with its own timestamp.
+func scanJournal(f *filter.Filter, m *filter.Matcher, matches []string, loc *time.Location, each func(int, []byte, *filter.Result)) (filterload.ScanStats, error) {
+	var st filterload.ScanStats
+	if len(matches) == 0 && f.Definition().JournalMatch != "" {
+		terms, err := logsource.ParseJournalMatch(f.Definition().JournalMatch)
+		if err != nil {
+			return st, usageErr(fmt.Errorf("filter %s: journalmatch: %v", f.Name(), err))
+		}
+		matches = terms
+	}
+	args := append([]string{"--output=json", "--no-pager", "--quiet"}, matches...)
+	cmd := exec.Command("journalctl", args...)
+	cmd.Stderr = os.Stderr
+	pipe, err := cmd.StdoutPipe()
+	if err != nil {
+		return st, err
+	}
+	if err := cmd.Start(); err != nil {
+		return st, usageErr(fmt.Errorf("--journal: cannot run journalctl: %v", err))
+	}
+	_, rerr := logsource.ReadJournalJSON(pipe, loc, func(l logsource.Line) {
+		st.Lines++
+		res := m.MatchAt(l.Bytes, l.Time)
+		each(st.Lines, l.Bytes, &res)
+	})
+	werr := cmd.Wait()
+	if rerr != nil {
+		return st, rerr
+	}
+	if werr != nil {
+		return st, fmt.Errorf("journalctl %s: %v", strings.Join(args, " "), werr)
+	}
+	return st, nil
 }
 
 type hitRecord struct {
