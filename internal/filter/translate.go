@@ -83,6 +83,17 @@ func translate(p string) translation {
 			look.WriteString(s)
 		}
 	}
+	// closing finds the ')' of a (?P=…) or (?(…) head; when there is none
+	// the rest is copied as it is and the compilers report the error.
+	closing := func(rest string) (int, bool) {
+		k := strings.IndexByte(rest, ')')
+		if k < 0 {
+			emit2(rest)
+			net.WriteString(rest)
+			return 0, false
+		}
+		return k, true
+	}
 	n := len(p)
 	for i := 0; i < n; i++ {
 		c := p[i]
@@ -171,10 +182,8 @@ func translate(p string) translation {
 				net.WriteString("(?<")
 				i += 3
 			case strings.HasPrefix(rest, "(?P="):
-				k := strings.IndexByte(rest, ')')
-				if k < 0 {
-					emit2(rest)
-					net.WriteString(rest)
+				k, ok := closing(rest)
+				if !ok {
 					i = n
 					continue
 				}
@@ -224,10 +233,8 @@ func translate(p string) translation {
 				net.WriteString("(?>")
 				i += 2
 			case strings.HasPrefix(rest, "(?("):
-				k := strings.IndexByte(rest, ')')
-				if k < 0 {
-					emit2(rest)
-					net.WriteString(rest)
+				k, ok := closing(rest)
+				if !ok {
 					i = n
 					continue
 				}
