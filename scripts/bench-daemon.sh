@@ -134,14 +134,15 @@ for s in $steps; do
     d=$tmp/e; mkdir -p "$d"; config "$d" 5 1000000 1
     "$tmp/benchtool" gen -out "$d/million.log" -n 1000000
     start "$d"
-    t0=$(date +%s.%N)
+    t0=$(date +%s%N)
     cat "$d/million.log" >> "$d/sshd.log"
     for _ in $(seq 1 600); do
       n=$("$tmp/rampart" --socket "$d/rampart.sock" status sshd --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["jails"][0]["failures_now"])')
       [ "$n" -ge 1000000 ] && break
       sleep 0.5
     done
-    echo "e. tracking $n failing addresses (read in $(echo "$(date +%s.%N) - $t0" | bc | cut -c1-5) s): RSS $(rss)"
+    ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+    echo "e. tracking $n failing addresses (read within $((ms / 1000)).$(printf %03d $((ms % 1000))) s, polled every 0.5 s): RSS $(rss)"
     stop ;;
   *) echo "unknown step $s" >&2; exit 2 ;;
   esac
