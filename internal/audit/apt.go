@@ -20,9 +20,9 @@ func (a *aptConfig) get(k string) string {
 	return v[len(v)-1]
 }
 
-// AptConfig reads `apt-config dump` on a live host, or parses
+// aptConf reads `apt-config dump` on a live host, or parses
 // /etc/apt/apt.conf and /etc/apt/apt.conf.d/* under --root (shared per run).
-func (e *Env) AptConfig(ctx context.Context) (*aptConfig, error) {
+func (e *Env) aptConf(ctx context.Context) (*aptConfig, error) {
 	return load(ctx, e, "apt-config", func(ctx context.Context) (*aptConfig, error) {
 		if e.live() {
 			out, err := e.run(ctx, "apt-config", "dump")

@@ -108,9 +108,9 @@ type auditRules struct {
 
 var errNoAuditd = errors.New("auditd is not installed")
 
-// AuditRules reads the loaded rules (root, live) or the persistent ones
+// loadAuditRules reads the loaded rules (root, live) or the persistent ones
 // (shared per run).
-func (e *Env) AuditRules(ctx context.Context) (*auditRules, error) {
+func (e *Env) loadAuditRules(ctx context.Context) (*auditRules, error) {
 	return load(ctx, e, "audit-rules", func(ctx context.Context) (*auditRules, error) {
 		if !e.exists("/etc/audit") && !e.exists("/sbin/auditctl") && !e.exists("/usr/sbin/auditctl") {
 			return nil, errNoAuditd
@@ -170,7 +170,7 @@ func (e *Env) AuditRules(ctx context.Context) (*auditRules, error) {
 }
 
 func auditRulesResult(ctx context.Context, e *Env) (*auditRules, *Result) {
-	ar, err := e.AuditRules(ctx)
+	ar, err := e.loadAuditRules(ctx)
 	if err != nil {
 		var r Result
 		if errors.Is(err, errNoAuditd) {

@@ -71,8 +71,8 @@ type banEngine struct {
 	Fail2banOut string // `fail2ban-client status`
 }
 
-// BanEngines asks rampart's and Fail2ban's sockets (shared per run).
-func (e *Env) BanEngines(ctx context.Context) (*banEngine, error) {
+// banEngines asks rampart's and Fail2ban's sockets (shared per run).
+func (e *Env) banEngines(ctx context.Context) (*banEngine, error) {
 	if !e.live() {
 		return nil, errNotLive
 	}
@@ -187,7 +187,7 @@ func fail2banJails(out string) []string {
 }
 
 func checkBanEngine(ctx context.Context, e *Env) Result {
-	b, err := e.BanEngines(ctx)
+	b, err := e.banEngines(ctx)
 	if err != nil {
 		if err == errNotLive {
 			return offline()
@@ -238,7 +238,7 @@ func (b *banEngine) sshdJail() (engine, name string, fields map[string]any) {
 }
 
 func checkSSHDJail(ctx context.Context, e *Env) Result {
-	b, err := e.BanEngines(ctx)
+	b, err := e.banEngines(ctx)
 	if err != nil {
 		if err == errNotLive {
 			return offline()
@@ -308,7 +308,7 @@ func (e *Env) sshdLogTarget(ctx context.Context) (string, error) {
 }
 
 func checkSSHDLog(ctx context.Context, e *Env) Result {
-	b, err := e.BanEngines(ctx)
+	b, err := e.banEngines(ctx)
 	if err != nil {
 		if err == errNotLive {
 			return offline()
@@ -354,7 +354,7 @@ func oneLine(s string) string {
 }
 
 func checkJailLocal(ctx context.Context, e *Env) Result {
-	pk, err := e.Packages(ctx)
+	pk, err := e.dpkgPackages(ctx)
 	if err != nil {
 		return e.readErr(err)
 	}

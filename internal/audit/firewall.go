@@ -99,7 +99,7 @@ func rulesetResult(ctx context.Context, e *Env) (*ruleset, *Result) {
 		r := offline()
 		return nil, &r
 	}
-	rs, err := e.Ruleset(ctx)
+	rs, err := e.liveRuleset(ctx)
 	if err != nil {
 		var r Result
 		if errors.Is(err, errNeedRoot) {

@@ -76,9 +76,9 @@ func (rs *ruleset) rules() int {
 	return n
 }
 
-// Ruleset reads the live nftables ruleset of the audit's network namespace
+// liveRuleset reads the live nftables ruleset of the audit's network namespace
 // with `nft -j list ruleset` (shared per run).
-func (e *Env) Ruleset(ctx context.Context) (*ruleset, error) {
+func (e *Env) liveRuleset(ctx context.Context) (*ruleset, error) {
 	if !e.live() {
 		return nil, errNotLive
 	}

@@ -20,8 +20,8 @@ func (p pkg) installed() bool { return strings.HasSuffix(p.Status, " installed")
 // large installations.
 const maxStatusSize = 64 << 20
 
-// Packages reads /var/lib/dpkg/status (shared per run).
-func (e *Env) Packages(ctx context.Context) (map[string]pkg, error) {
+// dpkgPackages reads /var/lib/dpkg/status (shared per run).
+func (e *Env) dpkgPackages(ctx context.Context) (map[string]pkg, error) {
 	return load(ctx, e, "dpkg", func(ctx context.Context) (map[string]pkg, error) {
 		b, err := e.readFileMax("/var/lib/dpkg/status", maxStatusSize)
 		if err != nil {
@@ -77,7 +77,7 @@ func parseDpkgStatus(s string) map[string]pkg {
 
 // installedAny returns the first of names dpkg has installed, or "".
 func (e *Env) installedAny(ctx context.Context, names ...string) (string, error) {
-	pk, err := e.Packages(ctx)
+	pk, err := e.dpkgPackages(ctx)
 	if err != nil {
 		return "", err
 	}

@@ -36,7 +36,7 @@ func sshCheck(id string, sev Severity, title, keys, why string, fix string, eval
 }
 
 func sshdResult(ctx context.Context, e *Env) (*sshdConfig, *Result) {
-	c, err := e.SSHD(ctx)
+	c, err := e.effectiveSSHD(ctx)
 	if err != nil {
 		var r Result
 		if errors.Is(err, errNoSSHD) {
@@ -271,7 +271,7 @@ func checkSSHPasswordAuth(ctx context.Context, e *Env) Result {
 	}
 	note := ""
 	if e.live() {
-		p, err := e.SSHProbe(ctx)
+		p, err := e.sshProbeResult(ctx)
 		if err == nil {
 			if weak := p.weakMethods(); len(weak) > 0 {
 				return fail("live probe of %s: server allows %s", p.Addr, strings.Join(p.Methods, ","))
@@ -343,7 +343,7 @@ func checkSSHConfigMode(ctx context.Context, e *Env) Result {
 
 func checkSSHHostKeys(ctx context.Context, e *Env) Result {
 	var keys []string
-	if c, err := e.SSHD(ctx); err == nil {
+	if c, err := e.effectiveSSHD(ctx); err == nil {
 		keys = c.all("hostkey")
 	} else if errors.Is(err, errNoSSHD) {
 		return skip("%v", err)

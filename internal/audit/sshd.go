@@ -77,9 +77,9 @@ func (c *sshdConfig) get(k string) string {
 // all returns every value of k.
 func (c *sshdConfig) all(k string) []string { return c.Values[k] }
 
-// SSHD finds the running sshd and reads its effective configuration
+// effectiveSSHD finds the running sshd and reads its effective configuration
 // (shared per run).
-func (e *Env) SSHD(ctx context.Context) (*sshdConfig, error) {
+func (e *Env) effectiveSSHD(ctx context.Context) (*sshdConfig, error) {
 	return load(ctx, e, "sshd", e.loadSSHD)
 }
 

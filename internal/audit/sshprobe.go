@@ -26,11 +26,11 @@ type sshProbe struct {
 // errProbeDone ends the handshake once the methods are known.
 var errProbeDone = errors.New("probe done")
 
-// SSHProbe connects to the local sshd, offers the "none" method and records
+// sshProbeResult connects to the local sshd, offers the "none" method and records
 // which methods the server allows (shared per run).
-func (e *Env) SSHProbe(ctx context.Context) (*sshProbe, error) {
+func (e *Env) sshProbeResult(ctx context.Context) (*sshProbe, error) {
 	return load(ctx, e, "ssh-probe", func(ctx context.Context) (*sshProbe, error) {
-		cfg, err := e.SSHD(ctx)
+		cfg, err := e.effectiveSSHD(ctx)
 		if err != nil {
 			return nil, err
 		}

@@ -21,7 +21,7 @@ func updatesChecks() []Check {
 			Why:         "Security fixes only protect hosts that install them; most intrusions use holes already patched.",
 			Remediation: "apt-get install unattended-upgrades && dpkg-reconfigure -plow unattended-upgrades",
 			Run: func(ctx context.Context, e *Env) Result {
-				pk, err := e.Packages(ctx)
+				pk, err := e.dpkgPackages(ctx)
 				if err != nil {
 					return e.readErr(err)
 				}
@@ -155,7 +155,7 @@ func recent(e *Env, max time.Duration, files ...string) Result {
 }
 
 func checkAptPeriodic(ctx context.Context, e *Env) Result {
-	c, err := e.AptConfig(ctx)
+	c, err := e.aptConf(ctx)
 	if err != nil {
 		return e.readErr(err)
 	}
@@ -175,7 +175,7 @@ func checkAptPeriodic(ctx context.Context, e *Env) Result {
 }
 
 func checkSecurityOrigin(ctx context.Context, e *Env) Result {
-	c, err := e.AptConfig(ctx)
+	c, err := e.aptConf(ctx)
 	if err != nil {
 		return e.readErr(err)
 	}
@@ -249,7 +249,7 @@ func checkPendingSecurity(ctx context.Context, e *Env) Result {
 		return fail("no index of a security archive in /var/lib/apt/lists: security updates are not even looked for").
 			fix("add the security suite to /etc/apt/sources.list.d (deb http://security.debian.org/debian-security bookworm-security main) and run apt-get update")
 	}
-	pk, err := e.Packages(ctx)
+	pk, err := e.dpkgPackages(ctx)
 	if err != nil {
 		return e.readErr(err)
 	}

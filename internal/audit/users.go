@@ -290,7 +290,7 @@ func checkRootServices(ctx context.Context, e *Env) Result {
 	if err != nil {
 		return errorf("%v", err)
 	}
-	cfg, _ := e.SSHD(ctx)
+	cfg, _ := e.effectiveSSHD(ctx)
 	var others []string
 	n := 0
 	for _, s := range socks {
