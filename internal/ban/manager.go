@@ -56,7 +56,10 @@ type Manager struct {
 
 	queue chan store.Ban
 
+	specs []firewall.JailSpec // what Setup was last given, for resyncs
+
 	mu      sync.Mutex
+	resync  bool // a whole batch failed: set the firewall up again and re-add every ban
 	active  map[key]store.Ban
 	pending map[key]store.Ban // committed, refused by the firewall, to retry
 	total   map[string]int64  // bans since start, per jail
@@ -98,6 +101,7 @@ func (m *Manager) Start(ctx context.Context, jails []firewall.JailSpec) error {
 	if err := m.fw.Setup(ctx, jails); err != nil {
 		return fmt.Errorf("firewall setup: %w", err)
 	}
+	m.specs = jails
 	now := m.now()
 	if _, err := m.store.ExpireBefore(ctx, now); err != nil {
 		return fmt.Errorf("expiring old bans: %w", err)
@@ -262,7 +266,7 @@ func (m *Manager) apply(ctx context.Context, ch firewall.Change) error {
 		return nil
 	}
 	var be *firewall.BatchError
-	if errors.As(err, &be) {
+	if errors.As(err, &be) && len(be.Failed) < be.Total && !unknownJail(be) {
 		m.mu.Lock()
 		for _, f := range be.Failed {
 			k := key{f.Ban.Jail, f.Ban.Prefix}
@@ -274,19 +278,23 @@ func (m *Manager) apply(ctx context.Context, ch firewall.Change) error {
 		m.mu.Unlock()
 		return err
 	}
-	// The whole batch failed (netlink down, table deleted): retry all adds.
+	// The whole batch failed (netlink refused it, or the table was deleted
+	// from outside): next tick, set the firewall up again and re-add every
+	// active ban.
+	m.log.Error("firewall refused a whole batch; setting it up again", "adds", len(ch.Add), "removes", len(ch.Remove), "err", err)
 	m.mu.Lock()
-	for _, b := range ch.Add {
-		if sb, ok := m.active[key{b.Jail, b.Prefix}]; ok {
-			m.pending[key{b.Jail, b.Prefix}] = sb
-		}
-	}
+	m.resync = true
 	m.mu.Unlock()
 	return err
 }
 
 func (m *Manager) retry(ctx context.Context) {
 	m.mu.Lock()
+	if m.resync {
+		m.mu.Unlock()
+		m.resyncAll(ctx)
+		return
+	}
 	if len(m.pending) == 0 {
 		m.mu.Unlock()
 		return
@@ -306,6 +314,42 @@ func (m *Manager) retry(ctx context.Context) {
 	m.log.Info("retrying bans the firewall refused", "bans", len(ch.Add))
 	if err := m.apply(ctx, ch); err != nil {
 		m.log.Warn("retry failed; will try again", "err", err)
+	}
+}
+
+// unknownJail reports whether the backend no longer knows a jail's sets.
+func unknownJail(be *firewall.BatchError) bool {
+	for _, f := range be.Failed {
+		if errors.Is(f.Err, firewall.ErrUnknownJail) {
+			return true
+		}
+	}
+	return false
+}
+
+// resyncAll sets the firewall up again (idempotent: it re-creates a deleted
+// table) and re-adds every active ban.
+func (m *Manager) resyncAll(ctx context.Context) {
+	if err := m.fw.Setup(ctx, m.specs); err != nil {
+		m.log.Error("firewall setup failed; will retry", "err", err)
+		return
+	}
+	now := m.now()
+	var ch firewall.Change
+	m.mu.Lock()
+	m.resync = false
+	for k, b := range m.active {
+		delete(m.pending, k)
+		if b.Until.IsZero() || b.Until.After(now) {
+			ch.Add = append(ch.Add, fwBan(b, now))
+		}
+	}
+	m.mu.Unlock()
+	m.log.Warn("firewall set up again after a failed batch; re-adding active bans", "bans", len(ch.Add))
+	if len(ch.Add) > 0 {
+		if err := m.apply(ctx, ch); err != nil {
+			m.log.Error("re-adding bans failed; will retry", "err", err)
+		}
 	}
 }
 

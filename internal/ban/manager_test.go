@@ -204,6 +204,19 @@ func TestRefusedBatchIsRetried(t *testing.T) {
 	if diff := cmp.Diff(strs(p), kernel(t, inner)); diff != "" {
 		t.Errorf("kernel after retry (-want +got):\n%s", diff)
 	}
+	// The table deleted from outside: the next failure sets it up again
+	// and every active ban returns.
+	if err := inner.Teardown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	q := netip.MustParsePrefix("203.0.113.10/32")
+	if err := m.Add(ctx, []store.Ban{{Jail: "sshd", Prefix: q, Since: now, Until: now.Add(time.Hour)}}); err == nil {
+		t.Fatal("Add into a deleted table: want an error")
+	}
+	m.retry(ctx)
+	if diff := cmp.Diff(strs(p, q), kernel(t, inner)); diff != "" {
+		t.Errorf("kernel after the table came back (-want +got):\n%s", diff)
+	}
 }
 
 // Run drains a flood of queued bans into few batches.

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -46,6 +47,10 @@ Signals: SIGTERM/SIGINT stop, SIGHUP reloads the configuration.`,
 			}
 			log := newLogger(g.stderr, logLevel)
 			err = daemon.Run(context.Background(), daemon.Options{Load: load, Fail2banDir: f2bDir, Log: log, Version: version})
+			var ce *daemon.ConfigError
+			if errors.As(err, &ce) {
+				return usageErr(err)
+			}
 			if err != nil {
 				return failErr(err)
 			}

@@ -42,6 +42,13 @@ func (b banMetrics) Batch(adds, removes int, took time.Duration, err error) {
 	b.m.FirewallBatch(adds, removes, took, err)
 }
 
+// ConfigError is a configuration or filter that does not load: nothing was
+// started (the CLI exits with status 2).
+type ConfigError struct{ Err error }
+
+func (e *ConfigError) Error() string { return e.Err.Error() }
+func (e *ConfigError) Unwrap() error { return e.Err }
+
 // ManualJail is the jail of bans made with `rampart ban` without --jail.
 const ManualJail = "manual"
 
@@ -94,16 +101,20 @@ func Run(ctx context.Context, opts Options) error {
 	if log == nil {
 		log = slog.Default()
 	}
+	// Signals first: a SIGTERM while stored bans are being enforced must
+	// still stop the daemon in order.
+	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
 	cfg, notes, err := opts.Load()
 	if err != nil {
-		return err
+		return &ConfigError{err}
 	}
 	d := &Daemon{opts: opts, log: log, offs: jail.NewOffenders(), reload: make(chan chan error), met: metrics.New()}
 	// Compile every filter before touching state or the firewall: a bad
 	// filter must not half-start the daemon.
 	jails, err := d.build(cfg)
 	if err != nil {
-		return err
+		return &ConfigError{err}
 	}
 	for _, n := range notes {
 		log.Warn("configuration note", "note", n)
@@ -129,13 +140,15 @@ func Run(ctx context.Context, opts Options) error {
 	}
 	start := time.Now()
 	if err := d.bans.Start(ctx, firewallSpecs(jails)); err != nil {
+		if ctx.Err() != nil {
+			log.Info("stopped while starting")
+			return nil
+		}
 		return err
 	}
 	log.Info("firewall ready", "backend", cfg.Daemon.Firewall, "bans", len(d.bans.Active()), "took", time.Since(start).Round(time.Millisecond))
 	d.cfg, d.jails = cfg, jails
 
-	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, syscall.SIGINT)
-	defer stop()
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)

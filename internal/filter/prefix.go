@@ -69,6 +69,13 @@ func (m *Matcher) prefixEnd(b []byte) int {
 		t2e++
 	}
 	if t2e > t2s && t2e < len(b) && m.daemonOK(b[t2s:t2e]) {
+		if c := b[t2e-1]; c != ':' && c != ']' {
+			// "HOST APP PROCID MSGID SD MSG": an RFC 5424 line whose
+			// "<PRI>VERSION TIMESTAMP" went with the date.
+			if k := rfc5424Tail(b, t2e); k > 0 {
+				return k
+			}
+		}
 		return skipSpace(b, t2e)
 	}
 	if m.daemonOK(b[t1s:t1e]) {
@@ -99,11 +106,38 @@ func (m *Matcher) prefix5424(b []byte, i int) int {
 	if !m.daemonOK(b[tok[2][0]:tok[2][1]]) {
 		return -1
 	}
-	// Structured data: "-" or one or more [id k="v"...] elements.
+	return sdEnd(b, i)
+}
+
+// rfc5424Tail reads " PROCID MSGID SD " after the APP-NAME at b[i:]
+// (PROCID digits or "-") and returns the message offset, or -1.
+func rfc5424Tail(b []byte, i int) int {
+	i = skipSpace(b, i)
+	j := i
+	for j < len(b) && !isSpace(b[j]) {
+		j++
+	}
+	if j == i || !(isDigitsB(b[i:j]) || j-i == 1 && b[i] == '-') {
+		return -1
+	}
+	i = skipSpace(b, j)
+	j = i
+	for j < len(b) && !isSpace(b[j]) {
+		j++
+	}
+	if j == i {
+		return -1
+	}
+	return sdEnd(b, j)
+}
+
+// sdEnd reads RFC 5424 structured data — "-" or [id k="v"...] elements —
+// at b[i:] (after spaces) and returns the message offset, or -1.
+func sdEnd(b []byte, i int) int {
 	i = skipSpace(b, i)
 	if i < len(b) && b[i] == '-' {
 		i++
-	} else {
+	} else if i < len(b) && b[i] == '[' {
 		for i < len(b) && b[i] == '[' {
 			i++
 			for i < len(b) && b[i] != ']' {
@@ -123,6 +157,8 @@ func (m *Matcher) prefix5424(b []byte, i int) int {
 			}
 			i++
 		}
+	} else {
+		return -1
 	}
 	if i >= len(b) || !isSpace(b[i]) {
 		return -1

@@ -92,6 +92,12 @@ func ParseDefinition(name, source string, data []byte, opts map[string]string) (
 			return nil, fmt.Errorf("%s: unknown filter option %q (rampart filters take only mode=…)", source, k)
 		}
 	}
+	if d.DatePattern == "" {
+		// Dates at the start of the line, as Fail2ban's common.conf sets
+		// for file logs (a line without one is not searched through), or
+		// after an RFC 5424 "<PRI>VERSION" header.
+		d.DatePattern = "{^LN-BEG}\n^<\\d+>\\d+\\s+{DATE}"
+	}
 	def := &Definition{
 		Name:         name,
 		Source:       source,
