@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/debug"
 	"sync"
 	"syscall"
 	"time"
@@ -146,6 +147,10 @@ func Run(ctx context.Context, opts Options) error {
 		}
 		return err
 	}
+	// Start-up garbage (configuration, compiled filters' scratch, the
+	// stored-ban list) is large next to the daemon's steady state: give it
+	// back to the system now rather than at the next GC cycles.
+	debug.FreeOSMemory()
 	log.Info("firewall ready", "backend", cfg.Daemon.Firewall, "bans", len(d.bans.Active()), "took", time.Since(start).Round(time.Millisecond))
 	d.cfg, d.jails = cfg, jails
 
