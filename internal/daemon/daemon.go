@@ -23,6 +23,7 @@ import (
 	"github.com/rampart-ids/rampart/internal/config"
 	"github.com/rampart-ids/rampart/internal/control"
 	"github.com/rampart-ids/rampart/internal/filter"
+	"github.com/rampart-ids/rampart/internal/filter/date"
 	"github.com/rampart-ids/rampart/internal/filterload"
 	"github.com/rampart-ids/rampart/internal/firewall"
 	"github.com/rampart-ids/rampart/internal/firewall/dryrun"
@@ -230,9 +231,10 @@ loop:
 func (d *Daemon) build(cfg *config.Config) (map[string]*runJail, error) {
 	out := map[string]*runJail{}
 	var errs []error
+	dates := &date.Cache{}
 	for _, jc := range cfg.Enabled() {
 		useDNS := jc.UseDNS == "yes" || jc.UseDNS == "warn"
-		l, err := filterload.Load(jc.FilterSpec(), d.opts.Fail2banDir, filter.Options{UseDNS: useDNS})
+		l, err := filterload.Load(jc.FilterSpec(), d.opts.Fail2banDir, filter.Options{UseDNS: useDNS, Dates: dates})
 		if err != nil {
 			errs = append(errs, fmt.Errorf("jail %q: filter %q: %w", jc.Name, jc.FilterSpec(), err))
 			continue

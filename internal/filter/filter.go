@@ -56,6 +56,8 @@ type Options struct {
 	UseDNS bool
 	// Location is the time zone of log times without a zone; nil = time.Local.
 	Location *time.Location
+	// Dates, when set, shares compiled date detectors between filters.
+	Dates *date.Cache
 	// NoVerify makes the backtracking engine decide every match of a slow
 	// pattern, instead of confirming RE2 superset matches (tests compare
 	// the two).
@@ -156,7 +158,7 @@ func Compile(def *Definition, opts Options) (*Filter, error) {
 	case "":
 		f.dates = date.Default()
 	default:
-		d, err := date.Compile(dp)
+		d, err := opts.Dates.Compile(dp)
 		if err != nil {
 			return nil, fmt.Errorf("%s: datepattern %q: %v", def.DateWhere.Where(), dp, err)
 		}
