@@ -266,17 +266,21 @@ func (m *Manager) apply(ctx context.Context, ch firewall.Change) error {
 		return nil
 	}
 	var be *firewall.BatchError
-	if errors.As(err, &be) && len(be.Failed) < be.Total && !unknownJail(be) {
-		m.mu.Lock()
+	if errors.As(err, &be) {
 		for _, f := range be.Failed {
-			k := key{f.Ban.Jail, f.Ban.Prefix}
-			if b, ok := m.active[k]; ok && f.Op == firewall.OpAdd {
-				m.pending[k] = b
-			}
-			m.log.Error("firewall refused element", "op", f.Op, "jail", f.Ban.Jail, "ip", prefixString(f.Ban.Prefix), "err", f.Err)
+			m.log.Error("firewall refused element; will retry", "op", f.Op, "jail", f.Ban.Jail, "ip", prefixString(f.Ban.Prefix), "err", f.Err)
 		}
-		m.mu.Unlock()
-		return err
+		if len(be.Failed) < be.Total && !unknownJail(be) {
+			m.mu.Lock()
+			for _, f := range be.Failed {
+				k := key{f.Ban.Jail, f.Ban.Prefix}
+				if b, ok := m.active[k]; ok && f.Op == firewall.OpAdd {
+					m.pending[k] = b
+				}
+			}
+			m.mu.Unlock()
+			return err
+		}
 	}
 	// The whole batch failed (netlink refused it, or the table was deleted
 	// from outside): next tick, set the firewall up again and re-add every

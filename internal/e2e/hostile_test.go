@@ -244,10 +244,9 @@ func TestTableDeleted(t *testing.T) {
 	if _, ok := s.d.banned(t)[single(b)]; !ok {
 		t.Errorf("rampart banned does not list %s, whose ban the kernel refused (the store has it)", b)
 	}
-	if s.waitKernelBan(t, b, 8*time.Second) && s.waitKernelBan(t, a, time.Second) {
-		t.Logf("the daemon re-created the table and enforces %s and %s again", a, b)
-	} else {
-		t.Logf("known gap: the daemon does not re-create a table deleted from outside; %s and %s stay unenforced until a restart", a, b)
+	// The daemon sets the firewall up again and re-adds every active ban.
+	if !s.waitKernelBan(t, b, 15*time.Second) || !s.waitKernelBan(t, a, time.Second) {
+		t.Errorf("the table deleted from outside was not re-created with %s and %s enforced within 15 s", a, b)
 	}
 }
 
