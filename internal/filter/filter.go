@@ -58,9 +58,9 @@ type Options struct {
 	Location *time.Location
 	// Dates, when set, shares compiled date detectors between filters.
 	Dates *date.Cache
-	// NoVerify makes the backtracking engine decide every match of a slow
-	// pattern, instead of confirming RE2 superset matches (tests compare
-	// the two).
+	// NoVerify makes every pattern match whole, on the backtracking engine
+	// when RE2 cannot express it: no superset checks, no head shortcuts.
+	// Tests compare it with the fast paths.
 	NoVerify bool
 }
 
@@ -122,7 +122,8 @@ func Compile(def *Definition, opts Options) (*Filter, error) {
 			return nil, err
 		}
 		if opts.NoVerify {
-			r.checks = nil
+			// The reference engine for tests: whole-pattern matching only.
+			r.checks, r.head, r.seq, r.headOptional = nil, nil, nil, false
 		}
 		r.prefix = mode
 		if mode == prefixMLFID {

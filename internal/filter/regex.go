@@ -56,6 +56,7 @@ type rx struct {
 	// start with: a line starting with any other byte has an empty head.
 	headOptional bool
 	headSkip     [4]uint64
+	seq          *seqHead // the head evaluated part by part, when it is all optional parts
 	// checks confirm a match of the RE2 superset of a slow pattern (nil:
 	// they cannot, and the backtracking engine decides every match).
 	checks []boundCheck
@@ -177,6 +178,9 @@ func compileRx(src Pattern, expanded string) (*rx, error) {
 			if hre, err := regexp.Compile(h); err == nil && hre.NumSubexp() == r.ngroups-2 {
 				r.head = hre
 				r.headOptional, r.headSkip = optionalHead(h)
+				if !r.headOptional {
+					r.seq = newSeqHead(h, re.SubexpIndex)
+				}
 			}
 		}
 	}
@@ -251,6 +255,17 @@ func (r *rx) match(buf []byte, dst []int) (spans []int, ok bool, err error) {
 				}
 				spans[0], spans[1] = 0, len(buf)
 				return append(spans, 0, len(buf)), true, nil
+			}
+			if r.seq != nil && bytes.IndexByte(buf, '\n') < 0 {
+				spans = dst[:0]
+				for i := 0; i < r.ngroups; i++ {
+					spans = append(spans, -1, -1)
+				}
+				if k := r.seq.match(buf, spans); k >= 0 {
+					spans[0], spans[1] = 0, len(buf)
+					spans[2*r.known[gContent]], spans[2*r.known[gContent]+1] = k, len(buf)
+					return spans, true, nil
+				}
 			}
 			loc := r.head.FindSubmatchIndex(buf)
 			if loc == nil {

@@ -84,3 +84,35 @@ func FuzzParseSpec(f *testing.F) {
 		}
 	})
 }
+
+// FuzzFastPathsMatchReference: the engine's shortcuts (hand-parsed and
+// part-by-part prefixes, RE2 supersets with checks, resolved conditionals)
+// give the same result as matching every pattern whole.
+func FuzzFastPathsMatchReference(f *testing.F) {
+	for _, s := range []string{
+		"Jun 15 11:59:00 vm sshd[100]: Failed password for invalid user a b from 192.0.2.9 port 22 ssh2",
+		"Jun 15 11:59:00 vm sshd[100]: Failed password for root from 192.0.2.9 port 22 ssh2",
+		"Jun 15 11:59:00 vm sshd[100]: Failed publickey for root from 192.0.2.9 port 22 ssh2: RSA x",
+		"Jun 15 11:59:00 vm [sshd] error: user bob denied from 2001:db8::1",
+		"Jun 15 11:59:00 <auth.info> vm auth: 'x' rejected from 192.0.2.3",
+		"Jun 15 11:59:00 kernel: [ 12.5] sshd[1]: Connection from 192.0.2.4",
+		"  vm sshd: Disconnected from 192.0.2.4",
+	} {
+		f.Add(s)
+	}
+	fast, err := Load("testdata/fastpaths.conf", "", filter.Options{UseDNS: true, Location: time.UTC})
+	if err != nil {
+		f.Fatal(err)
+	}
+	ref, err := Load("testdata/fastpaths.conf", "", filter.Options{UseDNS: true, Location: time.UTC, NoVerify: true})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, line string) {
+		a := fast.Filter.NewMatcher().Match([]byte(line), sampleNow)
+		b := ref.Filter.NewMatcher().Match([]byte(line), sampleNow)
+		if a.Kind != b.Kind || a.Host != b.Host || a.User != b.User || a.Regex != b.Regex || a.NoFail != b.NoFail {
+			t.Fatalf("Match(%q): fast paths %+v, whole patterns %+v", line, a, b)
+		}
+	})
+}
