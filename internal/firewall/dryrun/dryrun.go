@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/netip"
 	"slices"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -56,10 +57,15 @@ func (b *Backend) Setup(_ context.Context, jails []firewall.JailSpec) error {
 		next[j.Name] = j
 		b.logf("setup jail %s: %s", j.Name, Describe(j))
 	}
+	var gone []string
 	for name := range b.jails {
 		if _, ok := next[name]; !ok {
-			b.logf("setup remove jail %s", name)
+			gone = append(gone, name)
 		}
+	}
+	sort.Strings(gone) // map order would make the text (and its golden file) vary
+	for _, name := range gone {
+		b.logf("setup remove jail %s", name)
 	}
 	for k := range b.bans {
 		if _, ok := next[k.jail]; !ok {
