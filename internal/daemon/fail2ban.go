@@ -79,10 +79,11 @@ func Fail2banTOML(dir string) ([]byte, []string, error) {
 		if j.AllPorts {
 			fj.Port = "all"
 		}
-		if j.Blocktype == "reject" {
-			fj.BanAction = "reject"
-		} else {
+		// Fail2ban's firewall actions reject unless blocktype says drop.
+		if j.Blocktype == "drop" {
 			fj.BanAction = "drop"
+		} else {
+			fj.BanAction = "reject"
 		}
 		if inc := j.Increment; isTrueF2B(inc["increment"]) {
 			in := &incr{Enabled: true, Formula: inc["formula"], MaxTime: inc["maxtime"], RndTime: inc["rndtime"], OverallJails: isTrueF2B(inc["overalljails"])}
