@@ -224,3 +224,194 @@ func walk(e *syntax.Regexp, f func(*syntax.Regexp)) {
 		walk(s, f)
 	}
 }
+
+// splitVariants turns a pattern with conditionals into separate patterns,
+// one per combination of the choices the conditionals depend on, in the
+// backtracking engine's order: the first of them that matches is the
+// original's match. That holds when the part before each split point can
+// end at only one place (endUnique), so every variant starts its own
+// choices from the same position; otherwise it reports false. Each
+// variant stays small enough for Go's backtracker, unlike the single
+// pattern resolveConditionals builds.
+func splitVariants(pattern string, checks []check) ([]string, bool) {
+	conds := map[string]string{}
+	for _, c := range checks {
+		if c.kind == checkCond {
+			conds[strings.TrimSuffix(c.yes, "y")] = c.cond
+		}
+	}
+	if len(conds) == 0 {
+		return nil, false
+	}
+	re, err := syntax.Parse(pattern, syntax.Perl)
+	if err != nil {
+		return nil, false
+	}
+	elems := []*syntax.Regexp{re}
+	if re.Op == syntax.OpConcat {
+		elems = re.Sub
+	}
+	if elems[0].Op != syntax.OpBeginText {
+		return nil, false // unanchored: variants could start at different places
+	}
+	lists, ok := variantLists(elems, conds, 0)
+	if !ok || len(lists) < 2 || len(lists) > 16 {
+		return nil, false
+	}
+	out := make([]string, len(lists))
+	for i, l := range lists {
+		out[i] = (&syntax.Regexp{Op: syntax.OpConcat, Flags: re.Flags, Sub: l}).String()
+	}
+	return out, true
+}
+
+func variantLists(elems []*syntax.Regexp, conds map[string]string, depth int) ([][]*syntax.Regexp, bool) {
+	if depth > 4 {
+		return nil, false
+	}
+	for i, e := range elems {
+		rest := elems[i+1:]
+		for _, g := range capturesIn(e) {
+			if !refersTo(rest, conds, g) {
+				continue
+			}
+			vars := variants(e, g)
+			if vars == nil || !endUnique(elems[:i]) {
+				return nil, false
+			}
+			var out [][]*syntax.Regexp
+			for _, v := range vars {
+				next := append(append([]*syntax.Regexp{}, v.head...), resolve(rest, conds, g, v.set)...)
+				subs, ok := variantLists(next, conds, depth+1)
+				if !ok {
+					return nil, false
+				}
+				for _, s := range subs {
+					out = append(out, append(append([]*syntax.Regexp{}, elems[:i]...), s...))
+				}
+			}
+			return out, true
+		}
+	}
+	if countConds(elems, conds) > 0 {
+		return nil, false
+	}
+	return [][]*syntax.Regexp{elems}, true
+}
+
+// endUnique reports whether a match of the concatenation pre, started at a
+// given place, can end at only one place: every element of variable width
+// is followed by one that must start with a character the variable one
+// can never contain, so it ends right before the first such character.
+func endUnique(pre []*syntax.Regexp) bool {
+	for i, e := range pre {
+		if _, fixed := width(e); fixed {
+			continue
+		}
+		if i+1 >= len(pre) {
+			return false
+		}
+		var next [4]uint64
+		done, ok := firstOf(pre[i+1], &next)
+		if !ok || !done {
+			return false
+		}
+		var in [4]uint64
+		if !charsOf(e, &in) {
+			return false
+		}
+		for k := range in {
+			if in[k]&next[k] != 0 {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// width returns the fixed length in characters of what e matches, if fixed.
+func width(e *syntax.Regexp) (int, bool) {
+	switch e.Op {
+	case syntax.OpLiteral:
+		return len(e.Rune), true
+	case syntax.OpCharClass, syntax.OpAnyCharNotNL, syntax.OpAnyChar:
+		return 1, true
+	case syntax.OpBeginText, syntax.OpBeginLine, syntax.OpEmptyMatch, syntax.OpWordBoundary, syntax.OpNoWordBoundary:
+		return 0, true
+	case syntax.OpCapture:
+		return width(e.Sub[0])
+	case syntax.OpConcat:
+		n := 0
+		for _, s := range e.Sub {
+			w, ok := width(s)
+			if !ok {
+				return 0, false
+			}
+			n += w
+		}
+		return n, true
+	case syntax.OpAlternate:
+		w0 := -1
+		for _, s := range e.Sub {
+			w, ok := width(s)
+			if !ok || (w0 >= 0 && w != w0) {
+				return 0, false
+			}
+			w0 = w
+		}
+		return w0, w0 >= 0
+	case syntax.OpRepeat:
+		if e.Min == e.Max {
+			w, ok := width(e.Sub[0])
+			return w * e.Min, ok
+		}
+	}
+	return 0, false
+}
+
+// charsOf adds every ASCII character e can match to set; false when e can
+// match a character it cannot tell (non-ASCII classes are allowed: they
+// cannot collide with the ASCII first characters endUnique compares).
+func charsOf(e *syntax.Regexp, set *[4]uint64) bool {
+	add := func(lo, hi rune) {
+		for c := lo; c <= hi && c < 128; c++ {
+			set[c>>6] |= 1 << (uint(c) & 63)
+		}
+	}
+	switch e.Op {
+	case syntax.OpLiteral:
+		for _, r := range e.Rune {
+			add(r, r)
+			if e.Flags&syntax.FoldCase != 0 {
+				if r >= 'a' && r <= 'z' {
+					add(r-32, r-32)
+				} else if r >= 'A' && r <= 'Z' {
+					add(r+32, r+32)
+				}
+			}
+		}
+		return true
+	case syntax.OpCharClass:
+		for i := 0; i+1 < len(e.Rune); i += 2 {
+			add(e.Rune[i], e.Rune[i+1])
+		}
+		return true
+	case syntax.OpAnyCharNotNL:
+		add(0, '\n'-1)
+		add('\n'+1, 127)
+		return true
+	case syntax.OpAnyChar:
+		add(0, 127)
+		return true
+	case syntax.OpBeginText, syntax.OpBeginLine, syntax.OpEmptyMatch, syntax.OpWordBoundary, syntax.OpNoWordBoundary, syntax.OpEndText, syntax.OpEndLine:
+		return true
+	case syntax.OpCapture, syntax.OpConcat, syntax.OpAlternate, syntax.OpStar, syntax.OpPlus, syntax.OpQuest, syntax.OpRepeat:
+		for _, s := range e.Sub {
+			if !charsOf(s, set) {
+				return false
+			}
+		}
+		return true
+	}
+	return false
+}

@@ -60,6 +60,9 @@ type rx struct {
 	// checks confirm a match of the RE2 superset of a slow pattern (nil:
 	// they cannot, and the backtracking engine decides every match).
 	checks []boundCheck
+	// variants, when set, are the pattern split at its conditionals into
+	// RE2 patterns tried in order (splitVariants); nil otherwise.
+	variants []variantRx
 	// dups lists groups whose name repeats (branches copied by
 	// resolveConditionals); after a match the set one is copied to the first.
 	dups [][]int
@@ -108,12 +111,15 @@ func compileRx(src Pattern, expanded string) (*rx, error) {
 	for i := range r.known {
 		r.known[i] = -1
 	}
+	var splitFrom string // the superset to split into variants, if resolving failed
 	if !t.exact && t.verifiable {
 		// Resolved conditionals copy the rest of the pattern into each
 		// branch; Go runs a program that large on its NFA, slower than
 		// regexp2, so only small results are used.
 		if p2, ok := resolveConditionals(t.re2, t.checks); ok && progSize(p2) <= maxBacktrackProg {
 			t.re2 = p2
+		} else {
+			splitFrom = t.re2
 		}
 	}
 	re, err := regexp.Compile(t.re2)
@@ -147,6 +153,11 @@ func compileRx(src Pattern, expanded string) (*rx, error) {
 			r.dups = duplicateGroups(re)
 			if t.verifiable {
 				r.checks = compileChecks(t.checks, re)
+			}
+			if splitFrom != "" && r.checks != nil {
+				if vs, ok := splitVariants(splitFrom, t.checks); ok {
+					r.variants = compileVariants(vs, t.checks, re)
+				}
 			}
 		} else {
 			r.slowIdx = map[string]int{}
@@ -278,7 +289,11 @@ func (r *rx) match(buf []byte, dst []int) (spans []int, ok bool, err error) {
 		loc := r.fast.FindSubmatchIndex(buf)
 		return loc, loc != nil, nil
 	}
-	if r.fast != nil {
+	if r.variants != nil {
+		if sp, ok, decided := r.matchVariants(buf, dst); decided {
+			return sp, ok, nil
+		}
+	} else if r.fast != nil {
 		if r.checks == nil {
 			if !r.fast.Match(buf) {
 				return dst, false, nil

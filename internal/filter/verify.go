@@ -110,3 +110,74 @@ func (r *rx) verify(buf []byte, loc []int) bool {
 	}
 	return true
 }
+
+// variantRx is one variant of a pattern split at its conditionals.
+type variantRx struct {
+	re     *regexp.Regexp
+	toFast []int // variant group -> group of the full superset (-1: none)
+	rx     rx    // carries the variant's own checks for verify
+}
+
+// compileVariants compiles split variants and maps their groups onto the
+// superset's numbering; nil when one does not compile or is too large.
+func compileVariants(patterns []string, cs []check, fast *regexp.Regexp) []variantRx {
+	out := make([]variantRx, 0, len(patterns))
+	for _, p := range patterns {
+		if progSize(p) > maxBacktrackProg {
+			return nil
+		}
+		re, err := regexp.Compile(p)
+		if err != nil {
+			return nil
+		}
+		v := variantRx{re: re, toFast: make([]int, re.NumSubexp()+1)}
+		for i, n := range re.SubexpNames() {
+			v.toFast[i] = -1
+			if n != "" {
+				v.toFast[i] = fast.SubexpIndex(n)
+			}
+		}
+		v.toFast[0] = 0
+		// Conditionals are resolved in a variant; other checks apply where
+		// their group is in it.
+		var keep []check
+		for _, c := range cs {
+			if c.kind != checkCond && re.SubexpIndex(c.group) >= 0 {
+				keep = append(keep, c)
+			}
+		}
+		v.rx.checks = compileChecks(keep, re)
+		if v.rx.checks == nil && len(keep) > 0 {
+			return nil
+		}
+		out = append(out, v)
+	}
+	return out
+}
+
+// matchVariants tries the variants in order. decided is false when the
+// first variant that matches fails a check: then only the backtracking
+// engine can tell.
+func (r *rx) matchVariants(buf []byte, dst []int) (spans []int, ok, decided bool) {
+	for i := range r.variants {
+		v := &r.variants[i]
+		loc := v.re.FindSubmatchIndex(buf)
+		if loc == nil {
+			continue
+		}
+		if !v.rx.verify(buf, loc) {
+			return dst, false, false
+		}
+		spans = dst[:0]
+		for k := 0; k < r.ngroups; k++ {
+			spans = append(spans, -1, -1)
+		}
+		for g, f := range v.toFast {
+			if f >= 0 && 2*g+1 < len(loc) && loc[2*g] >= 0 {
+				spans[2*f], spans[2*f+1] = loc[2*g], loc[2*g+1]
+			}
+		}
+		return spans, true, true
+	}
+	return dst, false, true
+}
