@@ -123,7 +123,7 @@ func Compile(def *Definition, opts Options) (*Filter, error) {
 		}
 		if opts.NoVerify {
 			// The reference engine for tests: whole-pattern matching only.
-			r.checks, r.head, r.seq, r.headOptional = nil, nil, nil, false
+			r.checks, r.head, r.seq, r.headOptional, r.variants = nil, nil, nil, false, nil
 		}
 		r.prefix = mode
 		if mode == prefixMLFID {

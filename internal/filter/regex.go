@@ -456,15 +456,15 @@ func buildPrefilter(pattern string) prefilter {
 	}
 	re = re.Simplify()
 	lits := requiredLiterals(re)
-	// Keep the two longest: enough to reject most lines, cheap to test.
-	for k := 0; k < 2 && len(lits) > 0; k++ {
+	// Keep the three longest: enough to reject most lines, cheap to test.
+	for k := 0; k < 3 && len(lits) > 0; k++ {
 		best := 0
 		for i, l := range lits {
 			if len(l) > len(lits[best]) {
 				best = i
 			}
 		}
-		if len(lits[best]) >= 3 {
+		if len(lits[best]) >= 2 {
 			p.lits = append(p.lits, []byte(lits[best]))
 		}
 		lits = append(lits[:best], lits[best+1:]...)
@@ -541,12 +541,17 @@ func firstBytes(subs []*syntax.Regexp, set *[4]uint64) bool {
 // firstOf adds the first bytes of re to set; done reports that re cannot
 // match empty (so later parts do not contribute first bytes).
 func firstOf(re *syntax.Regexp, set *[4]uint64) (done, ok bool) {
-	add := func(c rune) bool {
+	// Non-ASCII characters start with a byte >= 0xC0; adding every high
+	// byte keeps the set a superset without decoding UTF-8 here.
+	high := func() {
+		set[2], set[3] = ^uint64(0), ^uint64(0)
+	}
+	add := func(c rune) {
 		if c >= utf8.RuneSelf {
-			return false
+			high()
+			return
 		}
 		set[c>>6] |= 1 << (uint(c) & 63)
-		return true
 	}
 	switch re.Op {
 	case syntax.OpLiteral:
@@ -559,19 +564,31 @@ func firstOf(re *syntax.Regexp, set *[4]uint64) (done, ok bool) {
 				add(c - 32)
 			} else if c >= 'A' && c <= 'Z' {
 				add(c + 32)
+			} else if c >= utf8.RuneSelf {
+				high()
 			}
 		}
-		return true, add(c)
+		add(c)
+		return true, true
 	case syntax.OpCharClass:
 		for i := 0; i+1 < len(re.Rune); i += 2 {
 			lo, hi := re.Rune[i], re.Rune[i+1]
 			if hi >= utf8.RuneSelf {
-				return false, false
+				high()
+				hi = utf8.RuneSelf - 1
 			}
 			for c := lo; c <= hi; c++ {
 				add(c)
 			}
 		}
+		return true, true
+	case syntax.OpAnyCharNotNL, syntax.OpAnyChar:
+		for c := rune(0); c < utf8.RuneSelf; c++ {
+			if c != '\n' || re.Op == syntax.OpAnyChar {
+				add(c)
+			}
+		}
+		high()
 		return true, true
 	case syntax.OpCapture:
 		return firstOf(re.Sub[0], set)

@@ -23,6 +23,7 @@ type seqHead struct {
 
 type seqPart struct {
 	re       *regexp.Regexp // ^(?:S)
+	simple   []simpleElem   // S matched by hand, when it is a plain sequence (simple.go)
 	first    [4]uint64      // bytes S can start with, when !canEmpty
 	canEmpty bool
 	star     bool
@@ -85,7 +86,7 @@ func (h *seqHead) add(e *syntax.Regexp, global func(string) int) bool {
 	if err != nil {
 		return false
 	}
-	p := seqPart{re: re, star: e.Op == syntax.OpStar}
+	p := seqPart{re: re, star: e.Op == syntax.OpStar, simple: simpleSeq(sub)}
 	p.groups = make([]int, re.NumSubexp()+1)
 	for i, n := range re.SubexpNames() {
 		if i == 0 {
@@ -110,10 +111,9 @@ func (h *seqHead) add(e *syntax.Regexp, global func(string) int) bool {
 // whole regex (no content would remain).
 func (h *seqHead) match(buf []byte, loc []int) int {
 	pos := 0
-	starts := make([]int, 0, 4)
 	for i := range h.parts {
 		p := &h.parts[i]
-		starts = append(starts[:0], pos)
+		start := pos
 		for {
 			if pos < len(buf) && !p.canEmpty {
 				c := buf[pos]
@@ -122,6 +122,17 @@ func (h *seqHead) match(buf []byte, loc []int) int {
 				}
 			} else if pos >= len(buf) && !p.canEmpty {
 				break
+			}
+			if p.simple != nil {
+				n := matchSimple(p.simple, buf[pos:])
+				if n < 0 {
+					break
+				}
+				pos += n
+				if !p.star || n == 0 {
+					break
+				}
+				continue
 			}
 			m := p.re.FindSubmatchIndex(buf[pos:])
 			if m == nil {
@@ -139,7 +150,7 @@ func (h *seqHead) match(buf []byte, loc []int) int {
 		}
 		for _, c := range h.caps {
 			if c.from == i {
-				loc[2*c.idx] = starts[0]
+				loc[2*c.idx] = start
 			}
 			if c.upto == i+1 {
 				loc[2*c.idx+1] = pos

@@ -114,6 +114,7 @@ func (r *rx) verify(buf []byte, loc []int) bool {
 // variantRx is one variant of a pattern split at its conditionals.
 type variantRx struct {
 	re     *regexp.Regexp
+	pre    prefilter
 	toFast []int // variant group -> group of the full superset (-1: none)
 	rx     rx    // carries the variant's own checks for verify
 }
@@ -130,7 +131,7 @@ func compileVariants(patterns []string, cs []check, fast *regexp.Regexp) []varia
 		if err != nil {
 			return nil
 		}
-		v := variantRx{re: re, toFast: make([]int, re.NumSubexp()+1)}
+		v := variantRx{re: re, pre: buildPrefilter(p), toFast: make([]int, re.NumSubexp()+1)}
 		for i, n := range re.SubexpNames() {
 			v.toFast[i] = -1
 			if n != "" {
@@ -161,6 +162,9 @@ func compileVariants(patterns []string, cs []check, fast *regexp.Regexp) []varia
 func (r *rx) matchVariants(buf []byte, dst []int) (spans []int, ok, decided bool) {
 	for i := range r.variants {
 		v := &r.variants[i]
+		if !v.pre.pass(buf) {
+			continue
+		}
 		loc := v.re.FindSubmatchIndex(buf)
 		if loc == nil {
 			continue
