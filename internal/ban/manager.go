@@ -56,10 +56,16 @@ type Manager struct {
 
 	queue chan store.Ban
 
+	// opMu serialises operations that touch the store, memory and the
+	// firewall (Start, Reconfigure, Add, Remove, expire, retry), so the
+	// three never disagree; mu guards the maps for quick readers.
+	opMu  sync.Mutex
 	specs []firewall.JailSpec // what Setup was last given, for resyncs
 
 	mu      sync.Mutex
-	resync  bool // a whole batch failed: set the firewall up again and re-add every ban
+	jails   map[string]bool      // jails of specs
+	unbans  map[key]firewall.Ban // removals the firewall refused, to retry
+	resync  bool                 // a whole batch failed: set the firewall up again and re-add every ban
 	active  map[key]store.Ban
 	pending map[key]store.Ban // committed, refused by the firewall, to retry
 	total   map[string]int64  // bans since start, per jail
@@ -81,6 +87,8 @@ func New(cfg Config) *Manager {
 		queue:   make(chan store.Ban, 65536),
 		active:  map[key]store.Ban{},
 		pending: map[key]store.Ban{},
+		jails:   map[string]bool{},
+		unbans:  map[key]firewall.Ban{},
 		total:   map[string]int64{},
 	}
 	if m.log == nil {
@@ -98,10 +106,12 @@ func New(cfg Config) *Manager {
 // then the kernel is listed — slow for big sets — and elements without a
 // stored ban are removed.
 func (m *Manager) Start(ctx context.Context, jails []firewall.JailSpec) error {
+	m.opMu.Lock()
+	defer m.opMu.Unlock()
 	if err := m.fw.Setup(ctx, jails); err != nil {
 		return fmt.Errorf("firewall setup: %w", err)
 	}
-	m.specs = jails
+	m.setSpecs(jails)
 	now := m.now()
 	if _, err := m.store.ExpireBefore(ctx, now); err != nil {
 		return fmt.Errorf("expiring old bans: %w", err)
@@ -210,6 +220,8 @@ func (m *Manager) Run(ctx context.Context) error {
 // Add commits bans to the store, then to the firewall. A ban already active
 // in the same jail is extended only if the new one lasts longer.
 func (m *Manager) Add(ctx context.Context, bans []store.Ban) error {
+	m.opMu.Lock()
+	defer m.opMu.Unlock()
 	now := m.now()
 	m.mu.Lock()
 	var fresh []store.Ban
@@ -217,6 +229,11 @@ func (m *Manager) Add(ctx context.Context, bans []store.Ban) error {
 	for _, b := range bans {
 		k := key{b.Jail, b.Prefix}
 		if seen[k] {
+			continue
+		}
+		if !m.jails[b.Jail] {
+			// Queued before a reload removed its jail: nothing enforces it.
+			m.log.Warn("ban dropped: its jail is no longer configured", "jail", b.Jail, "ip", prefixString(b.Prefix))
 			continue
 		}
 		if old, ok := m.active[k]; ok && (old.Until.IsZero() || (!b.Until.IsZero() && !b.Until.After(old.Until))) {
@@ -270,12 +287,22 @@ func (m *Manager) apply(ctx context.Context, ch firewall.Change) error {
 		for _, f := range be.Failed {
 			m.log.Error("firewall refused element; will retry", "op", f.Op, "jail", f.Ban.Jail, "ip", prefixString(f.Ban.Prefix), "err", f.Err)
 		}
-		if len(be.Failed) < be.Total && !unknownJail(be) {
+		if len(be.Failed) < be.Total || unknownJailOnly(be) {
 			m.mu.Lock()
 			for _, f := range be.Failed {
 				k := key{f.Ban.Jail, f.Ban.Prefix}
-				if b, ok := m.active[k]; ok && f.Op == firewall.OpAdd {
-					m.pending[k] = b
+				switch {
+				case errors.Is(f.Err, firewall.ErrUnknownJail):
+					// The firewall has no such jail (it left the
+					// configuration): the ban cannot be enforced.
+					delete(m.active, k)
+					delete(m.pending, k)
+				case f.Op == firewall.OpAdd:
+					if b, ok := m.active[k]; ok {
+						m.pending[k] = b
+					}
+				default:
+					m.unbans[k] = f.Ban
 				}
 			}
 			m.mu.Unlock()
@@ -293,18 +320,26 @@ func (m *Manager) apply(ctx context.Context, ch firewall.Change) error {
 }
 
 func (m *Manager) retry(ctx context.Context) {
+	m.opMu.Lock()
+	defer m.opMu.Unlock()
 	m.mu.Lock()
 	if m.resync {
 		m.mu.Unlock()
 		m.resyncAll(ctx)
 		return
 	}
-	if len(m.pending) == 0 {
+	if len(m.pending) == 0 && len(m.unbans) == 0 {
 		m.mu.Unlock()
 		return
 	}
 	now := m.now()
 	var ch firewall.Change
+	for k, b := range m.unbans {
+		delete(m.unbans, k)
+		if _, banned := m.active[k]; !banned {
+			ch.Remove = append(ch.Remove, b)
+		}
+	}
 	for k, b := range m.pending {
 		delete(m.pending, k)
 		if _, ok := m.active[k]; ok && (b.Until.IsZero() || b.Until.After(now)) {
@@ -312,29 +347,67 @@ func (m *Manager) retry(ctx context.Context) {
 		}
 	}
 	m.mu.Unlock()
-	if len(ch.Add) == 0 {
+	if ch.Len() == 0 {
 		return
 	}
-	m.log.Info("retrying bans the firewall refused", "bans", len(ch.Add))
+	m.log.Info("retrying what the firewall refused", "bans", len(ch.Add), "unbans", len(ch.Remove))
 	if err := m.apply(ctx, ch); err != nil {
 		m.log.Warn("retry failed; will try again", "err", err)
 	}
 }
 
-// unknownJail reports whether the backend no longer knows a jail's sets.
-func unknownJail(be *firewall.BatchError) bool {
+// unknownJailOnly reports whether every failure is a jail the backend does
+// not know (then setting the firewall up again would not help).
+func unknownJailOnly(be *firewall.BatchError) bool {
 	for _, f := range be.Failed {
-		if errors.Is(f.Err, firewall.ErrUnknownJail) {
-			return true
+		if !errors.Is(f.Err, firewall.ErrUnknownJail) {
+			return false
 		}
 	}
-	return false
+	return len(be.Failed) > 0
+}
+
+// setSpecs records the jails the firewall was set up with.
+func (m *Manager) setSpecs(specs []firewall.JailSpec) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.specs = specs
+	m.jails = map[string]bool{}
+	for _, j := range specs {
+		m.jails[j.Name] = true
+	}
+}
+
+// Reconfigure sets the firewall up for a new set of jails (a reload):
+// bans of jails that stay are kept; bans of removed jails leave memory
+// (the firewall drops their sets; the store's copies are ignored at the
+// next start). Bans committed meanwhile are not lost: it holds the same
+// lock as Add.
+func (m *Manager) Reconfigure(ctx context.Context, specs []firewall.JailSpec) error {
+	m.opMu.Lock()
+	defer m.opMu.Unlock()
+	if err := m.fw.Setup(ctx, specs); err != nil {
+		return fmt.Errorf("firewall setup: %w", err)
+	}
+	m.setSpecs(specs)
+	m.mu.Lock()
+	for k := range m.active {
+		if !m.jails[k.jail] {
+			delete(m.active, k)
+			delete(m.pending, k)
+		}
+	}
+	m.mu.Unlock()
+	return nil
 }
 
 // resyncAll sets the firewall up again (idempotent: it re-creates a deleted
 // table) and re-adds every active ban.
 func (m *Manager) resyncAll(ctx context.Context) {
-	if err := m.fw.Setup(ctx, m.specs); err != nil {
+	m.mu.Lock()
+	specs := m.specs
+	m.mu.Unlock()
+	if err := m.fw.Setup(ctx, specs); err != nil {
 		m.log.Error("firewall setup failed; will retry", "err", err)
 		return
 	}
@@ -360,6 +433,8 @@ func (m *Manager) resyncAll(ctx context.Context) {
 // expire drops ended bans from the store and memory. The kernel removes
 // its elements by itself (per-element timeouts).
 func (m *Manager) expire(ctx context.Context, now time.Time) {
+	m.opMu.Lock()
+	defer m.opMu.Unlock()
 	gone, err := m.store.ExpireBefore(ctx, now)
 	if err != nil {
 		m.log.Warn("expiring bans", "err", err)
@@ -384,6 +459,8 @@ func (m *Manager) expire(ctx context.Context, now time.Time) {
 // Remove lifts bans matching prefix (every jail when jail is empty; every
 // ban when all). It returns what was removed.
 func (m *Manager) Remove(ctx context.Context, jail string, prefix netip.Prefix, all bool) ([]store.Ban, error) {
+	m.opMu.Lock()
+	defer m.opMu.Unlock()
 	m.mu.Lock()
 	var sel []store.Ban
 	for k, b := range m.active {

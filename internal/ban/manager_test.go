@@ -73,21 +73,37 @@ func (s *memStore) ExpireBefore(_ context.Context, now time.Time) ([]store.Ban, 
 }
 
 // flakyFW refuses the next n Apply calls whole, then behaves like inner.
+// With lost set it plays a table deleted from outside: every element fails
+// (as nftables reports it) until Setup runs again.
 type flakyFW struct {
 	firewall.Backend
 	mu   sync.Mutex
 	fail int
+	lost bool
 }
 
 func (f *flakyFW) Apply(ctx context.Context, c firewall.Change) error {
 	f.mu.Lock()
+	defer f.mu.Unlock()
 	if f.fail > 0 {
 		f.fail--
-		f.mu.Unlock()
 		return errors.New("netlink: operation not permitted")
 	}
-	f.mu.Unlock()
+	if f.lost {
+		be := &firewall.BatchError{Total: c.Len()}
+		for _, b := range c.Add {
+			be.Failed = append(be.Failed, firewall.ElementError{Op: firewall.OpAdd, Ban: b, Err: errors.New("netlink receive: no such file or directory")})
+		}
+		return be
+	}
 	return f.Backend.Apply(ctx, c)
+}
+
+func (f *flakyFW) Setup(ctx context.Context, jails []firewall.JailSpec) error {
+	f.mu.Lock()
+	f.lost = false
+	f.mu.Unlock()
+	return f.Backend.Setup(ctx, jails)
 }
 
 var jails = []firewall.JailSpec{{Name: "sshd", Ports: []firewall.PortRange{firewall.Port(22)}, Protocols: []string{"tcp"}}}
@@ -209,6 +225,9 @@ func TestRefusedBatchIsRetried(t *testing.T) {
 	if err := inner.Teardown(ctx); err != nil {
 		t.Fatal(err)
 	}
+	fw.mu.Lock()
+	fw.lost = true
+	fw.mu.Unlock()
 	q := netip.MustParsePrefix("203.0.113.10/32")
 	if err := m.Add(ctx, []store.Ban{{Jail: "sshd", Prefix: q, Since: now, Until: now.Add(time.Hour)}}); err == nil {
 		t.Fatal("Add into a deleted table: want an error")
@@ -246,6 +265,40 @@ func TestRunBatchesFlood(t *testing.T) {
 	}
 	if fw.calls > 10 {
 		t.Errorf("5000 queued bans took %d firewall batches, want a few", fw.calls)
+	}
+}
+
+// A ban whose jail left the configuration is dropped, not retried forever.
+func TestUnknownJailIsDropped(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2026, 6, 15, 12, 0, 0, 0, time.UTC)
+	clock := func() time.Time { return now }
+	st := newMemStore()
+	fw := &countingFW{Backend: dryrun.New(io.Discard, clock)}
+	m := New(Config{Store: st, Firewall: fw, Log: quiet(), Now: clock})
+	if err := m.Start(ctx, jails); err != nil {
+		t.Fatal(err)
+	}
+	p := netip.MustParsePrefix("198.51.100.4/32")
+	if err := m.Add(ctx, []store.Ban{{Jail: "gone", Prefix: p, Since: now, Until: now.Add(time.Hour)}}); err != nil {
+		t.Fatal(err)
+	}
+	if m.IsBanned("gone", p) || len(m.Active()) != 0 {
+		t.Errorf("a ban of an unconfigured jail became active: %v", m.Active())
+	}
+	// A reload that drops the jail drops its bans from memory.
+	if err := m.Add(ctx, []store.Ban{{Jail: "sshd", Prefix: p, Since: now, Until: now.Add(time.Hour)}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Reconfigure(ctx, []firewall.JailSpec{{Name: "other"}}); err != nil {
+		t.Fatal(err)
+	}
+	calls := fw.calls
+	for i := 0; i < 5; i++ {
+		m.retry(ctx)
+	}
+	if len(m.Active()) != 0 || fw.calls != calls {
+		t.Errorf("after the jail left: active %v, %d more firewall batches", m.Active(), fw.calls-calls)
 	}
 }
 

@@ -71,10 +71,12 @@ type Daemon struct {
 	store *store.Store
 	fw    firewall.Backend
 	bans  *ban.Manager
-	offs  *jail.Offenders
 	met   *metrics.Metrics
 
 	reload chan chan error
+
+	dnsMu sync.Mutex
+	dns   map[string]dnsEntry
 
 	mu    sync.Mutex
 	cfg   *config.Config
@@ -86,9 +88,10 @@ type runJail struct {
 	cfg     config.Jail
 	jail    *jail.Jail
 	filter  *filter.Filter
-	sources []source
+	sources []source // built before the jail is published (status reads them)
 	useDNS  bool
 	ignore  *jail.Ignore
+	offs    *jail.Offenders // ban history of this configuration's jails
 }
 
 type source interface {
@@ -107,14 +110,18 @@ func Run(ctx context.Context, opts Options) error {
 	// still stop the daemon in order.
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP) // queued until the run loop reads it
+	defer signal.Stop(hup)
 	cfg, notes, err := opts.Load()
 	if err != nil {
 		return &ConfigError{err}
 	}
-	d := &Daemon{opts: opts, log: log, offs: jail.NewOffenders(), reload: make(chan chan error), met: metrics.New()}
+	d := &Daemon{opts: opts, log: log, reload: make(chan chan error), met: metrics.New()}
+	offs := jail.NewOffenders()
 	// Compile every filter before touching state or the firewall: a bad
 	// filter must not half-start the daemon.
-	jails, err := d.build(cfg)
+	jails, err := d.build(cfg, offs)
 	if err != nil {
 		return &ConfigError{err}
 	}
@@ -137,7 +144,7 @@ func Run(ctx context.Context, opts Options) error {
 		return err
 	}
 	d.bans = ban.New(ban.Config{Store: d.store, Firewall: d.fw, Log: log, Listener: banMetrics{d.met}})
-	if err := d.seedOffenders(ctx, jails); err != nil {
+	if err := d.seedOffenders(ctx, offs, jails); err != nil {
 		return err
 	}
 	start := time.Now()
@@ -153,11 +160,10 @@ func Run(ctx context.Context, opts Options) error {
 	// back to the system now rather than at the next GC cycles.
 	debug.FreeOSMemory()
 	log.Info("firewall ready", "backend", cfg.Daemon.Firewall, "bans", len(d.bans.Active()), "took", time.Since(start).Round(time.Millisecond))
+	d.prepareSources(cfg, jails)
+	d.mu.Lock()
 	d.cfg, d.jails = cfg, jails
-
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
+	d.mu.Unlock()
 
 	var wg sync.WaitGroup
 	errc := make(chan error, 2)
@@ -228,7 +234,7 @@ loop:
 }
 
 // build compiles filters and creates jails for the enabled jails of cfg.
-func (d *Daemon) build(cfg *config.Config) (map[string]*runJail, error) {
+func (d *Daemon) build(cfg *config.Config, offs *jail.Offenders) (map[string]*runJail, error) {
 	out := map[string]*runJail{}
 	var errs []error
 	dates := &date.Cache{}
@@ -267,13 +273,13 @@ func (d *Daemon) build(cfg *config.Config) (map[string]*runJail, error) {
 		}
 		// History for every jail: it also keeps old log lines read again
 		// after a restart from banning a second time.
-		jcfg.History = d.offs.History(jc.Name)
+		jcfg.History = offs.History(jc.Name)
 		j, err := jail.New(jcfg)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("jail %q: %w", jc.Name, err))
 			continue
 		}
-		out[jc.Name] = &runJail{cfg: jc, jail: j, filter: l.Filter, useDNS: useDNS, ignore: ig}
+		out[jc.Name] = &runJail{cfg: jc, jail: j, filter: l.Filter, useDNS: useDNS, ignore: ig, offs: offs}
 	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
@@ -290,14 +296,14 @@ func ignoreEntries(jc config.Jail) []string {
 }
 
 // seedOffenders loads ban history for bantime.increment.
-func (d *Daemon) seedOffenders(ctx context.Context, jails map[string]*runJail) error {
+func (d *Daemon) seedOffenders(ctx context.Context, offs *jail.Offenders, jails map[string]*runJail) error {
 	for name := range jails {
-		offs, err := d.store.Offenders(ctx, name)
+		hist, err := d.store.Offenders(ctx, name)
 		if err != nil {
 			return fmt.Errorf("jail %q: reading ban history: %w", name, err)
 		}
-		for p, o := range offs {
-			d.offs.Add(name, p, o.Count, o.Last)
+		for p, o := range hist {
+			offs.Add(name, p, o.Count, o.Last)
 		}
 	}
 	return nil

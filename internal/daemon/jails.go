@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/rampart-ids/rampart/internal/config"
 	"github.com/rampart-ids/rampart/internal/filter"
 	"github.com/rampart-ids/rampart/internal/logsource"
 	"github.com/rampart-ids/rampart/internal/store"
@@ -24,7 +25,6 @@ func (d *Daemon) startJails(ctx context.Context, jails map[string]*runJail) chan
 	done := make(chan struct{})
 	var wg sync.WaitGroup
 	for _, rj := range jails {
-		rj.sources = d.sourcesFor(rj)
 		for _, src := range rj.sources {
 			wg.Add(1)
 			go func(rj *runJail, src source) {
@@ -64,8 +64,16 @@ func (d *Daemon) startJails(ctx context.Context, jails map[string]*runJail) chan
 	return done
 }
 
+// prepareSources builds every jail's log sources, before the jails are
+// published to the control API (which reads them for status).
+func (d *Daemon) prepareSources(cfg *config.Config, jails map[string]*runJail) {
+	for _, rj := range jails {
+		rj.sources = d.sourcesFor(cfg, rj)
+	}
+}
+
 // sourcesFor builds the log sources of a jail.
-func (d *Daemon) sourcesFor(rj *runJail) []source {
+func (d *Daemon) sourcesFor(cfg *config.Config, rj *runJail) []source {
 	src := rj.cfg.Source(filepath.Glob)
 	var out []source
 	if src.Journal {
@@ -87,7 +95,7 @@ func (d *Daemon) sourcesFor(rj *runJail) []source {
 		f, err := logsource.NewFile(logsource.FileConfig{
 			Name: rj.cfg.Name, Pattern: pattern, Positions: positions{d.store},
 			Start: logsource.StartFindTime, FindTime: rj.cfg.FindTime, TimeOf: timeOf(rj.filter),
-			Poll: src.Polling, MaxLineBytes: d.cfg0().Daemon.MaxLineBytes, Logger: d.log,
+			Poll: src.Polling, MaxLineBytes: cfg.Daemon.MaxLineBytes, Logger: d.log,
 		})
 		if err != nil {
 			d.log.Error("log source", "jail", rj.cfg.Name, "pattern", pattern, "err", err)
@@ -152,7 +160,7 @@ func (d *Daemon) runSource(ctx context.Context, rj *runJail, src source) {
 			if !rj.useDNS || res.Host == "" {
 				return
 			}
-			ips, err := resolve(res.Host)
+			ips, err := d.resolveCached(ctx, res.Host)
 			if err != nil {
 				d.log.Debug("cannot resolve host name of a failure", "jail", rj.cfg.Name, "host", res.Host, "err", err)
 				return
@@ -172,7 +180,7 @@ func (d *Daemon) runSource(ctx context.Context, rj *runJail, src source) {
 			if timed {
 				b.Until = until
 			}
-			d.offs.Record(rj.cfg.Name, dec.Prefix, now)
+			rj.offs.Record(rj.cfg.Name, dec.Prefix, now)
 			d.bans.Enqueue(ctx, b)
 		}
 	}

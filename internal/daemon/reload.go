@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"github.com/rampart-ids/rampart/internal/jail"
 )
 
 // Reload implements control.API: the run loop re-reads the configuration
@@ -24,32 +26,37 @@ func (d *Daemon) Reload(ctx context.Context) error {
 	}
 }
 
-// doReload runs in the run loop. Failure counts inside findtime start over
-// (the logs are not read again: positions are kept); bans stay.
+// doReload runs in the run loop. The new configuration is built and the
+// firewall set up for it while the old jails still run, so a reload that
+// fails leaves everything as it was. Failure counts inside findtime start
+// over (the logs are not read again: positions are kept); bans stay.
 func (d *Daemon) doReload(ctx context.Context, cancelRun *context.CancelFunc, runDone *chan struct{}) error {
 	cfg, notes, err := d.opts.Load()
 	if err != nil {
 		return err
 	}
-	jails, err := d.build(cfg)
+	cur := d.cfg0().Daemon
+	if cfg.Daemon.Socket != cur.Socket || cfg.Daemon.StateDir != cur.StateDir || cfg.Daemon.Firewall != cur.Firewall {
+		return fmt.Errorf("reload: [daemon] socket, state_dir and firewall take effect only at restart")
+	}
+	offs := jail.NewOffenders()
+	jails, err := d.build(cfg, offs)
 	if err != nil {
 		return err
-	}
-	if cfg.Daemon.Socket != d.cfg0().Daemon.Socket || cfg.Daemon.StateDir != d.cfg0().Daemon.StateDir || cfg.Daemon.Firewall != d.cfg0().Daemon.Firewall {
-		return fmt.Errorf("reload: [daemon] socket, state_dir and firewall take effect only at restart")
 	}
 	for _, n := range notes {
 		d.log.Warn("configuration note", "note", n)
 	}
-	if err := d.seedOffenders(ctx, jails); err != nil {
+	if err := d.seedOffenders(ctx, offs, jails); err != nil {
 		return err
 	}
+	d.prepareSources(cfg, jails)
 	start := time.Now()
-	(*cancelRun)()
-	<-*runDone
-	if err := d.bans.Start(ctx, firewallSpecs(jails)); err != nil {
+	if err := d.bans.Reconfigure(ctx, firewallSpecs(jails)); err != nil {
 		return fmt.Errorf("reload: %w", err)
 	}
+	(*cancelRun)()
+	<-*runDone
 	d.mu.Lock()
 	d.cfg, d.jails = cfg, jails
 	d.mu.Unlock()
