@@ -71,7 +71,9 @@ type session struct {
 	prev, next *session // age list, oldest first
 	fields     [numKnown]string
 	has        [numKnown]bool
-	users      []string // distinct user names tried in the session
+	user       [2]string // distinct user names tried in the session (first two)
+	more       []string  // the rest, rarely any
+	nusers     int
 	nofail     bool
 	gained     bool
 	pending    bool
@@ -82,12 +84,22 @@ func (s *session) addUser(u string) {
 	if u == "" {
 		return // Fail2ban counts only non-empty user names
 	}
-	for _, x := range s.users {
+	for i := 0; i < s.nusers && i < len(s.user); i++ {
+		if s.user[i] == u {
+			return
+		}
+	}
+	for _, x := range s.more {
 		if x == u {
 			return
 		}
 	}
-	s.users = append(s.users, u)
+	if s.nusers < len(s.user) {
+		s.user[s.nusers] = u
+	} else {
+		s.more = append(s.more, u)
+	}
+	s.nusers++
 }
 
 // Matcher applies a Filter to one stream of lines. Not safe for concurrent
@@ -403,7 +415,7 @@ func (m *Matcher) merge(id []byte, res *Result, vals *[numKnown][]byte, set *[nu
 			m.drop(string(id))
 		}
 	} else if flags&2 == 0 {
-		s = &session{seen: now}
+		s = m.newSession(now)
 		m.add(string(id), s)
 	} else {
 		// A one-line session (e.g. a successful login): nothing to keep.
@@ -436,7 +448,7 @@ func (m *Matcher) merge(id []byte, res *Result, vals *[numKnown][]byte, set *[nu
 		s.addUser(s.fields[gUser])
 	}
 	s.nofail, s.gained = nofail, gained
-	if s.pending || len(s.users) > 1 {
+	if s.pending || s.nusers > 1 {
 		s.pending = false
 		s.nofail, s.gained = false, false
 	}
@@ -465,6 +477,18 @@ func (m *Matcher) merge(id []byte, res *Result, vals *[numKnown][]byte, set *[nu
 		return false
 	}
 	return true
+}
+
+// newSession returns an empty session, reusing the oldest one when the
+// cache is full (it is about to be evicted anyway).
+func (m *Matcher) newSession(now time.Time) *session {
+	if len(m.sessions) >= mlfMax && m.oldest != nil {
+		s := m.oldest
+		m.unlink(s)
+		*s = session{seen: now}
+		return s
+	}
+	return &session{seen: now}
 }
 
 func (m *Matcher) add(id string, s *session) {
@@ -514,7 +538,15 @@ func (m *Matcher) expire(now time.Time) {
 // ParseAddr parses an IPv4 or IPv6 address leniently (leading zeros in IPv4
 // octets, as some logs write them, are accepted) and unmaps IPv4-in-IPv6.
 func ParseAddr(b []byte) (netip.Addr, bool) {
-	s := string(bytes.Trim(b, "[]"))
+	b = bytes.Trim(b, "[]")
+	var s string
+	if bytes.IndexByte(b, '%') < 0 {
+		// No zone: netip.ParseAddr keeps nothing of its argument, so a view
+		// of the bytes avoids a copy per hit.
+		s = unsafe.String(unsafe.SliceData(b), len(b))
+	} else {
+		s = string(b)
+	}
 	a, err := netip.ParseAddr(s)
 	if err != nil {
 		// 192.030.000.006 -> 192.30.0.6

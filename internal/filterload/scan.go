@@ -29,6 +29,7 @@ func Scan(r io.Reader, m *filter.Matcher, now func() time.Time, fn func(n int, l
 	// The wall clock only decides the year of dates without one and the
 	// time of undated lines: reading it every 1024 lines is plenty.
 	var t time.Time
+	var res filter.Result // one variable: its address goes to fn every line
 	for {
 		chunk, err := br.ReadSlice('\n')
 		line := chunk
@@ -50,7 +51,7 @@ func Scan(r io.Reader, m *filter.Matcher, now func() time.Time, fn func(n int, l
 			if st.Lines&1023 == 1 {
 				t = now()
 			}
-			res := m.Match(line, t)
+			res = m.Match(line, t)
 			fn(st.Lines, line, &res)
 		}
 		if err != nil {
