@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"runtime/debug"
 	"sort"
 	"strings"
 	"time"
@@ -111,6 +112,11 @@ func runFilterTest(g *globals, fl filterTestFlags, spec, logPath string, matches
 	if err != nil {
 		return usageErr(err)
 	}
+	// A batch run keeps almost nothing alive, so with the default GOGC the
+	// collector runs every few MB of per-line garbage. Letting the heap grow
+	// to five times the live data costs ~12 MB (peak 33 MB on a 115 MB log,
+	// still flat in the log's size) and a tenth of the time.
+	defer debug.SetGCPercent(debug.SetGCPercent(400))
 	f := loaded.Filter
 	m := f.NewMatcher()
 	var sum filterSummary
