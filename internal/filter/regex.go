@@ -456,8 +456,9 @@ func buildPrefilter(pattern string) prefilter {
 	}
 	re = re.Simplify()
 	lits := requiredLiterals(re)
-	// Keep the three longest: enough to reject most lines, cheap to test.
-	for k := 0; k < 3 && len(lits) > 0; k++ {
+	// Keep up to six, longest first: each is a cheap test, and a short one
+	// (": ") can be what tells two variants apart.
+	for k := 0; k < 6 && len(lits) > 0; k++ {
 		best := 0
 		for i, l := range lits {
 			if len(l) > len(lits[best]) {
