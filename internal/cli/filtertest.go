@@ -148,8 +148,8 @@ func runFilterTest(g *globals, fl filterTestFlags, spec, logPath string, matches
 			sum.dated++
 		}
 		if res.DateTemplate >= 0 {
-			if sum.templates == nil {
-				sum.templates = map[int]int{}
+			for len(sum.templates) <= res.DateTemplate {
+				sum.templates = append(sum.templates, 0)
 			}
 			sum.templates[res.DateTemplate]++
 		}
@@ -252,7 +252,7 @@ func hitJSON(n int, res filter.Result, name string) hitRecord {
 type filterSummary struct {
 	lines, hits, ignored, missed, helper, dated, truncated int
 	perRegex                                               []int
-	templates                                              map[int]int
+	templates                                              []int // hits per date template
 	missedLines                                            []string
 	elapsed                                                time.Duration
 }
@@ -278,8 +278,10 @@ func (s *filterSummary) print(w io.Writer, l *filterload.Loaded) {
 	if len(s.templates) > 0 {
 		fmt.Fprintf(w, "\nDate templates:\n")
 		keys := make([]int, 0, len(s.templates))
-		for k := range s.templates {
-			keys = append(keys, k)
+		for k, n := range s.templates {
+			if n > 0 {
+				keys = append(keys, k)
+			}
 		}
 		sort.Slice(keys, func(i, j int) bool { return s.templates[keys[i]] > s.templates[keys[j]] })
 		for _, k := range keys {
