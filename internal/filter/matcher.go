@@ -127,18 +127,27 @@ func (f *Filter) NewMatcher() *Matcher {
 
 // Match matches one line (without its newline) read at wall time now.
 func (m *Matcher) Match(line []byte, now time.Time) Result {
-	return m.match(line, now, time.Time{}, false)
+	var r Result
+	m.match(line, now, time.Time{}, false, &r)
+	return r
+}
+
+// MatchInto is Match writing into res, for loops that reuse one Result.
+func (m *Matcher) MatchInto(line []byte, now time.Time, res *Result) {
+	m.match(line, now, time.Time{}, false, res)
 }
 
 // MatchAt matches a line whose time is already known (journald entries);
 // no date is searched in the line.
 func (m *Matcher) MatchAt(line []byte, t time.Time) Result {
-	return m.match(line, t, t, true)
+	var r Result
+	m.match(line, t, t, true, &r)
+	return r
 }
 
-func (m *Matcher) match(line []byte, now, known time.Time, haveTime bool) Result {
+func (m *Matcher) match(line []byte, now, known time.Time, haveTime bool, res *Result) {
 	f := m.f
-	res := Result{Regex: -1, DateTemplate: -1}
+	*res = Result{Regex: -1, DateTemplate: -1}
 	for n := len(line); n > 0 && (line[n-1] == '\n' || line[n-1] == '\r'); n-- {
 		line = line[:n-1]
 	}
@@ -191,14 +200,14 @@ func (m *Matcher) match(line []byte, now, known time.Time, haveTime bool) Result
 	// Fail2ban checks ignoreregex first only when there are clearly fewer of them.
 	if len(f.ignore) > 0 && len(f.ignore) < len(f.fail)-2 && m.ignored(buf) {
 		res.Kind = Ignore
-		return res
+		return
 	}
 	orig := buf
 	var prefSpans []int
 	if f.pref != nil {
 		sp, ok := m.run(f.pref, buf)
 		if !ok {
-			return res
+			return
 		}
 		m.prefSpans = append(m.prefSpans[:0], sp...) // kept while failregexes run
 		prefSpans = m.prefSpans
@@ -216,18 +225,18 @@ func (m *Matcher) match(line []byte, now, known time.Time, haveTime bool) Result
 		if len(f.ignore) > 0 && m.ignored(buf) {
 			res.Kind = Ignore
 			res.Regex = i
-			return res
+			return
 		}
 		res.Regex = i
-		m.fill(&res, r, buf, sp, orig, prefSpans, now)
+		m.fill(res, r, buf, sp, orig, prefSpans, now)
 		if f.maxLines > 1 && f.pref == nil && len(sp) > 1 {
 			// Lines a match used are not matched again (Fail2ban keeps
 			// only the unmatched ones in its buffer).
 			m.dropMatched(buf, sp[1])
 		}
-		return res
+		return
 	}
-	return res
+	return
 }
 
 // run matches r against buf, parsing a leading syslog prefix by hand when

@@ -51,7 +51,7 @@ func Scan(r io.Reader, m *filter.Matcher, now func() time.Time, fn func(n int, l
 			if st.Lines&1023 == 1 {
 				t = now()
 			}
-			res = m.Match(line, t)
+			m.MatchInto(line, t, &res)
 			fn(st.Lines, line, &res)
 		}
 		if err != nil {
