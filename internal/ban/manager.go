@@ -35,6 +35,11 @@ type Listener interface {
 	Batch(adds, removes int, took time.Duration, err error)
 }
 
+// queueLen bounds the decisions waiting for the flusher. A channel's
+// buffer is allocated whole (a ban is ~120 bytes), and the flusher drains
+// thousands per batch, so a modest queue costs nothing under a flood.
+const queueLen = 8192
+
 // maxBatch bounds one flush: one SQLite transaction and a few netlink batches.
 const maxBatch = 20000
 
@@ -84,7 +89,7 @@ type Config struct {
 func New(cfg Config) *Manager {
 	m := &Manager{
 		store: cfg.Store, fw: cfg.Firewall, log: cfg.Log, now: cfg.Now, listener: cfg.Listener,
-		queue:   make(chan store.Ban, 65536),
+		queue:   make(chan store.Ban, queueLen),
 		active:  map[key]store.Ban{},
 		pending: map[key]store.Ban{},
 		jails:   map[string]bool{},
@@ -164,7 +169,8 @@ func (m *Manager) Start(ctx context.Context, jails []firewall.JailSpec) error {
 }
 
 // Enqueue hands a ban to the flusher. It never blocks the log reader for
-// long: the queue holds 64k bans, and a full queue waits for the flusher.
+// long: the queue holds queueLen bans, and a full queue waits for the
+// flusher's current batch.
 func (m *Manager) Enqueue(ctx context.Context, b store.Ban) {
 	select {
 	case m.queue <- b:

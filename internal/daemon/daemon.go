@@ -193,6 +193,10 @@ func Run(ctx context.Context, opts Options) error {
 	}
 	runCtx, cancelRun := context.WithCancel(ctx)
 	runDone := d.startJails(runCtx, jails)
+	// The sources' first reads (catching up, seeking to findtime) leave
+	// garbage too; hand it back once they have settled.
+	settle := time.AfterFunc(3*time.Second, debug.FreeOSMemory)
+	defer settle.Stop()
 	log.Info("rampart running", "jails", len(jails), "socket", cfg.Daemon.Socket, "version", opts.Version)
 
 	var runErr error

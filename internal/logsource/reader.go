@@ -12,7 +12,7 @@ import (
 
 // readChunk is how much a reader asks the kernel for at once, beyond room
 // for one maximum-length line.
-const readChunk = 64 << 10
+const readChunk = 32 << 10
 
 // fileID identifies a file independently of its name.
 type fileID struct{ dev, ino uint64 }
