@@ -18,24 +18,9 @@ import (
 // resolved. Conditionals it cannot resolve stay as superset alternations
 // checked after the match.
 func resolveConditionals(pattern string, checks []check) (string, bool) {
-	conds := map[string]string{} // "__cN" (the conditional's wrapper) -> referenced group
-	for _, c := range checks {
-		if c.kind == checkCond {
-			conds[strings.TrimSuffix(c.yes, "y")] = c.cond
-		}
-	}
-	if len(conds) == 0 {
-		return pattern, true
-	}
-	re, err := syntax.Parse(pattern, syntax.Perl)
-	if err != nil {
-		return pattern, false
-	}
-	var elems []*syntax.Regexp
-	if re.Op == syntax.OpConcat {
-		elems = re.Sub
-	} else {
-		elems = []*syntax.Regexp{re}
+	re, elems, conds, ok := parseConds(pattern, checks)
+	if !ok {
+		return pattern, len(conds) == 0 && re != nil
 	}
 	out, left := splitConds(elems, conds, 0)
 	if left > 0 {
@@ -43,6 +28,27 @@ func resolveConditionals(pattern string, checks []check) (string, bool) {
 	}
 	res := &syntax.Regexp{Op: syntax.OpConcat, Flags: re.Flags, Sub: out}
 	return res.String(), true
+}
+
+// parseConds parses an instrumented superset and maps each conditional's
+// wrapper group ("__cN") to the group it tests. ok is false when there is
+// no conditional or the pattern does not parse (re is nil then).
+func parseConds(pattern string, checks []check) (re *syntax.Regexp, elems []*syntax.Regexp, conds map[string]string, ok bool) {
+	conds = map[string]string{}
+	for _, c := range checks {
+		if c.kind == checkCond {
+			conds[strings.TrimSuffix(c.yes, "y")] = c.cond
+		}
+	}
+	re, err := syntax.Parse(pattern, syntax.Perl)
+	if err != nil {
+		return nil, nil, conds, false
+	}
+	elems = []*syntax.Regexp{re}
+	if re.Op == syntax.OpConcat {
+		elems = re.Sub
+	}
+	return re, elems, conds, len(conds) > 0
 }
 
 // splitConds rewrites a concatenation; it returns the new elements and how
@@ -234,22 +240,9 @@ func walk(e *syntax.Regexp, f func(*syntax.Regexp)) {
 // variant stays small enough for Go's backtracker, unlike the single
 // pattern resolveConditionals builds.
 func splitVariants(pattern string, checks []check) ([]string, bool) {
-	conds := map[string]string{}
-	for _, c := range checks {
-		if c.kind == checkCond {
-			conds[strings.TrimSuffix(c.yes, "y")] = c.cond
-		}
-	}
-	if len(conds) == 0 {
+	re, elems, conds, ok := parseConds(pattern, checks)
+	if !ok {
 		return nil, false
-	}
-	re, err := syntax.Parse(pattern, syntax.Perl)
-	if err != nil {
-		return nil, false
-	}
-	elems := []*syntax.Regexp{re}
-	if re.Op == syntax.OpConcat {
-		elems = re.Sub
 	}
 	if elems[0].Op != syntax.OpBeginText {
 		return nil, false // unanchored: variants could start at different places

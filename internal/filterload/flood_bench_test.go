@@ -13,11 +13,7 @@ import (
 // ../shared/bench/genflood.py) with the built-in sshd filter and, when the
 // Fail2ban package is unpacked, with its sshd.conf.
 func BenchmarkFloodLog(b *testing.B) {
-	path := os.Getenv("RAMPART_BENCH_LOG")
-	if path == "" {
-		b.Skip("set RAMPART_BENCH_LOG to an auth log (../shared/bench/genflood.py OUT 10000 10 9)")
-	}
-	data, err := os.ReadFile(path)
+	data, err := os.ReadFile(benchLog(b))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -45,4 +41,37 @@ func BenchmarkFloodLog(b *testing.B) {
 			b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "lines/s")
 		})
 	}
+}
+
+// benchLog is the auth log named by $RAMPART_BENCH_LOG, or skips.
+func benchLog(b *testing.B) string {
+	path := os.Getenv("RAMPART_BENCH_LOG")
+	if path == "" {
+		b.Skip("set RAMPART_BENCH_LOG to an auth log (../shared/bench/genflood.py OUT 10000 10 9)")
+	}
+	return path
+}
+
+// BenchmarkScanFloodLog is BenchmarkFloodLog through Scan, the reading
+// loop of `rampart filter test`.
+func BenchmarkScanFloodLog(b *testing.B) {
+	path := benchLog(b)
+	l, err := Load("sshd", "", filter.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	n := 0
+	for b.Loop() {
+		f, err := os.Open(path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		st, err := Scan(f, l.Filter.NewMatcher(), time.Now, func(int, []byte, *filter.Result) {})
+		f.Close()
+		if err != nil {
+			b.Fatal(err)
+		}
+		n += st.Lines
+	}
+	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "lines/s")
 }
