@@ -126,6 +126,13 @@ func translate(p string) translation {
 			case d == '_':
 				emit2(`_`)
 				net.WriteString(`\_`)
+			case strings.IndexByte("sSdDwW", d) >= 0:
+				// One ASCII meaning in both engines (RE2's \s lacks \v and
+				// \x1c-\x1f, which Python counts; .NET's classes are
+				// Unicode): the same class text goes to each.
+				c := asciiClass(d)
+				emit2(c)
+				net.WriteString(c)
 			default:
 				emit2(`\` + string(d))
 				net.WriteByte('\\')
@@ -135,7 +142,7 @@ func translate(p string) translation {
 			j := classEnd(p, i)
 			cls := p[i:j]
 			emit2(translateClass(cls))
-			net.WriteString(cls)
+			net.WriteString(netClass(cls))
 			i = j - 1
 		case '{':
 			// Python's {,n} means {0,n}; Go would read it as a literal.
@@ -397,6 +404,25 @@ func unescapeLiteral(s string) string {
 	return b.String()
 }
 
+// asciiClass is the class written for \s \S \d \D \w \W: Python's
+// meaning restricted to ASCII (docs/COMPATIBILITY.md), identical in RE2
+// and in the backtracking engine.
+func asciiClass(d byte) string {
+	switch d {
+	case 's':
+		return `[\t\n\v\f\r\x1c-\x1f ]`
+	case 'S':
+		return `[^\t\n\v\f\r\x1c-\x1f ]`
+	case 'd':
+		return `[0-9]`
+	case 'D':
+		return `[^0-9]`
+	case 'w':
+		return `[0-9A-Za-z_]`
+	}
+	return `[^0-9A-Za-z_]`
+}
+
 // classEnd returns the index just past the character class starting at i.
 func classEnd(p string, i int) int {
 	j := i + 1
@@ -438,6 +464,9 @@ func translateClass(cls string) string {
 				i += 4
 			case d == ' ':
 				b.WriteString(` `)
+			case d == 's' || d == 'd' || d == 'w':
+				c := asciiClass(d)
+				b.WriteString(c[1 : len(c)-1])
 			default:
 				b.WriteByte('\\')
 				b.WriteByte(d)
@@ -447,6 +476,29 @@ func translateClass(cls string) string {
 		default:
 			b.WriteByte(c)
 		}
+	}
+	return b.String()
+}
+
+// netClass writes a class for the backtracking engine with \s \d \w in
+// their ASCII meaning, as translateClass does for RE2.
+func netClass(cls string) string {
+	var b strings.Builder
+	for i := 0; i < len(cls); i++ {
+		c := cls[i]
+		if c == '\\' && i+1 < len(cls) {
+			d := cls[i+1]
+			i++
+			if d == 's' || d == 'd' || d == 'w' {
+				a := asciiClass(d)
+				b.WriteString(a[1 : len(a)-1])
+				continue
+			}
+			b.WriteByte('\\')
+			b.WriteByte(d)
+			continue
+		}
+		b.WriteByte(c)
 	}
 	return b.String()
 }

@@ -13,7 +13,9 @@ func TestTranslate(t *testing.T) {
 		exact    bool
 		re2      string
 	}{
-		{"plain", `^Failed \S+ for (?P<user>\S+) from`, true, `^Failed \S+ for (?P<user>\S+) from`},
+		{"plain", `^Failed (?P<user>\w+) from`, true, `^Failed (?P<user>[0-9A-Za-z_]+) from`},
+		{"ascii-space", `a\sb\S`, true, `a[\t\n\v\f\r\x1c-\x1f ]b[^\t\n\v\f\r\x1c-\x1f ]`},
+		{"class-digit", `[\d.]`, true, `[0-9.]`},
 		{"python-end", `foo\Z`, true, `foo\z`},
 		{"empty-min", `a{,3}`, true, `a{0,3}`},
 		{"comment", `a(?#hi)b`, true, `ab`},
@@ -28,7 +30,7 @@ func TestTranslate(t *testing.T) {
 		{"tempered", `^x(?:(?! from ).)*?y`, false, `^x(?P<__t0>(?:.)*?)y`},
 		{"backref", `(?P<q>["'])x(?P=q)`, false, `(?P<q>["'])x(?s:.*?)`},
 		{"flags-local", `(?i:abc)`, true, `(?i:abc)`},
-		{"flags-u-dropped", `(?u)\w+`, true, `\w+`},
+		{"flags-u-dropped", `(?u)x+`, true, `x+`},
 		{"nested-in-lookahead", `a(?!(?:x|y)z)b`, false, `a(?P<__l0>)b`},
 	}
 	for _, tt := range tests {
