@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 
 	"github.com/BurntSushi/toml"
 )
@@ -113,7 +114,7 @@ func load(layers []layer, opt Options) (*Config, error) {
 		order[l.name] = i
 		var m map[string]any
 		if _, err := toml.Decode(l.src, &m); err != nil {
-			errs = append(errs, syntaxError(l.name, err))
+			errs = append(errs, syntaxError(l.name, l.src, err))
 			continue
 		}
 		merge(root, build(m, nil, l.name, keyLines(l.src)))
@@ -139,15 +140,22 @@ func load(layers []layer, opt Options) (*Config, error) {
 	return c, nil
 }
 
-// syntaxError turns a TOML parse error into an Error with a line.
-func syntaxError(file string, err error) Error {
+// syntaxError turns a TOML parse error into an Error with a line. The line
+// is counted from the byte offset of the offending character: the parser's
+// own line number is one too high when that character is a line's newline
+// (an unclosed "[table" is reported on the line after it).
+func syntaxError(file, src string, err error) Error {
 	var pe toml.ParseError
 	if errors.As(err, &pe) {
 		msg := pe.Message
 		if pe.Usage != "" {
 			msg += " (" + firstLine(pe.Usage) + ")"
 		}
-		return Error{File: file, Line: max(pe.Position.Line, 1), Msg: "TOML syntax: " + msg}
+		line := max(pe.Position.Line, 1)
+		if s := pe.Position.Start; s > 0 && s <= len(src) {
+			line = 1 + strings.Count(src[:s], "\n")
+		}
+		return Error{File: file, Line: line, Msg: "TOML syntax: " + msg}
 	}
 	return Error{File: file, Line: 1, Msg: "TOML syntax: " + err.Error()}
 }
