@@ -3,6 +3,7 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"path/filepath"
 	"strings"
 
 	"github.com/rampart-ids/rampart/internal/config"
@@ -50,6 +51,9 @@ docs/CONFIG.md.`,
 				names = append(names, j.Name)
 			}
 			fmt.Fprintf(g.stdout, "OK: %d jail(s) enabled (%s); read %s\n", len(names), orNone(strings.Join(names, ", ")), strings.Join(cfg.Files, ", "))
+			for _, j := range cfg.Enabled() {
+				fmt.Fprintf(g.stdout, "  %s reads %s\n", j.Name, describeSource(&j))
+			}
 			return nil
 		},
 	}
@@ -94,4 +98,25 @@ func configErrors(g *globals, err error) error {
 	}
 	fmt.Fprintf(g.stderr, "rampart: the configuration has %d error(s)\n", len(es))
 	return silentExit(ExitUsage)
+}
+
+// describeSource says where a jail will read its log lines, and why the
+// journal when backend auto found none of its files.
+func describeSource(j *config.Jail) string {
+	src := j.Source(filepath.Glob)
+	if !src.Journal {
+		how := ""
+		if src.Polling {
+			how = " (polling)"
+		}
+		return strings.Join(src.Files, ", ") + how
+	}
+	out := "the journal"
+	if len(src.JournalMatch) > 0 {
+		out += " (" + strings.Join(src.JournalMatch, " ") + ")"
+	}
+	if j.Backend == config.BackendAuto && len(j.LogPath) > 0 {
+		out += "; no file matches " + strings.Join(j.LogPath, ", ")
+	}
+	return out
 }

@@ -30,6 +30,17 @@ bantime = "1h"
 		!strings.Contains(errOut, `warning: `+good+`:2: jails.sshd.logpath: no file matches "`+logDir+`/later.log" yet`) {
 		t.Errorf("config check (good): exit %d\nstdout %q\nstderr %q", code, out, errOut)
 	}
+	if want := "\n  sshd reads " + logDir + "/auth.log, " + logDir + "/later.log\n"; !strings.Contains(out, want) {
+		t.Errorf("config check (good) does not say what sshd reads: want %q in\n%s", want, out)
+	}
+
+	// backend auto with none of the files there: the journal, and why.
+	gone := filepath.Join(dir, "gone.toml")
+	writeConfig(t, gone, "[jails.sshd]\nlogpath = [\""+logDir+"/gone.log\"]\njournalmatch = \"_SYSTEMD_UNIT=ssh.service\"\n")
+	code, out, errOut = run("config", "check", "--config", gone)
+	if want := "\n  sshd reads the journal (_SYSTEMD_UNIT=ssh.service); no file matches " + logDir + "/gone.log\n"; code != 0 || !strings.Contains(out, want) {
+		t.Errorf("config check (gone): exit %d, stderr %q, want %q in stdout\n%s", code, errOut, want, out)
+	}
 
 	code, out, errOut = run("config", "check", "--config", bad)
 	wantErr := bad + `:2: daemon.firewall: "pf" is not allowed (use auto, nftables, iptables, dryrun)` + "\n" +

@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"path/filepath"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -25,6 +26,7 @@ func (d *Daemon) startJails(ctx context.Context, jails map[string]*runJail) chan
 	done := make(chan struct{})
 	var wg sync.WaitGroup
 	for _, rj := range jails {
+		d.log.Info("jail started", "jail", rj.cfg.Name, "filter", rj.cfg.Filter, "reads", sourceSpecs(rj))
 		for _, src := range rj.sources {
 			wg.Add(1)
 			go func(rj *runJail, src source) {
@@ -187,6 +189,25 @@ func (d *Daemon) runSource(ctx context.Context, rj *runJail, src source) {
 	if err := src.Run(ctx, emit); err != nil && ctx.Err() == nil {
 		d.log.Error("log source stopped", "jail", rj.cfg.Name, "err", err)
 	}
+}
+
+// sourceSpecs names what a jail was set up to read: file patterns, or
+// journald with its matches. With no sources at all (the journal could not
+// be opened) it says so.
+func sourceSpecs(rj *runJail) string {
+	var out []string
+	for _, s := range rj.sources {
+		switch v := s.(type) {
+		case *logsource.File:
+			out = append(out, v.Pattern())
+		case *logsource.Journal:
+			out = append(out, "journald")
+		}
+	}
+	if len(out) == 0 {
+		return "nothing (see the errors above)"
+	}
+	return strings.Join(out, ", ")
 }
 
 // sourceNames lists what a jail reads, for status.
