@@ -46,6 +46,13 @@ const maxBatch = 20000
 // retryEvery is how often bans the firewall refused are tried again.
 const retryEvery = 5 * time.Second
 
+// enqueueGrace is how long a stopping reader waits for room in a full ban
+// queue; finalFlushTimeout bounds Run's last commit of the queue.
+const (
+	enqueueGrace      = 5 * time.Second
+	finalFlushTimeout = 30 * time.Second
+)
+
 type key struct {
 	jail   string
 	prefix netip.Prefix
@@ -174,7 +181,22 @@ func (m *Manager) Start(ctx context.Context, jails []firewall.JailSpec) error {
 func (m *Manager) Enqueue(ctx context.Context, b store.Ban) {
 	select {
 	case m.queue <- b:
+		return
+	default:
+	}
+	select {
+	case m.queue <- b:
+		return
 	case <-ctx.Done():
+	}
+	// The reader is stopping with the queue full: Run keeps flushing until
+	// it is stopped itself, so wait a little more before giving up.
+	t := time.NewTimer(enqueueGrace)
+	defer t.Stop()
+	select {
+	case m.queue <- b:
+	case <-t.C:
+		m.log.Error("ban lost: the ban queue stayed full while stopping", "jail", b.Jail, "ip", prefixString(b.Prefix))
 	}
 }
 
@@ -187,31 +209,45 @@ func (m *Manager) IsBanned(jail string, p netip.Prefix) bool {
 }
 
 // Run flushes queued bans in batches, expires bans and retries refused ones
-// until ctx is done.
+// until ctx is done; then it commits what is still queued and returns. Stop
+// it after the log readers that enqueue, so that no ban is left behind.
 func (m *Manager) Run(ctx context.Context) error {
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	lastRetry := m.now()
 	batch := make([]store.Ban, 0, 1024)
+	// flush commits b and whatever else is already queued: a flood becomes
+	// few batches.
+	flush := func(ctx context.Context, b store.Ban) {
+		batch = append(batch[:0], b)
+	drain:
+		for len(batch) < maxBatch {
+			select {
+			case b := <-m.queue:
+				batch = append(batch, b)
+			default:
+				break drain
+			}
+		}
+		if err := m.Add(ctx, batch); err != nil && ctx.Err() == nil {
+			m.log.Error("ban batch failed", "bans", len(batch), "err", err)
+		}
+	}
 	for {
 		select {
 		case <-ctx.Done():
-			return nil
-		case b := <-m.queue:
-			batch = append(batch[:0], b)
-			// Take what else is already queued: a flood becomes few batches.
-		drain:
-			for len(batch) < maxBatch {
+			fctx, cancel := context.WithTimeout(context.Background(), finalFlushTimeout)
+			defer cancel()
+			for {
 				select {
 				case b := <-m.queue:
-					batch = append(batch, b)
+					flush(fctx, b)
 				default:
-					break drain
+					return nil
 				}
 			}
-			if err := m.Add(ctx, batch); err != nil && ctx.Err() == nil {
-				m.log.Error("ban batch failed", "bans", len(batch), "err", err)
-			}
+		case b := <-m.queue:
+			flush(ctx, b)
 		case <-tick.C:
 			now := m.now()
 			m.expire(ctx, now)
@@ -437,7 +473,8 @@ func (m *Manager) resyncAll(ctx context.Context) {
 }
 
 // expire drops ended bans from the store and memory. The kernel removes
-// its elements by itself (per-element timeouts).
+// its elements by itself (per-element timeouts), except bans longer than a
+// firewall.TimeoutLimiter's limit, which are removed here.
 func (m *Manager) expire(ctx context.Context, now time.Time) {
 	m.opMu.Lock()
 	defer m.opMu.Unlock()
@@ -454,6 +491,19 @@ func (m *Manager) expire(ctx context.Context, now time.Time) {
 		}
 	}
 	m.mu.Unlock()
+	if tl, ok := m.fw.(firewall.TimeoutLimiter); ok {
+		var untimed firewall.Change
+		for _, b := range gone {
+			if b.Until.Sub(b.Since) > tl.MaxTimeout() {
+				untimed.Remove = append(untimed.Remove, firewall.Ban{Jail: b.Jail, Prefix: b.Prefix})
+			}
+		}
+		if len(untimed.Remove) > 0 {
+			if err := m.apply(ctx, untimed); err != nil {
+				m.log.Error("removing ended bans the firewall keeps without a timeout", "err", err)
+			}
+		}
+	}
 	for _, b := range gone {
 		m.log.Info("unban", "jail", b.Jail, "ip", prefixString(b.Prefix), "reason", "expired")
 		if m.listener != nil {

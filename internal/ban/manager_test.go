@@ -311,3 +311,74 @@ func (c *countingFW) Apply(ctx context.Context, ch firewall.Change) error {
 	c.calls++
 	return c.Backend.Apply(ctx, ch)
 }
+
+// Bans queued by readers that are stopping are committed, not dropped: the
+// readers' context is done, and Run, stopped after them, flushes the queue.
+func TestStopCommitsQueuedBans(t *testing.T) {
+	st := newMemStore()
+	fw := dryrun.New(io.Discard, time.Now)
+	m := New(Config{Store: st, Firewall: fw, Log: quiet()})
+	if err := m.Start(context.Background(), jails); err != nil {
+		t.Fatal(err)
+	}
+	readers, stopReaders := context.WithCancel(context.Background())
+	stopReaders()
+	const n = 200
+	for i := 0; i < n; i++ {
+		a := netip.AddrFrom4([4]byte{203, 0, 113, byte(i)})
+		m.Enqueue(readers, store.Ban{Jail: "sshd", Prefix: netip.PrefixFrom(a, 32), Since: time.Now(), Until: time.Now().Add(time.Hour)})
+	}
+	flusher, stopFlusher := context.WithCancel(context.Background())
+	stopFlusher()
+	if err := m.Run(flusher); err != nil {
+		t.Fatal(err)
+	}
+	stored, _ := st.ActiveBans(context.Background(), time.Now())
+	if len(m.Active()) != n || len(stored) != n || len(kernel(t, fw)) != n {
+		t.Errorf("after stop: %d active, %d stored, %d in the firewall; want %d each", len(m.Active()), len(stored), len(kernel(t, fw)), n)
+	}
+}
+
+// limitedFW plays ipset: a ban longer than its limit is stored without a
+// timeout.
+type limitedFW struct {
+	firewall.Backend
+	limit time.Duration
+}
+
+func (l limitedFW) MaxTimeout() time.Duration { return l.limit }
+
+func (l limitedFW) Apply(ctx context.Context, c firewall.Change) error {
+	for i := range c.Add {
+		if c.Add[i].Timeout > l.limit {
+			c.Add[i].Timeout = 0
+		}
+	}
+	return l.Backend.Apply(ctx, c)
+}
+
+// A ban the firewall keeps without a timeout is removed from it when it
+// ends; shorter ones are left to the kernel.
+func TestExpireLiftsBansPastTheFirewallLimit(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2026, 6, 15, 12, 0, 0, 0, time.UTC)
+	clock := func() time.Time { return now }
+	st := newMemStore()
+	fw := limitedFW{Backend: dryrun.New(io.Discard, clock), limit: time.Hour}
+	m := New(Config{Store: st, Firewall: fw, Log: quiet(), Now: clock})
+	if err := m.Start(ctx, jails); err != nil {
+		t.Fatal(err)
+	}
+	long, short := netip.MustParsePrefix("198.51.100.7/32"), netip.MustParsePrefix("198.51.100.8/32")
+	if err := m.Add(ctx, []store.Ban{
+		{Jail: "sshd", Prefix: long, Since: now, Until: now.Add(3 * time.Hour)},
+		{Jail: "sshd", Prefix: short, Since: now, Until: now.Add(30 * time.Minute)},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	now = now.Add(4 * time.Hour)
+	m.expire(ctx, now)
+	if k := kernel(t, fw); len(k) != 0 || len(m.Active()) != 0 {
+		t.Errorf("after both bans ended: firewall holds %v, active %v", k, m.Active())
+	}
+}

@@ -168,7 +168,11 @@ func Run(ctx context.Context, opts Options) error {
 	var wg sync.WaitGroup
 	errc := make(chan error, 2)
 	wg.Add(1)
-	go func() { defer wg.Done(); _ = d.bans.Run(ctx) }()
+	// The ban flusher outlives the log readers: it stops after them and
+	// commits what they queued last.
+	banCtx, stopBans := context.WithCancel(context.Background())
+	defer stopBans()
+	go func() { defer wg.Done(); _ = d.bans.Run(banCtx) }()
 	srv := control.NewServer(d, log)
 	srv.Version = opts.Version
 	// Ready for systemd once the firewall is reconciled and the socket
@@ -226,6 +230,7 @@ loop:
 	cur := d.cfg
 	d.mu.Unlock()
 	<-runDone
+	stopBans()
 	stop()
 	wg.Wait()
 	if cur.Daemon.OnStop == "flush" {

@@ -35,6 +35,14 @@ type Backend interface {
 	Teardown(ctx context.Context) error
 }
 
+// TimeoutLimiter is implemented by backends whose elements cannot time out
+// later than MaxTimeout after they are added (ipset's 24.8 days). Such a
+// backend stores longer bans without a timeout, so whoever expires bans must
+// remove those from it when they end.
+type TimeoutLimiter interface {
+	MaxTimeout() time.Duration
+}
+
 // Action is what happens to a banned packet.
 type Action int
 

@@ -19,6 +19,10 @@ import (
 // days). Longer bans are stored without a timeout; the daemon lifts them.
 const MaxTimeout = 2147483 * time.Second
 
+// MaxTimeout implements firewall.TimeoutLimiter: longer bans are stored
+// without a timeout and lifted by the daemon.
+func (b *Backend) MaxTimeout() time.Duration { return MaxTimeout }
+
 // maxSetName is ipset's limit on set names (IPSET_MAXNAMELEN - 1).
 const maxSetName = 31
 
