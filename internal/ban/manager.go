@@ -548,6 +548,21 @@ func (m *Manager) Remove(ctx context.Context, jail string, prefix netip.Prefix, 
 	return sel, m.apply(ctx, ch)
 }
 
+// ActiveCount counts the bans in force in jail, or in every jail when jail
+// is empty, without copying them.
+func (m *Manager) ActiveCount(jail string) int {
+	now := m.now()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n := 0
+	for k, b := range m.active {
+		if (jail == "" || k.jail == jail) && (b.Until.IsZero() || b.Until.After(now)) {
+			n++
+		}
+	}
+	return n
+}
+
 // Active returns the active bans, sorted by jail then prefix.
 func (m *Manager) Active() []store.Ban {
 	now := m.now()

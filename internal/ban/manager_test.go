@@ -334,6 +334,9 @@ func TestStopCommitsQueuedBans(t *testing.T) {
 		t.Fatal(err)
 	}
 	stored, _ := st.ActiveBans(context.Background(), time.Now())
+	if m.ActiveCount("sshd") != n || m.ActiveCount("") != n || m.ActiveCount("other") != 0 {
+		t.Errorf("ActiveCount: sshd %d, all %d, other %d; want %d, %d, 0", m.ActiveCount("sshd"), m.ActiveCount(""), m.ActiveCount("other"), n, n)
+	}
 	if len(m.Active()) != n || len(stored) != n || len(kernel(t, fw)) != n {
 		t.Errorf("after stop: %d active, %d stored, %d in the firewall; want %d each", len(m.Active()), len(stored), len(kernel(t, fw)), n)
 	}

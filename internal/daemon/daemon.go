@@ -159,7 +159,7 @@ func Run(ctx context.Context, opts Options) error {
 	// stored-ban list) is large next to the daemon's steady state: give it
 	// back to the system now rather than at the next GC cycles.
 	debug.FreeOSMemory()
-	log.Info("firewall ready", "backend", cfg.Daemon.Firewall, "bans", len(d.bans.Active()), "took", time.Since(start).Round(time.Millisecond))
+	log.Info("firewall ready", "backend", cfg.Daemon.Firewall, "bans", d.bans.ActiveCount(""), "took", time.Since(start).Round(time.Millisecond))
 	d.prepareSources(cfg, jails)
 	d.mu.Lock()
 	d.cfg, d.jails = cfg, jails
@@ -347,11 +347,14 @@ func newBackend(name string, log *slog.Logger) (firewall.Backend, error) {
 	case "dryrun":
 		return dryrun.New(os.Stderr, time.Now), nil
 	case "", "auto":
-		b := nft.New(nft.Options{})
-		if _, err := b.List(context.Background()); err == nil || !isUnsupported(err) {
-			return b, nil
+		nerr := nft.Supported(nft.Options{})
+		if nerr == nil || !isUnsupported(nerr) {
+			return nft.New(nft.Options{}), nil
 		}
-		log.Warn("nftables is not available; using iptables and ipset")
+		if err := iptables.Supported(context.Background(), iptables.Options{}); err != nil {
+			return nil, fmt.Errorf("no firewall backend: %v; and %v (install nftables, or iptables and ipset)", nerr, err)
+		}
+		log.Warn("nftables is not available; using iptables and ipset", "err", nerr)
 		return iptables.New(iptables.Options{}), nil
 	}
 	return nil, fmt.Errorf("unknown firewall backend %q (use nftables, iptables, dryrun or auto)", name)

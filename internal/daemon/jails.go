@@ -51,13 +51,7 @@ func (d *Daemon) startJails(ctx context.Context, jails map[string]*runJail) chan
 					jm.SetTracked(st.Tracked)
 					jm.Evicted(int(st.Evictions - evicted))
 					evicted = st.Evictions
-					n := 0
-					for _, b := range d.bans.Active() {
-						if b.Jail == rj.cfg.Name {
-							n++
-						}
-					}
-					jm.SetActiveBans(n)
+					jm.SetActiveBans(d.bans.ActiveCount(rj.cfg.Name))
 				}
 			}
 		}(rj)
