@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -273,6 +274,19 @@ func TestLoadTooBig(t *testing.T) {
 func TestLoadMissing(t *testing.T) {
 	dir := t.TempDir()
 	missing := filepath.Join(dir, "rampart.toml")
+	fifo := filepath.Join(dir, DropInDir, "fifo.toml")
+	if err := os.MkdirAll(filepath.Dir(fifo), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadWith(missing, Options{MissingOK: true}); err == nil || !strings.Contains(err.Error(), "fifo.toml: cannot read: not a regular file") {
+		t.Errorf("LoadWith with a FIFO drop-in: error = %v, want a refusal naming it", err)
+	}
+	if err := os.Remove(fifo); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := LoadWith(missing, Options{}); err == nil || !strings.Contains(err.Error(), "no such file") {
 		t.Errorf("LoadWith(missing) error = %v, want no such file", err)
 	}

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
 
 	"github.com/BurntSushi/toml"
 )
@@ -16,7 +17,8 @@ import (
 // Options adjusts how a configuration is loaded and checked.
 type Options struct {
 	// MissingOK accepts a missing main file: the built-in defaults and any
-	// drop-ins apply alone. Load sets it for DefaultPath.
+	// drop-ins apply alone. The CLI sets it for DefaultPath when --config
+	// was not given.
 	MissingOK bool
 	// FilterExists reports whether a filter name is known (built-in or on
 	// disk). Filters belong to the filter package, so the caller passes
@@ -39,23 +41,17 @@ type layer struct {
 
 func layersFromBuiltin() []layer { return []layer{{name: BuiltinName, src: defaultTOML}} }
 
-// Load reads the configuration at path and the drop-ins in the rampart.d
-// directory beside it, layered over the built-in defaults. A missing
-// DefaultPath is not an error. It checks everything but filter names; see
-// LoadWith. On failure the error is an Errors listing every problem.
-func Load(path string) (*Config, error) {
-	return LoadWith(path, Options{})
-}
-
-// LoadWith is Load with options, such as the FilterExists check that
-// `rampart run` and `rampart config check` use.
+// LoadWith reads the configuration at path and the drop-ins in the
+// rampart.d directory beside it, layered over the built-in defaults. A
+// missing main file is an error unless opt.MissingOK. On failure the error
+// is an Errors listing every problem.
 func LoadWith(path string, opt Options) (*Config, error) {
 	layers := layersFromBuiltin()
 	data, err := readConfigFile(path)
 	switch {
 	case err == nil:
 		layers = append(layers, layer{name: path, src: string(data)})
-	case errors.Is(err, fs.ErrNotExist) && (opt.MissingOK || path == DefaultPath):
+	case errors.Is(err, fs.ErrNotExist) && opt.MissingOK:
 	case errors.Is(err, fs.ErrNotExist):
 		return nil, Errors{{File: path, Msg: "no such file (create it, or point --config at your configuration)"}}
 	default:
@@ -83,11 +79,17 @@ const MaxFileBytes = 4 << 20
 
 // readConfigFile reads a configuration file of at most MaxFileBytes.
 func readConfigFile(path string) ([]byte, error) {
-	f, err := os.Open(path)
+	// O_NONBLOCK: a FIFO dropped in rampart.d must not hang start-up.
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
+	if fi, err := f.Stat(); err != nil {
+		return nil, err
+	} else if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("not a regular file (%s)", fi.Mode().Type())
+	}
 	data, err := io.ReadAll(io.LimitReader(f, MaxFileBytes+1))
 	if err != nil {
 		return nil, err
