@@ -90,8 +90,11 @@ func (d *Daemon) Ban(ctx context.Context, req control.BanRequest) (control.BanRe
 	}
 	if !req.Force {
 		for _, r := range d.jailsSnapshot() {
-			if r.jail != nil && r.ignored(req.Prefix, now) {
-				return control.BanReply{}, control.Errorf(control.ErrRefused, "%s is in jail %q's ignoreip (use --force to ban it anyway)", req.Prefix, r.cfg.Name)
+			if a, ok := r.ignoredIn(req.Prefix, now); ok {
+				if req.Prefix.IsSingleIP() {
+					return control.BanReply{}, control.Errorf(control.ErrRefused, "%s is in jail %q's ignoreip (use --force to ban it anyway)", a, r.cfg.Name)
+				}
+				return control.BanReply{}, control.Errorf(control.ErrRefused, "%s covers %s, which is in jail %q's ignoreip (ban a narrower network, or use --force to ban it anyway)", req.Prefix, a, r.cfg.Name)
 			}
 		}
 	}
@@ -106,8 +109,11 @@ func (d *Daemon) Ban(ctx context.Context, req control.BanRequest) (control.BanRe
 	return control.BanReply{Jail: jname, Prefix: req.Prefix, Until: b.Until, Already: already}, nil
 }
 
-func (rj *runJail) ignored(p netip.Prefix, now time.Time) bool {
-	return rj.ignore != nil && rj.ignore.Contains(p.Addr(), now)
+func (rj *runJail) ignoredIn(p netip.Prefix, now time.Time) (netip.Addr, bool) {
+	if rj.ignore == nil {
+		return netip.Addr{}, false
+	}
+	return rj.ignore.Overlaps(p, now)
 }
 
 func (d *Daemon) jailsSnapshot() []*runJail {

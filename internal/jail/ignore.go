@@ -231,6 +231,54 @@ func (ig *Ignore) Contains(addr netip.Addr, now time.Time) bool {
 	return false
 }
 
+// Overlaps reports an ignored address inside p, if any: a manual ban of a
+// network must not cover an address that is never to be banned.
+func (ig *Ignore) Overlaps(p netip.Prefix, now time.Time) (netip.Addr, bool) {
+	if a := p.Addr(); a.Is4In6() && p.Bits() >= 96 {
+		p = netip.PrefixFrom(a.Unmap(), p.Bits()-96)
+	}
+	p = netip.PrefixFrom(p.Addr().WithZone(""), p.Bits()).Masked()
+	if p.IsSingleIP() {
+		return p.Addr(), ig.Contains(p.Addr(), now)
+	}
+	lo, hi := p.Addr(), lastAddr(p)
+	ranges := ig.v6
+	if lo.Is4() {
+		ranges = ig.v4
+	}
+	// The first range that ends at or after lo overlaps p if it starts
+	// before p ends.
+	i, _ := slices.BinarySearchFunc(ranges, lo, func(r addrRange, a netip.Addr) int {
+		if r.hi.Compare(a) < 0 {
+			return -1
+		}
+		return 1
+	})
+	if i < len(ranges) && ranges[i].lo.Compare(hi) <= 0 {
+		if ranges[i].lo.Compare(lo) > 0 {
+			return ranges[i].lo, true
+		}
+		return lo, true
+	}
+	if len(ig.names) == 0 && ig.self == nil {
+		return netip.Addr{}, false
+	}
+	ig.mu.Lock()
+	defer ig.mu.Unlock()
+	names := ig.names
+	if ig.self != nil {
+		names = append([]string{""}, names...)
+	}
+	for _, n := range names {
+		for _, a := range ig.cached(n, now) {
+			if p.Contains(a) {
+				return a, true
+			}
+		}
+	}
+	return netip.Addr{}, false
+}
+
 // cached returns the addresses of name ("" for own addresses), looking
 // them up when the cache has none or they expired. Holds ig.mu.
 func (ig *Ignore) cached(name string, now time.Time) []netip.Addr {

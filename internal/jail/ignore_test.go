@@ -153,3 +153,37 @@ func FuzzIgnoreEntry(f *testing.F) {
 		}
 	})
 }
+
+func TestIgnoreOverlaps(t *testing.T) {
+	ig, err := NewIgnore(IgnoreConfig{
+		Entries: []string{"192.0.2.10", "198.51.100.128/25", "2001:db8:1::/48", "admin.example"},
+		Resolve: func(string) ([]netip.Addr, error) { return []netip.Addr{netip.MustParseAddr("203.0.113.77")}, nil },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		prefix, want string // want "" = no overlap
+	}{
+		{"192.0.2.0/24", "192.0.2.10"},
+		{"192.0.2.0/29", ""},
+		{"192.0.2.8/29", "192.0.2.10"},
+		{"192.0.2.11/32", ""},
+		{"192.0.2.10/32", "192.0.2.10"},
+		{"198.51.100.0/24", "198.51.100.128"},
+		{"198.51.100.0/25", ""},
+		{"198.51.100.200/30", "198.51.100.200"},
+		{"0.0.0.0/0", "192.0.2.10"},
+		{"203.0.113.0/24", "203.0.113.77"}, // a name's address
+		{"203.0.112.0/24", ""},
+		{"2001:db8::/32", "2001:db8:1::"},
+		{"2001:db8:2::/48", ""},
+		{"::ffff:192.0.2.0/120", "192.0.2.10"},
+	}
+	for _, tt := range tests {
+		got, ok := ig.Overlaps(netip.MustParsePrefix(tt.prefix), t0)
+		if tt.want == "" && ok || tt.want != "" && (!ok || got.String() != tt.want) {
+			t.Errorf("Overlaps(%s) = %v, %v; want %q", tt.prefix, got, ok, tt.want)
+		}
+	}
+}
