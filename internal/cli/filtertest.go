@@ -211,7 +211,7 @@ func scanJournal(f *filter.Filter, m *filter.Matcher, matches []string, loc *tim
 	}
 	_, rerr := logsource.ReadJournalJSON(pipe, loc, func(l logsource.Line) {
 		st.Lines++
-		res := m.MatchAt(l.Bytes, l.Time)
+		res := m.MatchAt(l.Body(), l.Time)
 		each(st.Lines, l.Bytes, &res)
 	})
 	werr := cmd.Wait()

@@ -133,7 +133,7 @@ func (d *Daemon) runSource(ctx context.Context, rj *runJail, src source) {
 		}
 		var res filter.Result
 		if !l.Time.IsZero() {
-			res = m.MatchAt(l.Bytes, l.Time)
+			res = m.MatchAt(l.Body(), l.Time)
 		} else {
 			res = m.Match(l.Bytes, now)
 		}

@@ -156,17 +156,8 @@ func (m *Matcher) match(line []byte, now, known time.Time, haveTime bool, res *R
 	hasTime := false
 	switch {
 	case haveTime:
-		// The entry's own time counts; a date written in the line (the
-		// journal source formats entries like syslog file lines) is still
-		// cut out so the regexes see the same text as in a file.
+		// The entry's own time counts; the line carries no date.
 		t, hasTime = known, true
-		if f.dates != nil {
-			if dm, ok := f.dates.Find(line, &m.dateSt, known, f.loc); ok && dm.Start < dm.End {
-				res.DateTemplate = dm.Template
-				m.buf = append(append(m.buf[:0], line[:dm.Start]...), line[dm.End:]...)
-				buf = m.buf
-			}
-		}
 	case f.noDate:
 		t, hasTime = now, true
 	default:

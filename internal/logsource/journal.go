@@ -433,7 +433,7 @@ func (j *Journal) readEntries(r io.Reader, started time.Time, emit func(Line)) (
 			continue
 		}
 		line = e.appendLine(line[:0], j.cfg.Location)
-		emit(Line{Source: j.cfg.Name, Path: "journald", Bytes: line, Time: e.realtime, Backlog: e.realtime.Before(started)})
+		emit(Line{Source: j.cfg.Name, Path: "journald", Bytes: line, DateLen: stampLen, Time: e.realtime, Backlog: e.realtime.Before(started)})
 		n++
 		j.mu.Lock()
 		j.cursor, j.dirty = e.cursor, true

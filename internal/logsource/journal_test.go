@@ -314,3 +314,29 @@ func TestJournalMissing(t *testing.T) {
 		t.Errorf("Run() = %v, want nil", err)
 	}
 }
+
+// Journal lines read like syslog file lines, but filters get them without
+// the date (Body): Time carries it, and a filter whose datepattern is not
+// syslog's must not see a date it cannot cut out.
+func TestJournalLineBody(t *testing.T) {
+	in := `{"__CURSOR":"c1","__REALTIME_TIMESTAMP":"1764000030000000","_HOSTNAME":"web1","SYSLOG_IDENTIFIER":"sshd","_PID":"123","MESSAGE":"Failed password for root from 192.0.2.1 port 22 ssh2"}` + "\n"
+	var got []Line
+	if _, err := ReadJournalJSON(strings.NewReader(in), time.UTC, func(l Line) {
+		l.Bytes = bytes.Clone(l.Bytes)
+		got = append(got, l)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 {
+		t.Fatalf("%d lines, want 1", len(got))
+	}
+	if want := "Nov 24 16:00:30 web1 sshd[123]: Failed password for root from 192.0.2.1 port 22 ssh2"; string(got[0].Bytes) != want {
+		t.Errorf("Bytes = %q, want %q", got[0].Bytes, want)
+	}
+	if want := "web1 sshd[123]: Failed password for root from 192.0.2.1 port 22 ssh2"; string(got[0].Body()) != want {
+		t.Errorf("Body = %q, want %q", got[0].Body(), want)
+	}
+	if file := (Line{Bytes: []byte("Nov 24 16:00:30 a b")}); string(file.Body()) != "Nov 24 16:00:30 a b" {
+		t.Errorf("a file line's Body = %q, want the whole line", file.Body())
+	}
+}

@@ -123,9 +123,16 @@ func journalField(raw json.RawMessage) ([]byte, error) {
 	return nil, fmt.Errorf("unexpected field value %.20q", raw)
 }
 
+// stampLen is the length of the date and space appendLine starts a line
+// with (time.Stamp is fixed width: "Jan _2 15:04:05").
+const stampLen = len(time.Stamp) + 1
+
 // appendLine appends the entry formatted as rsyslog's traditional file
 // format writes it, "Nov 24 15:00:30 host sshd[123]: message", so that
-// filters written for log files match journal entries too.
+// filters written for log files match journal entries too. The date takes
+// the first stampLen bytes; filters are given the rest (Line.Body), the way
+// Fail2ban's systemd backend hands over "host sshd[123]: message" with the
+// entry's time beside it.
 func (e *journalEntry) appendLine(dst []byte, loc *time.Location) []byte {
 	dst = e.realtime.In(loc).AppendFormat(dst, time.Stamp)
 	dst = append(dst, ' ')

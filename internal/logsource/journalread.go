@@ -38,7 +38,7 @@ func ReadJournalJSON(r io.Reader, loc *time.Location, emit func(Line)) (bad int,
 				bad++
 			} else {
 				buf = e.appendLine(buf[:0], loc)
-				emit(Line{Source: "journald", Path: "journald", Bytes: buf, Time: e.realtime})
+				emit(Line{Source: "journald", Path: "journald", Bytes: buf, DateLen: stampLen, Time: e.realtime})
 			}
 		} else if len(raw) > DefaultMaxEntryBytes {
 			bad++

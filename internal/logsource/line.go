@@ -25,6 +25,10 @@ type Line struct {
 	// Time is the entry's own timestamp when the source knows it (journald),
 	// so a filter need not parse a date. It is zero for file lines.
 	Time time.Time
+	// DateLen is the length of the date the journal sources write at the
+	// start of Bytes so that the line reads like a syslog file line; Time
+	// already carries it, and filters match Body. 0 for file lines.
+	DateLen int
 	// Offset is the byte offset of the line's start in its file (0 for
 	// journald).
 	Offset int64
@@ -35,6 +39,10 @@ type Line struct {
 	// line length and Bytes holds only its beginning.
 	Truncated bool
 }
+
+// Body is the line without the date a journal source wrote at its start:
+// what a filter matches when Time is known.
+func (l Line) Body() []byte { return l.Bytes[l.DateLen:] }
 
 // Source produces log lines. Run blocks, calling emit for each line in the
 // order read, never concurrently, until ctx is done; it then saves its
