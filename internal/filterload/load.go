@@ -35,8 +35,9 @@ type Loaded struct {
 }
 
 // Definition resolves spec to a definition without compiling it.
-// fail2banDir, when set, is a Fail2ban configuration directory whose
-// filter.d is searched for names that are not built in.
+// fail2banDir, when set, is a Fail2ban configuration directory: a name with
+// a NAME.conf or NAME.local in its filter.d is that filter (the admin's own
+// filters and .local changes win over the built-in of the same name).
 func Definition(spec, fail2banDir string) (*filter.Definition, Kind, error) {
 	name, opts, err := filter.ParseSpec(spec)
 	if err != nil {
@@ -60,19 +61,28 @@ func Definition(spec, fail2banDir string) (*filter.Definition, Kind, error) {
 			return def, Fail2ban, err
 		}
 	}
+	if fail2banDir != "" && inFilterD(fail2banDir, name) {
+		def, err := fail2ban.ReadFilter(fail2banDir, name, opts)
+		return def, Fail2ban, err
+	}
 	if data, err := fs.ReadFile(builtin.FS(), name+".toml"); err == nil {
 		def, err := filter.ParseDefinition(name, "builtin:"+name, data, opts)
 		return def, Builtin, err
 	}
-	if fail2banDir != "" {
-		if _, err := os.Stat(filepath.Join(fail2banDir, "filter.d", name+".conf")); err == nil {
-			def, err := fail2ban.ReadFilter(fail2banDir, name, opts)
-			return def, Fail2ban, err
-		}
-	}
 	names := builtin.Names()
 	sort.Strings(names)
 	return nil, "", fmt.Errorf("unknown filter %q: not a built-in filter (%s) nor a file path (use ./%s.conf for a file in this folder)", name, strings.Join(names, ", "), name)
+}
+
+// inFilterD reports whether Fail2ban's filter.d in dir has NAME.conf or
+// NAME.local (a .local alone is a filter too).
+func inFilterD(dir, name string) bool {
+	for _, ext := range []string{".conf", ".local"} {
+		if _, err := os.Stat(filepath.Join(dir, "filter.d", name+ext)); err == nil {
+			return true
+		}
+	}
+	return false
 }
 
 // Load resolves and compiles spec.
