@@ -34,6 +34,8 @@ fi
 make build
 install -m 0755 bin/rampart /usr/local/bin/rampart
 install -d -m 0755 /etc/rampart /etc/rampart/rampart.d
+install -d -m 0755 /usr/share/bash-completion/completions
+/usr/local/bin/rampart completion bash > /usr/share/bash-completion/completions/rampart
 if [ -d /run/systemd/system ]; then
   install -m 0644 dist/rampart.service /etc/systemd/system/rampart.service
   systemctl daemon-reload

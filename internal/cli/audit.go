@@ -20,7 +20,7 @@ func newAuditCmd(g *globals) *cobra.Command {
 		format, failOn, root, config, explain, only string
 		rampartSock, f2bSock                        string
 		timeout                                     time.Duration
-		list                                        bool
+		list, asJSON                                bool
 	)
 	cmd := &cobra.Command{
 		Use:   "audit",
@@ -49,7 +49,26 @@ Exit status: 0 no failed check at or above --fail-on, 1 at least one,
 				}
 				return audit.Explain(g.stdout, c)
 			}
+			if asJSON {
+				if cmd.Flags().Changed("format") && format != "json" {
+					return usageErr(fmt.Errorf("audit: --json and --format %s disagree; give one", format))
+				}
+				format = "json"
+			}
 			if list {
+				if asJSON {
+					type entry struct {
+						ID       string `json:"id"`
+						Area     string `json:"area"`
+						Severity string `json:"severity"`
+						Title    string `json:"title"`
+					}
+					out := make([]entry, 0, len(checks))
+					for _, c := range checks {
+						out = append(out, entry{c.ID, string(c.Area), c.Severity.String(), c.Title})
+					}
+					return printJSON(g.stdout, out)
+				}
 				for _, c := range checks {
 					fmt.Fprintf(g.stdout, "%-34s %-7s %s\n", c.ID, c.Severity, c.Title)
 				}
@@ -101,6 +120,7 @@ Exit status: 0 no failed check at or above --fail-on, 1 at least one,
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&format, "format", "text", "output format: text, json, sarif or html")
+	fl.BoolVar(&asJSON, "json", false, "same as --format json (with --list: the checks as JSON)")
 	fl.StringVar(&failOn, "fail-on", "high", "exit 1 when a check of this severity or higher fails: high, medium or low")
 	fl.StringVar(&root, "root", "", "audit the filesystem under `DIR` offline (a mounted image or container)")
 	fl.StringVar(&config, "config", "", "audit config `FILE` with declared facts (default "+audit.DefaultConfigPath+" if present)")

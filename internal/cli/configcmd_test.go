@@ -105,3 +105,11 @@ func writeConfig(t *testing.T, path, data string) {
 		t.Fatal(err)
 	}
 }
+
+func TestVersionJSON(t *testing.T) {
+	code, out, _ := run("version", "--json")
+	var v struct{ Version, Go string }
+	if err := json.Unmarshal([]byte(out), &v); code != 0 || err != nil || v.Version == "" || !strings.HasPrefix(v.Go, "go") {
+		t.Errorf("version --json: exit %d, %v, %q", code, err, out)
+	}
+}

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"runtime"
 	"runtime/debug"
 
 	"github.com/spf13/cobra"
@@ -11,7 +12,8 @@ import (
 var version = "dev"
 
 func newVersionCmd(g *globals) *cobra.Command {
-	return &cobra.Command{
+	var asJSON bool
+	c := &cobra.Command{
 		Use:   "version",
 		Short: "Print rampart's version",
 		Args:  cobra.NoArgs,
@@ -20,8 +22,16 @@ func newVersionCmd(g *globals) *cobra.Command {
 			if bi, ok := debug.ReadBuildInfo(); ok && v == "dev" && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
 				v = bi.Main.Version
 			}
+			if asJSON {
+				return printJSON(g.stdout, struct {
+					Version string `json:"version"`
+					Go      string `json:"go"`
+				}{v, runtime.Version()})
+			}
 			fmt.Fprintf(g.stdout, "rampart %s\n", v)
 			return nil
 		},
 	}
+	c.Flags().BoolVar(&asJSON, "json", false, "print the version and Go version as JSON")
+	return c
 }
