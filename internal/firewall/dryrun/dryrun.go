@@ -35,9 +35,10 @@ type Backend struct {
 	lines []string
 }
 
-// New returns a dry-run backend that writes each action as one line to w
-// (nil: only recorded, see Text) and reads the time from now (nil: time.Now)
-// to expire bans.
+// New returns a dry-run backend that writes each action as one line to w,
+// or with w nil records the lines for Text (a daemon running on it must not
+// keep every line it ever wrote), and reads the time from now (nil:
+// time.Now) to expire bans.
 func New(w io.Writer, now func() time.Time) *Backend {
 	if now == nil {
 		now = time.Now
@@ -148,7 +149,8 @@ func (b *Backend) Teardown(context.Context) error {
 	return nil
 }
 
-// Text returns every line recorded so far.
+// Text returns every line recorded so far (only when New was given no
+// writer).
 func (b *Backend) Text() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -173,8 +175,9 @@ func Describe(j firewall.JailSpec) string {
 
 func (b *Backend) logf(format string, args ...any) {
 	line := fmt.Sprintf(format, args...) + "\n"
-	b.lines = append(b.lines, line)
-	if b.w != nil {
-		_, _ = io.WriteString(b.w, line)
+	if b.w == nil {
+		b.lines = append(b.lines, line)
+		return
 	}
+	_, _ = io.WriteString(b.w, line)
 }
