@@ -27,8 +27,8 @@ type Store interface {
 	ExpireBefore(ctx context.Context, now time.Time) ([]store.Ban, error)
 }
 
-// Listener hears about bans as they are committed and about firewall
-// batches (metrics).
+// Listener hears about bans and firewall batches (metrics). Banned is
+// called once a ban is stored and its firewall batch was sent.
 type Listener interface {
 	Banned(b store.Ban)
 	Unbanned(b store.Ban)
@@ -306,11 +306,14 @@ func (m *Manager) Add(ctx context.Context, bans []store.Ban) error {
 		}
 		// This exact shape is what the built-in recidive filter reads.
 		m.log.Info("ban", "jail", b.Jail, "ip", prefixString(b.Prefix), "until", until, "count", b.Count)
-		if m.listener != nil {
+	}
+	err := m.apply(ctx, ch)
+	if m.listener != nil {
+		for _, b := range fresh {
 			m.listener.Banned(b)
 		}
 	}
-	return m.apply(ctx, ch)
+	return err
 }
 
 // apply sends a change; elements the firewall refuses are logged by name

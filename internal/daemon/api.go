@@ -99,7 +99,7 @@ func (d *Daemon) Ban(ctx context.Context, req control.BanRequest) (control.BanRe
 		}
 	}
 	already := d.bans.IsBanned(jname, req.Prefix)
-	b := store.Ban{Jail: jname, Prefix: req.Prefix, Since: now, Count: 1, Source: "manual"}
+	b := store.Ban{Jail: jname, Prefix: req.Prefix, Since: now, Count: 1, Source: store.SourceManual}
 	if req.DurationSeconds >= 0 && dur > 0 {
 		b.Until = now.Add(dur)
 	}

@@ -38,7 +38,15 @@ import (
 // banMetrics feeds ban events to the Prometheus collectors.
 type banMetrics struct{ m *metrics.Metrics }
 
-func (b banMetrics) Banned(x store.Ban)   { b.m.Ban(x.Jail) }
+// Banned counts the ban and, for a ban a filter decided (Since is when its
+// deciding line was read), how long it took to reach the firewall.
+func (b banMetrics) Banned(x store.Ban) {
+	b.m.Ban(x.Jail)
+	if x.Source == store.SourceFilter {
+		b.m.BanLatency(time.Since(x.Since))
+	}
+}
+
 func (b banMetrics) Unbanned(x store.Ban) {}
 func (b banMetrics) Batch(adds, removes int, took time.Duration, err error) {
 	b.m.FirewallBatch(adds, removes, took, err)

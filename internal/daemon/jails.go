@@ -77,9 +77,10 @@ func (d *Daemon) sourcesFor(cfg *config.Config, rj *runJail) []source {
 		if len(matches) == 0 && rj.filter.Definition().JournalMatch != "" {
 			matches, _ = logsource.ParseJournalMatch(rj.filter.Definition().JournalMatch)
 		}
+		sm := d.met.Source(journalLabel)
 		j, err := logsource.NewJournal(logsource.JournalConfig{
 			Name: rj.cfg.Name, Matches: matches, Positions: positions{d.store},
-			FindTime: rj.cfg.FindTime, Logger: d.log,
+			FindTime: rj.cfg.FindTime, Logger: d.log, OnError: sm.ReadError,
 		})
 		if err != nil {
 			d.log.Error("journal source", "jail", rj.cfg.Name, "err", err)
@@ -88,10 +89,14 @@ func (d *Daemon) sourcesFor(cfg *config.Config, rj *runJail) []source {
 		return append(out, j)
 	}
 	for _, pattern := range src.Files {
+		if abs, err := filepath.Abs(pattern); err == nil {
+			pattern = abs // as the source names itself, for the metrics label
+		}
+		sm := d.met.Source(pattern)
 		f, err := logsource.NewFile(logsource.FileConfig{
 			Name: rj.cfg.Name, Pattern: pattern, Positions: positions{d.store},
 			Start: logsource.StartFindTime, FindTime: rj.cfg.FindTime, TimeOf: timeOf(rj.filter),
-			Poll: src.Polling, MaxLineBytes: cfg.Daemon.MaxLineBytes, Logger: d.log,
+			Poll: src.Polling, MaxLineBytes: cfg.Daemon.MaxLineBytes, Logger: d.log, OnError: sm.ReadError,
 		})
 		if err != nil {
 			d.log.Error("log source", "jail", rj.cfg.Name, "pattern", pattern, "err", err)
@@ -123,7 +128,7 @@ func timeOf(f *filter.Filter) func([]byte) (time.Time, bool) {
 // ban manager are shared and safe for concurrent use.
 func (d *Daemon) runSource(ctx context.Context, rj *runJail, src source) {
 	m := rj.filter.NewMatcher()
-	sm := d.met.Source(rj.cfg.Name)
+	sm := d.met.Source(sourceLabel(src))
 	jm := d.met.Jail(rj.cfg.Name)
 	emit := func(l logsource.Line) {
 		now := time.Now()
@@ -172,7 +177,7 @@ func (d *Daemon) runSource(ctx context.Context, rj *runJail, src source) {
 			if timed && !until.After(now) {
 				continue // an old ban read back from the log: already over
 			}
-			b := store.Ban{Jail: rj.cfg.Name, Prefix: dec.Prefix, Since: now, Count: dec.Count + 1, Source: "filter"}
+			b := store.Ban{Jail: rj.cfg.Name, Prefix: dec.Prefix, Since: now, Count: dec.Count + 1, Source: store.SourceFilter}
 			if timed {
 				b.Until = until
 			}
@@ -183,6 +188,18 @@ func (d *Daemon) runSource(ctx context.Context, rj *runJail, src source) {
 	if err := src.Run(ctx, emit); err != nil && ctx.Err() == nil {
 		d.log.Error("log source stopped", "jail", rj.cfg.Name, "err", err)
 	}
+}
+
+// journalLabel is the metrics label of journal sources.
+const journalLabel = "journald"
+
+// sourceLabel is a source's label in the metrics: its file pattern, or
+// journald.
+func sourceLabel(src source) string {
+	if f, ok := src.(*logsource.File); ok {
+		return f.Pattern()
+	}
+	return journalLabel
 }
 
 // sourceSpecs names what a jail was set up to read: file patterns, or

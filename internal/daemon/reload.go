@@ -58,8 +58,14 @@ func (d *Daemon) doReload(ctx context.Context, cancelRun *context.CancelFunc, ru
 	(*cancelRun)()
 	<-*runDone
 	d.mu.Lock()
+	old := d.jails
 	d.cfg, d.jails = cfg, jails
 	d.mu.Unlock()
+	for name := range old {
+		if _, ok := jails[name]; !ok {
+			d.met.Forget(name)
+		}
+	}
 	runCtx, cancel := context.WithCancel(ctx)
 	*cancelRun = cancel
 	*runDone = d.startJails(runCtx, jails)

@@ -104,6 +104,9 @@ type FileConfig struct {
 	SaveInterval time.Duration
 	// Logger receives problems and rotations; nil means slog.Default().
 	Logger *slog.Logger
+	// OnError, when set, is called for each new reason a file cannot be
+	// read (the same moments the Logger is told), e.g. to count them.
+	OnError func()
 }
 
 // File is a Source that follows the files matching a pattern.

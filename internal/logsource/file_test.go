@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -424,11 +425,17 @@ func TestFileMissing(t *testing.T) {
 		}
 		cfg = testConfig(t, loop, poll)
 		cfg.RescanInterval = 50 * time.Millisecond
+		var errs atomic.Int32
+		cfg.OnError = func() { errs.Add(1) }
 		f, c, _ = start(t, cfg)
 		waitFor(t, "error status", func() bool {
 			st := f.Status()
 			return len(st) == 1 && st[0].State == StateError && strings.Contains(st[0].Err, "too many levels")
 		})
+		time.Sleep(3 * cfg.RescanInterval) // retries of the same error
+		if n := errs.Load(); n != 1 {
+			t.Errorf("OnError called %d times for one unreadable path, want once", n)
+		}
 		if err := os.Remove(loop); err != nil {
 			t.Fatal(err)
 		}

@@ -56,6 +56,8 @@ type JournalConfig struct {
 	MinBackoff, MaxBackoff time.Duration
 	// Logger receives problems; nil means slog.Default().
 	Logger *slog.Logger
+	// OnError, when set, is called each time journalctl fails or stops.
+	OnError func()
 }
 
 // Journal is a Source that follows the systemd journal through
@@ -289,6 +291,9 @@ func (j *Journal) Run(ctx context.Context, emit func(Line)) error {
 		}
 		j.setState(StateError, err)
 		log.Warn("journalctl stopped, restarting", "source", j.cfg.Name, "err", err, "entries", n, "after", backoff)
+		if j.cfg.OnError != nil {
+			j.cfg.OnError()
+		}
 		select {
 		case <-ctx.Done():
 			return nil

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -298,7 +299,9 @@ func TestJournalRun(t *testing.T) {
 // TestJournalMissing runs with no journalctl at all: reported, retried,
 // never fatal.
 func TestJournalMissing(t *testing.T) {
-	j, err := NewJournal(JournalConfig{Name: "sshd", Command: filepath.Join(t.TempDir(), "journalctl"), MinBackoff: 10 * time.Millisecond, Logger: testLogger(t)})
+	var errs atomic.Int32
+	j, err := NewJournal(JournalConfig{Name: "sshd", Command: filepath.Join(t.TempDir(), "journalctl"), MinBackoff: 10 * time.Millisecond, Logger: testLogger(t),
+		OnError: func() { errs.Add(1) }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -309,6 +312,7 @@ func TestJournalMissing(t *testing.T) {
 		st := j.Status()
 		return st[0].State == StateError && strings.Contains(st[0].Err, "no such file")
 	})
+	waitFor(t, "OnError on each failed start", func() bool { return errs.Load() >= 2 })
 	cancel()
 	if err := <-done; err != nil {
 		t.Errorf("Run() = %v, want nil", err)

@@ -369,6 +369,9 @@ func (t *tailer) problem(path string, err error, stat bool, now time.Time) {
 	}
 	t.issues[path] = issue{state: StateError, err: msg, since: now, stat: stat}
 	t.log.Warn("log file unreadable, retrying", "source", t.cfg.Name, "path", path, "err", err)
+	if t.cfg.OnError != nil {
+		t.cfg.OnError()
+	}
 }
 
 func (t *tailer) pathOf(id fileID) (string, bool) {

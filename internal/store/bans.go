@@ -22,9 +22,15 @@ type Ban struct {
 	// Count is the ban's number for this prefix: 1 for a first ban, n+1
 	// after n earlier bans (bantime.increment).
 	Count int
-	// Source says what made the ban, e.g. "filter" or "manual".
+	// Source says what made the ban: SourceFilter or SourceManual.
 	Source string
 }
+
+// What made a ban (Ban.Source).
+const (
+	SourceFilter = "filter"
+	SourceManual = "manual"
+)
 
 // Permanent reports whether the ban never ends.
 func (b Ban) Permanent() bool { return b.Until.IsZero() }
