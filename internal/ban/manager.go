@@ -79,6 +79,9 @@ type Manager struct {
 	unbans  map[key]firewall.Ban // removals the firewall refused, to retry
 	resync  bool                 // a whole batch failed: set the firewall up again and re-add every ban
 	active  map[key]store.Ban
+	// nextEnd is no later than the earliest end of an active ban (zero:
+	// none ends), so that expire skips its work until then.
+	nextEnd time.Time
 	pending map[key]store.Ban // committed, refused by the firewall, to retry
 	total   map[string]int64  // bans since start, per jail
 }
@@ -139,11 +142,15 @@ func (m *Manager) Start(ctx context.Context, jails []firewall.JailSpec) error {
 	var add firewall.Change
 	m.mu.Lock()
 	m.active = map[key]store.Ban{}
+	// The first expire runs whole: rows that ended while rampart was
+	// stopped leave the store then.
+	m.nextEnd = m.now()
 	for _, b := range stored {
 		if !known[b.Jail] {
 			continue // the jail is gone from the configuration: its bans end
 		}
 		m.active[key{b.Jail, b.Prefix}] = b
+		m.noteEnd(b.Until)
 		add.Add = append(add.Add, fwBan(b, now))
 	}
 	m.mu.Unlock()
@@ -295,6 +302,7 @@ func (m *Manager) Add(ctx context.Context, bans []store.Ban) error {
 	m.mu.Lock()
 	for _, b := range fresh {
 		m.active[key{b.Jail, b.Prefix}] = b
+		m.noteEnd(b.Until)
 		m.total[b.Jail]++
 		ch.Add = append(ch.Add, fwBan(b, now))
 	}
@@ -481,17 +489,26 @@ func (m *Manager) resyncAll(ctx context.Context) {
 func (m *Manager) expire(ctx context.Context, now time.Time) {
 	m.opMu.Lock()
 	defer m.opMu.Unlock()
+	m.mu.Lock()
+	idle := m.nextEnd.IsZero() || now.Before(m.nextEnd)
+	m.mu.Unlock()
+	if idle {
+		return
+	}
 	gone, err := m.store.ExpireBefore(ctx, now)
 	if err != nil {
 		m.log.Warn("expiring bans", "err", err)
 		return
 	}
 	m.mu.Lock()
+	m.nextEnd = time.Time{}
 	for k, b := range m.active {
 		if !b.Until.IsZero() && !b.Until.After(now) {
 			delete(m.active, k)
 			delete(m.pending, k)
+			continue
 		}
+		m.noteEnd(b.Until)
 	}
 	m.mu.Unlock()
 	if tl, ok := m.fw.(firewall.TimeoutLimiter); ok {
@@ -549,6 +566,13 @@ func (m *Manager) Remove(ctx context.Context, jail string, prefix netip.Prefix, 
 		}
 	}
 	return sel, m.apply(ctx, ch)
+}
+
+// noteEnd lowers nextEnd to until (a zero until never ends). Holds mu.
+func (m *Manager) noteEnd(until time.Time) {
+	if !until.IsZero() && (m.nextEnd.IsZero() || until.Before(m.nextEnd)) {
+		m.nextEnd = until
+	}
 }
 
 // ActiveCount counts the bans in force in jail, or in every jail when jail

@@ -385,3 +385,56 @@ func TestExpireLiftsBansPastTheFirewallLimit(t *testing.T) {
 		t.Errorf("after both bans ended: firewall holds %v, active %v", k, m.Active())
 	}
 }
+
+// expire leaves the store alone until the earliest ban ends.
+func TestExpireWaitsForTheEarliestEnd(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2026, 6, 15, 12, 0, 0, 0, time.UTC)
+	clock := func() time.Time { return now }
+	st := &countingStore{memStore: newMemStore()}
+	m := New(Config{Store: st, Firewall: dryrun.New(nil, clock), Log: quiet(), Now: clock})
+	if err := m.Start(ctx, jails); err != nil {
+		t.Fatal(err)
+	}
+	m.expire(ctx, now) // the first one runs whole
+	p1, p2 := netip.MustParsePrefix("192.0.2.1/32"), netip.MustParsePrefix("192.0.2.2/32")
+	if err := m.Add(ctx, []store.Ban{
+		{Jail: "sshd", Prefix: p1, Since: now, Until: now.Add(time.Hour)},
+		{Jail: "sshd", Prefix: p2, Since: now, Until: now.Add(2 * time.Hour)},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	calls := st.expires
+	for i := 0; i < 59; i++ {
+		now = now.Add(time.Minute)
+		m.expire(ctx, now)
+	}
+	if st.expires != calls {
+		t.Errorf("store asked to expire %d times before any ban ended, want 0", st.expires-calls)
+	}
+	now = now.Add(time.Minute)
+	m.expire(ctx, now)
+	if m.IsBanned("sshd", p1) || !m.IsBanned("sshd", p2) || st.expires != calls+1 {
+		t.Errorf("at the first end: p1 banned %v, p2 banned %v, %d store expiries; want false, true, 1", m.IsBanned("sshd", p1), m.IsBanned("sshd", p2), st.expires-calls)
+	}
+	now = now.Add(30 * time.Minute)
+	m.expire(ctx, now)
+	if st.expires != calls+1 {
+		t.Errorf("expire ran again before the second ban ended")
+	}
+	now = now.Add(30 * time.Minute)
+	m.expire(ctx, now)
+	if m.IsBanned("sshd", p2) || len(m.Active()) != 0 {
+		t.Errorf("after both ended: active %v", m.Active())
+	}
+}
+
+type countingStore struct {
+	*memStore
+	expires int
+}
+
+func (c *countingStore) ExpireBefore(ctx context.Context, now time.Time) ([]store.Ban, error) {
+	c.expires++
+	return c.memStore.ExpireBefore(ctx, now)
+}
