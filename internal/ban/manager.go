@@ -74,11 +74,11 @@ type Manager struct {
 	opMu  sync.Mutex
 	specs []firewall.JailSpec // what Setup was last given, for resyncs
 
-	mu      sync.Mutex
-	jails   map[string]bool      // jails of specs
-	unbans  map[key]firewall.Ban // removals the firewall refused, to retry
-	resync  bool                 // a whole batch failed: set the firewall up again and re-add every ban
-	active  map[key]store.Ban
+	mu     sync.Mutex
+	jails  map[string]bool      // jails of specs
+	unbans map[key]firewall.Ban // removals the firewall refused, to retry
+	resync bool                 // a whole batch failed: set the firewall up again and re-add every ban
+	active map[key]store.Ban
 	// nextEnd is no later than the earliest end of an active ban (zero:
 	// none ends), so that expire skips its work until then.
 	nextEnd time.Time
