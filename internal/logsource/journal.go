@@ -445,7 +445,12 @@ func (j *Journal) readEntries(r io.Reader, started time.Time, emit func(Line)) (
 		j.status.Lines++
 		j.mu.Unlock()
 		if err != nil {
-			return n, nil // the last entry had no newline: journalctl ended
+			// The last entry had no newline: journalctl ended, or the
+			// pipe failed.
+			if errors.Is(err, io.EOF) {
+				return n, nil
+			}
+			return n, err
 		}
 	}
 }
