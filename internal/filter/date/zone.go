@@ -1,6 +1,9 @@
 package date
 
-import "strings"
+import (
+	"strings"
+	"sync"
+)
 
 // zoneTable lists the zone abbreviations Fail2ban accepts, grouped by their
 // fixed UTC offset in minutes. Fail2ban treats every abbreviation as a fixed
@@ -46,24 +49,32 @@ const zoneTable = `
 -570 MART MIT
 `
 
-// zoneAbbrOffset returns the fixed offset in seconds east of UTC of a zone
-// abbreviation. The lookup is case-sensitive, like Fail2ban's.
-func zoneAbbrOffset(abbr string) (int, bool) {
-	if abbr == "" {
-		return 0, true
-	}
+// zoneOffsets is zoneTable as a map from abbreviation to seconds east of
+// UTC, built once: dates with a zone name look it up per line.
+var zoneOffsets = sync.OnceValue(func() map[string]int {
+	m := map[string]int{}
 	for line := range strings.SplitSeq(zoneTable, "\n") {
 		f := strings.Fields(line)
 		if len(f) < 2 {
 			continue
 		}
 		for _, name := range f[1:] {
-			if name == abbr {
-				return atoiSigned(f[0]) * 60, true
+			if _, dup := m[name]; !dup {
+				m[name] = atoiSigned(f[0]) * 60
 			}
 		}
 	}
-	return 0, false
+	return m
+})
+
+// zoneAbbrOffset returns the fixed offset in seconds east of UTC of a zone
+// abbreviation. The lookup is case-sensitive, like Fail2ban's.
+func zoneAbbrOffset(abbr string) (int, bool) {
+	if abbr == "" {
+		return 0, true
+	}
+	off, ok := zoneOffsets()[abbr]
+	return off, ok
 }
 
 func atoiSigned(s string) int {
