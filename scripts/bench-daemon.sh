@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Daemon benchmarks of issue 3, inside a throw-away network namespace (needs
 # root; nothing outside the namespace is touched):
-#   a. flood: append at once ../shared/bench/genflood.py OUT 10000 3 9
+#   a. flood: append at once scripts/genflood.py OUT 10000 3 9
 #      (10,000 addresses x 3 failures among 270,000 other lines) to the log a
 #      maxretry=3 jail watches; time until all 10,000 are in the kernel set
 #      (target <= 2 s);
@@ -19,7 +19,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ "$(id -u)" -ne 0 ]; then echo "bench-daemon.sh: needs root (network namespaces, nftables)" >&2; exit 1; fi
 steps=${*:-a b c d e}
-gen=${GENFLOOD:-../shared/bench/genflood.py}
+gen=${GENFLOOD:-scripts/genflood.py}
 tmp=$(mktemp -d /tmp/rampart-bench-daemon.XXXXXX)
 ns=rampart-bench-$$
 pid=

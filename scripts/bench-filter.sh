@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Filter speed, side by side with fail2ban-regex, on one core.
 #
-# Generates a 1,000,000-line sshd auth log with ../shared/bench/genflood.py
+# Generates a 1,000,000-line sshd auth log with scripts/genflood.py
 # (10,000 attackers x 10 failures, 9 ordinary lines after each failure) and
 # runs on it, pinned to one CPU:
 #   1. rampart filter test sshd                       (built-in filter)
@@ -12,7 +12,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 make -s build
-gen=${GENFLOOD:-../shared/bench/genflood.py}
+gen=${GENFLOOD:-scripts/genflood.py}
 log=${1:-${TMPDIR:-/tmp}/rampart-bench-auth.log}
 if [ ! -s "$log" ]; then
   python3 "$gen" "$log" 10000 10 9
