@@ -281,7 +281,8 @@ func (j *Jail) Fail(addr netip.Addr, t time.Time) (Decision, bool) {
 
 // BanDuration returns the ban time for a ban of a prefix banned count times
 // before: the base bantime, grown by bantime.increment when it is on. It is
-// what Fail puts in a Decision; callers use it for manual bans.
+// what Fail puts in a Decision. (Manual bans last the jail's plain bantime
+// or what the admin asked for.)
 func (j *Jail) BanDuration(count int) time.Duration {
 	if j.inc == nil {
 		return j.cfg.BanTime
