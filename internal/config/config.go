@@ -55,6 +55,9 @@ type Daemon struct {
 	OnStop        string // keep (bans stay in the kernel and expire there) or flush
 	MetricsListen string // host:port for Prometheus /metrics; empty: off
 	MaxLineBytes  int    // longer log lines are cut to this length
+	// HistoryKeep is how long the ban history (bantime.increment's memory)
+	// is kept; Permanent keeps it forever.
+	HistoryKeep time.Duration
 }
 
 // Backends a jail reads its log from.

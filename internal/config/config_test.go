@@ -19,7 +19,7 @@ func TestDefault(t *testing.T) {
 	c := Default()
 	want := Daemon{
 		StateDir: "/var/lib/rampart", Socket: "/run/rampart/rampart.sock", LogLevel: "info",
-		Firewall: "auto", OnStop: "keep", MaxLineBytes: 16384,
+		Firewall: "auto", OnStop: "keep", MaxLineBytes: 16384, HistoryKeep: 365 * 24 * time.Hour,
 	}
 	if diff := cmp.Diff(want, c.Daemon); diff != "" {
 		t.Errorf("Default().Daemon mismatch (-want +got):\n%s", diff)
@@ -67,6 +67,8 @@ func TestLoadErrors(t *testing.T) {
 			[]string{`x.toml:1: TOML syntax: expected '.' or ']' to end table name, but got '\n' instead`}},
 		{"newline in string", "[jails.sshd]\nfilter = \"sshd\nenabled = true\n",
 			[]string{`x.toml:2: TOML syntax: strings cannot contain newlines`}},
+		{"history_keep too short", "[daemon]\nhistory_keep = \"1h\"\n",
+			[]string{`x.toml:2: daemon.history_keep: must be at least 1d, or "permanent" (bantime.increment counts earlier bans from this history)`}},
 		{"unknown key with suggestion", "[jails.sshd]\nmaxrety = 3\n",
 			[]string{`x.toml:2: jails.sshd.maxrety: unknown key (did you mean "maxretry"?)`}},
 		{"fail2ban key", "[jails.sshd]\naction = \"%(action_mw)s\"\n",

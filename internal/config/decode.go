@@ -84,7 +84,7 @@ func (d *decoder) config(root *node) *Config {
 }
 
 func daemonKeys() []string {
-	return []string{"state_dir", "socket", "log_level", "firewall", "on_stop", "metrics_listen", "max_line_bytes"}
+	return []string{"state_dir", "socket", "log_level", "firewall", "on_stop", "metrics_listen", "max_line_bytes", "history_keep"}
 }
 
 func (d *decoder) daemon(t *node) Daemon {
@@ -114,6 +114,14 @@ func (d *decoder) daemon(t *node) Daemon {
 		case "max_line_bytes":
 			v, _ := d.integer(n, 256, 16<<20)
 			dm.MaxLineBytes = int(v)
+		case "history_keep":
+			if v, ok := d.duration(n); ok {
+				if v != Permanent && v < 24*time.Hour {
+					d.fail(n, "must be at least 1d, or \"permanent\" (bantime.increment counts earlier bans from this history)")
+					break
+				}
+				dm.HistoryKeep = v
+			}
 		default:
 			d.unknown(n, daemonKeys(), "")
 		}

@@ -24,6 +24,7 @@ type fileDaemon struct {
 	OnStop        string `toml:"on_stop" json:"on_stop"`
 	MetricsListen string `toml:"metrics_listen" json:"metrics_listen"`
 	MaxLineBytes  int    `toml:"max_line_bytes" json:"max_line_bytes"`
+	HistoryKeep   string `toml:"history_keep" json:"history_keep"`
 }
 
 type fileJail struct {
@@ -63,6 +64,7 @@ func (c *Config) file() fileConfig {
 		Daemon: fileDaemon{
 			StateDir: d.StateDir, Socket: d.Socket, LogLevel: d.LogLevel, Firewall: d.Firewall,
 			OnStop: d.OnStop, MetricsListen: d.MetricsListen, MaxLineBytes: d.MaxLineBytes,
+			HistoryKeep: FormatDuration(d.HistoryKeep),
 		},
 		Jails: map[string]fileJail{},
 	}

@@ -152,6 +152,7 @@ func Run(ctx context.Context, opts Options) error {
 		return err
 	}
 	d.bans = ban.New(ban.Config{Store: d.store, Firewall: d.fw, Log: log, Listener: banMetrics{d.met}})
+	d.purgeHistory(ctx, cfg.Daemon.HistoryKeep, nil)
 	if err := d.seedOffenders(ctx, offs, jails); err != nil {
 		return err
 	}
@@ -211,12 +212,16 @@ func Run(ctx context.Context, opts Options) error {
 	defer settle.Stop()
 	log.Info("rampart running", "jails", len(jails), "socket", cfg.Daemon.Socket, "version", opts.Version)
 
+	purge := time.NewTicker(24 * time.Hour)
+	defer purge.Stop()
 	var runErr error
 loop:
 	for {
 		select {
 		case <-ctx.Done():
 			break loop
+		case <-purge.C:
+			d.purgeHistory(ctx, d.cfg0().Daemon.HistoryKeep, d.offenders())
 		case err := <-errc:
 			runErr = err
 			break loop
@@ -310,6 +315,37 @@ func ignoreEntries(jc config.Jail) []string {
 		e = append(e, p.String())
 	}
 	return append(e, jc.IgnoreNames...)
+}
+
+// purgeHistory drops ban history older than keep from the store and from
+// offs (when given), as Fail2ban's dbpurgeage does.
+func (d *Daemon) purgeHistory(ctx context.Context, keep time.Duration, offs *jail.Offenders) {
+	if keep <= 0 || keep == config.Permanent {
+		return
+	}
+	before := time.Now().Add(-keep)
+	n, err := d.store.PurgeHistory(ctx, before)
+	if err != nil {
+		d.log.Warn("purging ban history", "err", err)
+		return
+	}
+	if offs != nil {
+		offs.Purge(before)
+	}
+	if n > 0 {
+		d.log.Info("ban history purged", "entries", n, "before", before.UTC().Format(time.RFC3339))
+	}
+}
+
+// offenders returns the running jails' shared ban history (nil with no
+// jails); a reload replaces it.
+func (d *Daemon) offenders() *jail.Offenders {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, rj := range d.jails {
+		return rj.offs
+	}
+	return nil
 }
 
 // seedOffenders loads ban history for bantime.increment.
