@@ -32,10 +32,19 @@ func TestDependencyDirection(t *testing.T) {
 		{"filter", []string{"filter/date"}},
 		{"filter/date", nil},
 		{"jail", nil},
-		{"store", nil},
+		{"origin", nil},
+		{"finding", nil},
+		// The event bus imports nothing internal: every layer may publish.
+		{"event", nil},
+		{"resolve", nil},
+		{"store", []string{"origin"}},
 		{"firewall", nil},
-		{"ban", []string{"firewall", "store"}},
 		{"logsource", nil},
+		// Detection knows neither decisions, the store nor the firewall.
+		{"detect", []string{"filter", "filter/date", "logsource", "finding"}},
+		// The jails' stage knows the store's ban type, not the firewall.
+		{"decide", []string{"finding", "jail", "origin", "store", "event"}},
+		{"ban", []string{"firewall", "store", "origin", "event"}},
 	}
 	for _, r := range rules {
 		for _, d := range internalDeps(t, r.pkg) {
@@ -51,7 +60,8 @@ func TestDependencyDirection(t *testing.T) {
 		}
 	}
 	// Nothing but cmd/rampart and cli may import daemon; nothing but
-	// cmd/rampart may import cli.
+	// cmd/rampart may import cli; only daemon wires the pipeline's stages
+	// (detect, decide, ban) together.
 	users, err := exec.Command("go", "list", "-f", `{{.ImportPath}} {{join .Imports " "}}`, "github.com/rampart-ids/rampart/...").Output()
 	if err != nil {
 		t.Skipf("go list unavailable: %v", err)
@@ -67,6 +77,11 @@ func TestDependencyDirection(t *testing.T) {
 			}
 			if imp == mod+"daemon" && f[0] != mod+"cli" {
 				t.Errorf("%s imports internal/daemon", f[0])
+			}
+			for _, stage := range []string{"detect", "decide", "ban"} {
+				if imp == mod+stage && f[0] != mod+"daemon" {
+					t.Errorf("%s imports internal/%s: only internal/daemon wires the pipeline", f[0], stage)
+				}
 			}
 		}
 	}

@@ -15,7 +15,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/rampart-ids/rampart/internal/event"
 	"github.com/rampart-ids/rampart/internal/firewall"
+	"github.com/rampart-ids/rampart/internal/origin"
 	"github.com/rampart-ids/rampart/internal/store"
 )
 
@@ -27,12 +29,11 @@ type Store interface {
 	ExpireBefore(ctx context.Context, now time.Time) ([]store.Ban, error)
 }
 
-// Listener hears about bans and firewall batches (metrics). Banned is
-// called once a ban is stored and its firewall batch was sent.
-type Listener interface {
-	Banned(b store.Ban)
-	Unbanned(b store.Ban)
-	Batch(adds, removes int, took time.Duration, err error)
+// Publisher takes the manager's events (*event.Bus has it): a ban added,
+// lifted or expired, and each firewall batch. The manager publishes after
+// it releases its lock, and Publish must not wait (the bus never does).
+type Publisher interface {
+	Publish(e event.Event)
 }
 
 // queueLen bounds the decisions waiting for the flusher. A channel's
@@ -64,18 +65,22 @@ type Manager struct {
 	fw       firewall.Backend
 	log      *slog.Logger
 	now      func() time.Time
-	listener Listener
+	events   Publisher
+	fallback string // the set of bans whose jail is not configured
 
 	queue chan store.Ban
 
 	// opMu serialises operations that touch the store, memory and the
 	// firewall (Start, Reconfigure, Add, Remove, expire, retry), so the
-	// three never disagree; mu guards the maps for quick readers.
-	opMu  sync.Mutex
-	specs []firewall.JailSpec // what Setup was last given, for resyncs
+	// three never disagree; mu guards the maps for quick readers. Events
+	// of an operation wait in outbox (guarded by opMu) until unlock
+	// publishes them.
+	opMu   sync.Mutex
+	outbox []event.Event
+	specs  []firewall.JailSpec // what Setup was last given, for resyncs
 
 	mu     sync.Mutex
-	jails  map[string]bool      // jails of specs
+	jails  map[string]bool      // jails of specs: the sets bans can go in
 	unbans map[key]firewall.Ban // removals the firewall refused, to retry
 	resync bool                 // a whole batch failed: set the firewall up again and re-add every ban
 	active map[key]store.Ban
@@ -92,13 +97,18 @@ type Config struct {
 	Firewall firewall.Backend
 	Log      *slog.Logger
 	Now      func() time.Time
-	Listener Listener
+	// Events, optional, receives the manager's events.
+	Events Publisher
+	// Fallback names the jail spec whose sets (all ports, drop) enforce
+	// bans of jails no longer configured: such bans are kept and shown
+	// until they end, not dropped. It must be among every Setup's specs.
+	Fallback string
 }
 
 // New returns a Manager; call Start before Run.
 func New(cfg Config) *Manager {
 	m := &Manager{
-		store: cfg.Store, fw: cfg.Firewall, log: cfg.Log, now: cfg.Now, listener: cfg.Listener,
+		store: cfg.Store, fw: cfg.Firewall, log: cfg.Log, now: cfg.Now, events: cfg.Events, fallback: cfg.Fallback,
 		queue:   make(chan store.Ban, queueLen),
 		active:  map[key]store.Ban{},
 		pending: map[key]store.Ban{},
@@ -122,7 +132,7 @@ func New(cfg Config) *Manager {
 // stored ban are removed.
 func (m *Manager) Start(ctx context.Context, jails []firewall.JailSpec) error {
 	m.opMu.Lock()
-	defer m.opMu.Unlock()
+	defer m.unlock()
 	if err := m.fw.Setup(ctx, jails); err != nil {
 		return fmt.Errorf("firewall setup: %w", err)
 	}
@@ -135,25 +145,27 @@ func (m *Manager) Start(ctx context.Context, jails []firewall.JailSpec) error {
 	if err != nil {
 		return fmt.Errorf("reading stored bans: %w", err)
 	}
-	known := map[string]bool{}
-	for _, j := range jails {
-		known[j.Name] = true
-	}
 	var add firewall.Change
 	m.mu.Lock()
 	m.active = map[key]store.Ban{}
 	// The first expire runs whole: rows that ended while rampart was
 	// stopped leave the store then.
 	m.nextEnd = m.now()
+	orphans := 0
 	for _, b := range stored {
-		if !known[b.Jail] {
-			continue // the jail is gone from the configuration: its bans end
+		// A ban whose jail left the configuration stays in force (in the
+		// fallback set) until it ends.
+		if !m.jails[b.Jail] {
+			orphans++
 		}
 		m.active[key{b.Jail, b.Prefix}] = b
 		m.noteEnd(b.Until)
-		add.Add = append(add.Add, fwBan(b, now))
+		add.Add = append(add.Add, m.fwBan(b, now))
 	}
 	m.mu.Unlock()
+	if orphans > 0 {
+		m.log.Warn("bans of jails no longer configured stay in force until they end", "bans", orphans, "set", m.fallback)
+	}
 	if len(add.Add) > 0 {
 		start := time.Now()
 		if err := m.apply(ctx, add); err != nil {
@@ -167,8 +179,9 @@ func (m *Manager) Start(ctx context.Context, jails []firewall.JailSpec) error {
 	}
 	var stale firewall.Change
 	m.mu.Lock()
+	inKernel := m.enforced()
 	for _, b := range kernel {
-		if _, ok := m.active[key{b.Jail, b.Prefix}]; !ok {
+		if !inKernel[key{b.Jail, b.Prefix}] {
 			stale.Remove = append(stale.Remove, firewall.Ban{Jail: b.Jail, Prefix: b.Prefix})
 		}
 	}
@@ -270,7 +283,7 @@ func (m *Manager) Run(ctx context.Context) error {
 // in the same jail is extended only if the new one lasts longer.
 func (m *Manager) Add(ctx context.Context, bans []store.Ban) error {
 	m.opMu.Lock()
-	defer m.opMu.Unlock()
+	defer m.unlock()
 	now := m.now()
 	m.mu.Lock()
 	var fresh []store.Ban
@@ -278,11 +291,6 @@ func (m *Manager) Add(ctx context.Context, bans []store.Ban) error {
 	for _, b := range bans {
 		k := key{b.Jail, b.Prefix}
 		if seen[k] {
-			continue
-		}
-		if !m.jails[b.Jail] {
-			// Queued before a reload removed its jail: nothing enforces it.
-			m.log.Warn("ban dropped: its jail is no longer configured", "jail", b.Jail, "ip", prefixString(b.Prefix))
 			continue
 		}
 		if old, ok := m.active[k]; ok && (old.Until.IsZero() || (!b.Until.IsZero() && !b.Until.After(old.Until))) {
@@ -304,22 +312,17 @@ func (m *Manager) Add(ctx context.Context, bans []store.Ban) error {
 		m.active[key{b.Jail, b.Prefix}] = b
 		m.noteEnd(b.Until)
 		m.total[b.Jail]++
-		ch.Add = append(ch.Add, fwBan(b, now))
+		ch.Add = append(ch.Add, m.fwBan(b, now))
 	}
 	m.mu.Unlock()
-	for _, b := range fresh {
-		until := "never"
-		if !b.Until.IsZero() {
-			until = b.Until.UTC().Format(time.RFC3339)
-		}
-		// This exact shape is what the built-in recidive filter reads.
-		m.log.Info("ban", "jail", b.Jail, "ip", prefixString(b.Prefix), "until", until, "count", b.Count)
-	}
 	err := m.apply(ctx, ch)
-	if m.listener != nil {
-		for _, b := range fresh {
-			m.listener.Banned(b)
+	done := m.now()
+	for _, b := range fresh {
+		e := banEvent(event.BanAdded, b, done)
+		if b.Origin.Kind == origin.Jail {
+			e.Latency = done.Sub(b.Since)
 		}
+		m.outbox = append(m.outbox, e)
 	}
 	return err
 }
@@ -329,9 +332,11 @@ func (m *Manager) Add(ctx context.Context, bans []store.Ban) error {
 func (m *Manager) apply(ctx context.Context, ch firewall.Change) error {
 	start := time.Now()
 	err := m.fw.Apply(ctx, ch)
-	if m.listener != nil {
-		m.listener.Batch(len(ch.Add), len(ch.Remove), time.Since(start), err)
+	e := event.Event{Kind: event.FirewallBatch, Time: m.now(), Adds: len(ch.Add), Removes: len(ch.Remove), Took: time.Since(start)}
+	if err != nil {
+		e.Err = err.Error()
 	}
+	m.outbox = append(m.outbox, e)
 	if err == nil {
 		return nil
 	}
@@ -374,7 +379,7 @@ func (m *Manager) apply(ctx context.Context, ch firewall.Change) error {
 
 func (m *Manager) retry(ctx context.Context) {
 	m.opMu.Lock()
-	defer m.opMu.Unlock()
+	defer m.unlock()
 	m.mu.Lock()
 	if m.resync {
 		m.mu.Unlock()
@@ -387,16 +392,17 @@ func (m *Manager) retry(ctx context.Context) {
 	}
 	now := m.now()
 	var ch firewall.Change
+	inKernel := m.enforced()
 	for k, b := range m.unbans {
 		delete(m.unbans, k)
-		if _, banned := m.active[k]; !banned {
+		if !inKernel[k] {
 			ch.Remove = append(ch.Remove, b)
 		}
 	}
 	for k, b := range m.pending {
 		delete(m.pending, k)
 		if _, ok := m.active[k]; ok && (b.Until.IsZero() || b.Until.After(now)) {
-			ch.Add = append(ch.Add, fwBan(b, now))
+			ch.Add = append(ch.Add, m.fwBan(b, now))
 		}
 	}
 	m.mu.Unlock()
@@ -432,25 +438,44 @@ func (m *Manager) setSpecs(specs []firewall.JailSpec) {
 }
 
 // Reconfigure sets the firewall up for a new set of jails (a reload):
-// bans of jails that stay are kept; bans of removed jails leave memory
-// (the firewall drops their sets; the store's copies are ignored at the
-// next start). Bans committed meanwhile are not lost: it holds the same
+// every ban is kept. Bans of removed jails move to the fallback set (the
+// firewall drops the jail's sets), bans of a jail that is back move to its
+// own set again. Bans committed meanwhile are not lost: it holds the same
 // lock as Add.
 func (m *Manager) Reconfigure(ctx context.Context, specs []firewall.JailSpec) error {
 	m.opMu.Lock()
-	defer m.opMu.Unlock()
+	defer m.unlock()
+	m.mu.Lock()
+	before := map[key]string{}
+	for k := range m.active {
+		before[k] = m.setOf(k.jail)
+	}
+	m.mu.Unlock()
 	if err := m.fw.Setup(ctx, specs); err != nil {
 		return fmt.Errorf("firewall setup: %w", err)
 	}
 	m.setSpecs(specs)
+	now := m.now()
+	var ch firewall.Change
 	m.mu.Lock()
-	for k := range m.active {
-		if !m.jails[k.jail] {
-			delete(m.active, k)
-			delete(m.pending, k)
+	inKernel := m.enforced()
+	for k, b := range m.active {
+		old, set := before[k], m.setOf(k.jail)
+		if old == set {
+			continue
+		}
+		ch.Add = append(ch.Add, m.fwBan(b, now))
+		if old == m.fallback && !inKernel[key{old, k.prefix}] {
+			ch.Remove = append(ch.Remove, firewall.Ban{Jail: old, Prefix: k.prefix})
 		}
 	}
 	m.mu.Unlock()
+	if ch.Len() > 0 {
+		m.log.Info("bans moved between sets after the jails changed", "adds", len(ch.Add), "removes", len(ch.Remove))
+		if err := m.apply(ctx, ch); err != nil {
+			m.log.Error("moving bans between sets; will retry", "err", err)
+		}
+	}
 	return nil
 }
 
@@ -471,7 +496,7 @@ func (m *Manager) resyncAll(ctx context.Context) {
 	for k, b := range m.active {
 		delete(m.pending, k)
 		if b.Until.IsZero() || b.Until.After(now) {
-			ch.Add = append(ch.Add, fwBan(b, now))
+			ch.Add = append(ch.Add, m.fwBan(b, now))
 		}
 	}
 	m.mu.Unlock()
@@ -488,7 +513,7 @@ func (m *Manager) resyncAll(ctx context.Context) {
 // firewall.TimeoutLimiter's limit, which are removed here.
 func (m *Manager) expire(ctx context.Context, now time.Time) {
 	m.opMu.Lock()
-	defer m.opMu.Unlock()
+	defer m.unlock()
 	m.mu.Lock()
 	idle := m.nextEnd.IsZero() || now.Before(m.nextEnd)
 	m.mu.Unlock()
@@ -513,11 +538,14 @@ func (m *Manager) expire(ctx context.Context, now time.Time) {
 	m.mu.Unlock()
 	if tl, ok := m.fw.(firewall.TimeoutLimiter); ok {
 		var untimed firewall.Change
+		m.mu.Lock()
+		inKernel := m.enforced()
 		for _, b := range gone {
-			if b.Until.Sub(b.Since) > tl.MaxTimeout() {
-				untimed.Remove = append(untimed.Remove, firewall.Ban{Jail: b.Jail, Prefix: b.Prefix})
+			if set := m.setOf(b.Jail); b.Until.Sub(b.Since) > tl.MaxTimeout() && !inKernel[key{set, b.Prefix}] {
+				untimed.Remove = append(untimed.Remove, firewall.Ban{Jail: set, Prefix: b.Prefix})
 			}
 		}
+		m.mu.Unlock()
 		if len(untimed.Remove) > 0 {
 			if err := m.apply(ctx, untimed); err != nil {
 				m.log.Error("removing ended bans the firewall keeps without a timeout", "err", err)
@@ -525,18 +553,17 @@ func (m *Manager) expire(ctx context.Context, now time.Time) {
 		}
 	}
 	for _, b := range gone {
-		m.log.Info("unban", "jail", b.Jail, "ip", prefixString(b.Prefix), "reason", "expired")
-		if m.listener != nil {
-			m.listener.Unbanned(b)
-		}
+		e := banEvent(event.BanExpired, b, now)
+		e.Reason = "expired"
+		m.outbox = append(m.outbox, e)
 	}
 }
 
 // Remove lifts bans matching prefix (every jail when jail is empty; every
 // ban when all). It returns what was removed.
-func (m *Manager) Remove(ctx context.Context, jail string, prefix netip.Prefix, all bool) ([]store.Ban, error) {
+func (m *Manager) Remove(ctx context.Context, jail string, prefix netip.Prefix, all bool, by string) ([]store.Ban, error) {
 	m.opMu.Lock()
-	defer m.opMu.Unlock()
+	defer m.unlock()
 	m.mu.Lock()
 	var sel []store.Ban
 	for k, b := range m.active {
@@ -556,14 +583,24 @@ func (m *Manager) Remove(ctx context.Context, jail string, prefix netip.Prefix, 
 	for _, b := range sel {
 		delete(m.active, key{b.Jail, b.Prefix})
 		delete(m.pending, key{b.Jail, b.Prefix})
-		ch.Remove = append(ch.Remove, firewall.Ban{Jail: b.Jail, Prefix: b.Prefix})
+	}
+	inKernel := m.enforced()
+	for _, b := range sel {
+		// Another ban may hold the same element (a ban of a removed jail
+		// and a manual ban share the fallback set).
+		if set := m.setOf(b.Jail); !inKernel[key{set, b.Prefix}] {
+			ch.Remove = append(ch.Remove, firewall.Ban{Jail: set, Prefix: b.Prefix})
+		}
 	}
 	m.mu.Unlock()
+	now := m.now()
 	for _, b := range sel {
-		m.log.Info("unban", "jail", b.Jail, "ip", prefixString(b.Prefix), "reason", "manual")
-		if m.listener != nil {
-			m.listener.Unbanned(b)
+		e := banEvent(event.BanRemoved, b, now)
+		e.Reason = "unban"
+		if by != "" {
+			e.Reason = "unban by " + by
 		}
+		m.outbox = append(m.outbox, e)
 	}
 	return sel, m.apply(ctx, ch)
 }
@@ -620,8 +657,47 @@ func (m *Manager) Total(jail string) int64 {
 // Teardown removes rampart's firewall table (daemon on_stop = "flush").
 func (m *Manager) Teardown(ctx context.Context) error { return m.fw.Teardown(ctx) }
 
-func fwBan(b store.Ban, now time.Time) firewall.Ban {
-	fb := firewall.Ban{Jail: b.Jail, Prefix: b.Prefix}
+// unlock releases opMu and then publishes the events the operation left
+// in outbox, so that no subscriber ever runs under the manager's lock.
+func (m *Manager) unlock() {
+	evs := m.outbox
+	m.outbox = nil
+	m.opMu.Unlock()
+	if m.events == nil {
+		return
+	}
+	for _, e := range evs {
+		m.events.Publish(e)
+	}
+}
+
+// setOf returns the jail whose sets enforce bans of jail: its own, or the
+// fallback when it is not configured. Holds mu.
+func (m *Manager) setOf(jail string) string {
+	if m.jails[jail] || m.fallback == "" {
+		return jail
+	}
+	return m.fallback
+}
+
+// enforced returns the firewall elements the active bans need, by set and
+// prefix. Holds mu.
+func (m *Manager) enforced() map[key]bool {
+	out := make(map[key]bool, len(m.active))
+	for k := range m.active {
+		out[key{m.setOf(k.jail), k.prefix}] = true
+	}
+	return out
+}
+
+// banEvent describes b for the event bus.
+func banEvent(kind event.Kind, b store.Ban, now time.Time) event.Event {
+	return event.Event{Kind: kind, Time: now, Jail: b.Jail, Prefix: b.Prefix, Origin: b.Origin.String(), Until: b.Until, Count: b.Count}
+}
+
+// fwBan is the firewall element of b, in the set that enforces it. Holds mu.
+func (m *Manager) fwBan(b store.Ban, now time.Time) firewall.Ban {
+	fb := firewall.Ban{Jail: m.setOf(b.Jail), Prefix: b.Prefix}
 	if !b.Until.IsZero() {
 		fb.Timeout = b.Until.Sub(now)
 		if fb.Timeout < time.Second {

@@ -12,8 +12,10 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/rampart-ids/rampart/internal/event"
 	"github.com/rampart-ids/rampart/internal/firewall"
 	"github.com/rampart-ids/rampart/internal/firewall/dryrun"
+	"github.com/rampart-ids/rampart/internal/origin"
 	"github.com/rampart-ids/rampart/internal/store"
 )
 
@@ -181,7 +183,7 @@ func TestAddRestartReconcileRemove(t *testing.T) {
 	if m2.IsBanned("sshd", a) {
 		t.Errorf("%s still banned after its ban ended", a)
 	}
-	removed, err := m2.Remove(ctx, "", b, false)
+	removed, err := m2.Remove(ctx, "", b, false, "")
 	if err != nil || len(removed) != 1 {
 		t.Fatalf("Remove = %v, %v", removed, err)
 	}
@@ -268,39 +270,128 @@ func TestRunBatchesFlood(t *testing.T) {
 	}
 }
 
-// A ban whose jail left the configuration is dropped, not retried forever.
-func TestUnknownJailIsDropped(t *testing.T) {
+// A ban whose jail is not configured (queued before a reload removed the
+// jail, or stored by an earlier configuration) is kept, shown and enforced
+// in the fallback set until it ends; when the jail is back, it moves to the
+// jail's own set again. A manual ban sharing the fallback element survives
+// the orphan's removal.
+func TestOrphanBansKept(t *testing.T) {
 	ctx := context.Background()
 	now := time.Date(2026, 6, 15, 12, 0, 0, 0, time.UTC)
 	clock := func() time.Time { return now }
 	st := newMemStore()
 	fw := &countingFW{Backend: dryrun.New(io.Discard, clock)}
-	m := New(Config{Store: st, Firewall: fw, Log: quiet(), Now: clock})
+	bus := event.New()
+	sub := bus.Subscribe("test", 100)
+	specs := append([]firewall.JailSpec{{Name: "manual"}}, jails...)
+	m := New(Config{Store: st, Firewall: fw, Log: quiet(), Now: clock, Fallback: "manual", Events: bus})
+	if err := m.Start(ctx, specs); err != nil {
+		t.Fatal(err)
+	}
+	p := netip.MustParsePrefix("198.51.100.4/32")
+	if err := m.Add(ctx, []store.Ban{{Jail: "gone", Prefix: p, Since: now, Until: now.Add(time.Hour), Origin: origin.OfJail("gone")}}); err != nil {
+		t.Fatal(err)
+	}
+	if !m.IsBanned("gone", p) || len(m.Active()) != 1 {
+		t.Fatalf("a ban of an unconfigured jail was not kept: %v", m.Active())
+	}
+	if got := kernelSets(t, fw); len(got) != 1 || got[0] != "manual "+p.String() {
+		t.Errorf("kernel = %v, want the ban in the fallback set", got)
+	}
+	// The sshd jail leaves the configuration: its ban moves to the fallback set.
+	q := netip.MustParsePrefix("198.51.100.5/32")
+	if err := m.Add(ctx, []store.Ban{{Jail: "sshd", Prefix: q, Since: now, Until: now.Add(time.Hour), Origin: origin.OfJail("sshd")}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Reconfigure(ctx, []firewall.JailSpec{{Name: "manual"}, {Name: "other"}}); err != nil {
+		t.Fatal(err)
+	}
+	if got := kernelSets(t, fw); !equal(got, []string{"manual " + p.String(), "manual " + q.String()}) {
+		t.Errorf("after sshd left: kernel = %v, want both bans in the fallback set", got)
+	}
+	// A manual ban of the same address as the orphan.
+	if err := m.Add(ctx, []store.Ban{{Jail: "manual", Prefix: q, Since: now, Origin: origin.OfManual("root")}}); err != nil {
+		t.Fatal(err)
+	}
+	// sshd is back: its ban returns to its set; the manual ban keeps the
+	// fallback element.
+	if err := m.Reconfigure(ctx, specs); err != nil {
+		t.Fatal(err)
+	}
+	if got := kernelSets(t, fw); !equal(got, []string{"manual " + p.String(), "manual " + q.String(), "sshd " + q.String()}) {
+		t.Errorf("after sshd came back: kernel = %v", got)
+	}
+	if _, err := m.Remove(ctx, "gone", p, false, "root"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Remove(ctx, "sshd", q, false, "root"); err != nil {
+		t.Fatal(err)
+	}
+	if got := kernelSets(t, fw); !equal(got, []string{"manual " + q.String()}) {
+		t.Errorf("after the unbans: kernel = %v, want only the manual ban", got)
+	}
+	evs, _ := sub.Next(ctx)
+	var kinds []string
+	for _, e := range evs {
+		if e.Kind != event.FirewallBatch {
+			kinds = append(kinds, e.Kind.String()+" "+e.Origin)
+		}
+	}
+	want := []string{"ban jail gone", "ban jail sshd", "ban manual root", "unban jail gone", "unban jail sshd"}
+	if !equal(kinds, want) {
+		t.Errorf("events = %v, want %v", kinds, want)
+	}
+}
+
+// kernelSets lists the kernel's elements as "jail prefix".
+func kernelSets(t *testing.T, fw firewall.Backend) []string {
+	t.Helper()
+	l, err := fw.List(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, b := range l {
+		out = append(out, b.Jail+" "+b.Prefix.String())
+	}
+	return out
+}
+
+func equal(a, b []string) bool {
+	sort.Strings(a)
+	sort.Strings(b)
+	return cmp.Equal(a, b)
+}
+
+// The manager publishes its events only after releasing its lock: a
+// subscriber may call back into the manager.
+func TestEventsAfterUnlock(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2026, 6, 15, 12, 0, 0, 0, time.UTC)
+	clock := func() time.Time { return now }
+	var m *Manager
+	calls := 0
+	pub := publisherFunc(func(e event.Event) {
+		calls++
+		m.ActiveCount("")             // takes mu
+		m.retry(context.Background()) // takes opMu: deadlocks if still held
+	})
+	m = New(Config{Store: newMemStore(), Firewall: dryrun.New(io.Discard, clock), Log: quiet(), Now: clock, Events: pub})
 	if err := m.Start(ctx, jails); err != nil {
 		t.Fatal(err)
 	}
 	p := netip.MustParsePrefix("198.51.100.4/32")
-	if err := m.Add(ctx, []store.Ban{{Jail: "gone", Prefix: p, Since: now, Until: now.Add(time.Hour)}}); err != nil {
+	if err := m.Add(ctx, []store.Ban{{Jail: "sshd", Prefix: p, Since: now, Until: now.Add(time.Hour), Origin: origin.OfJail("sshd")}}); err != nil {
 		t.Fatal(err)
 	}
-	if m.IsBanned("gone", p) || len(m.Active()) != 0 {
-		t.Errorf("a ban of an unconfigured jail became active: %v", m.Active())
-	}
-	// A reload that drops the jail drops its bans from memory.
-	if err := m.Add(ctx, []store.Ban{{Jail: "sshd", Prefix: p, Since: now, Until: now.Add(time.Hour)}}); err != nil {
-		t.Fatal(err)
-	}
-	if err := m.Reconfigure(ctx, []firewall.JailSpec{{Name: "other"}}); err != nil {
-		t.Fatal(err)
-	}
-	calls := fw.calls
-	for i := 0; i < 5; i++ {
-		m.retry(ctx)
-	}
-	if len(m.Active()) != 0 || fw.calls != calls {
-		t.Errorf("after the jail left: active %v, %d more firewall batches", m.Active(), fw.calls-calls)
+	if calls == 0 {
+		t.Error("no event published")
 	}
 }
+
+type publisherFunc func(event.Event)
+
+func (f publisherFunc) Publish(e event.Event) { f(e) }
 
 type countingFW struct {
 	firewall.Backend

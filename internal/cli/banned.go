@@ -17,7 +17,9 @@ func newBannedCmd(g *globals) *cobra.Command {
 		Use:   "banned",
 		Short: "List the active bans (from the daemon)",
 		Long: `List every active ban: jail, address or network, when it started, when it
-ends (or "permanent"), and how many times the address was banned.`,
+ends (or "permanent"), how many times the address was banned, and its origin:
+why the ban exists ("jail sshd", "manual root", "fleet web-1", "blocklist NAME",
+"kernel limit NAME"). Bans of a jail no longer configured stay until they end.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return daemonCall(cmd, g, func(ctx context.Context, c *control.Client) error {
@@ -36,7 +38,7 @@ ends (or "permanent"), and how many times the address was banned.`,
 					return nil
 				}
 				tw := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', 0)
-				fmt.Fprintln(tw, "JAIL\tADDRESS\tSINCE\tUNTIL\tCOUNT")
+				fmt.Fprintln(tw, "JAIL\tADDRESS\tORIGIN\tSINCE\tUNTIL\tCOUNT")
 				for _, b := range bans {
 					until := "permanent"
 					if !b.Until.IsZero() {
@@ -46,7 +48,11 @@ ends (or "permanent"), and how many times the address was banned.`,
 					if b.Count > 0 {
 						count = strconv.Itoa(b.Count)
 					}
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", b.Jail, prefixText(b.Prefix), clock(b.Since), until, count)
+					org := b.Origin.String()
+					if org == "" {
+						org = "-"
+					}
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", b.Jail, prefixText(b.Prefix), org, clock(b.Since), until, count)
 				}
 				return tw.Flush()
 			})

@@ -14,6 +14,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/rampart-ids/rampart/internal/control"
+	"github.com/rampart-ids/rampart/internal/origin"
 )
 
 // fakeDaemon is a control.API with canned answers that records requests.
@@ -80,9 +81,10 @@ func (f *fakeDaemon) Unban(_ context.Context, req control.UnbanRequest) (control
 
 func (f *fakeDaemon) Banned(context.Context) ([]control.BannedEntry, error) {
 	return []control.BannedEntry{
-		{Jail: "sshd", Prefix: netip.MustParsePrefix("192.0.2.7/32"), Since: t0, Until: t0.Add(10 * time.Minute), Count: 3},
-		{Jail: "sshd", Prefix: netip.MustParsePrefix("2001:db8:1::/64"), Since: t0.Add(time.Minute), Until: t0.Add(time.Hour)},
-		{Jail: "manual", Prefix: netip.MustParsePrefix("203.0.113.0/24"), Since: t0.Add(-time.Hour)},
+		{Jail: "sshd", Prefix: netip.MustParsePrefix("192.0.2.7/32"), Since: t0, Until: t0.Add(10 * time.Minute), Count: 3, Origin: origin.OfJail("sshd")},
+		{Jail: "sshd", Prefix: netip.MustParsePrefix("2001:db8:1::/64"), Since: t0.Add(time.Minute), Until: t0.Add(time.Hour), Origin: origin.OfJail("sshd")},
+		{Jail: "manual", Prefix: netip.MustParsePrefix("203.0.113.0/24"), Since: t0.Add(-time.Hour), Origin: origin.OfManual("root")},
+		{Jail: "web", Prefix: netip.MustParsePrefix("198.51.100.9/32"), Since: t0, Origin: origin.Origin{Kind: origin.Fleet, Name: "web-2"}},
 	}, nil
 }
 

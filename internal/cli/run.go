@@ -7,12 +7,15 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strings"
+	"syscall"
 
 	"github.com/rampart-ids/rampart/internal/config"
 	"github.com/rampart-ids/rampart/internal/daemon"
 	"github.com/rampart-ids/rampart/internal/filterload"
+	"github.com/rampart-ids/rampart/internal/logging"
 	"github.com/spf13/cobra"
 )
 
@@ -46,7 +49,12 @@ Signals: SIGTERM/SIGINT stop, SIGHUP reloads the configuration.`,
 				logLevel = cfg.Daemon.LogLevel
 			}
 			log := newLogger(g.stderr, logLevel)
-			err = daemon.Run(context.Background(), daemon.Options{Load: load, Fail2banDir: f2bDir, Log: log, Version: version})
+			// Signals are caught here, before anything starts: a SIGTERM
+			// while stored bans are being enforced still stops the daemon
+			// in order, and a SIGHUP during start-up waits for the run loop.
+			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGTERM, syscall.SIGINT)
+			defer stop()
+			err = daemon.Run(ctx, daemon.Options{Load: load, Fail2banDir: f2bDir, Log: log, Version: version, Reloads: hangups(ctx)})
 			var ce *daemon.ConfigError
 			if errors.As(err, &ce) {
 				return usageErr(err)
@@ -113,5 +121,28 @@ func newLogger(w io.Writer, level string) *slog.Logger {
 		lv = slog.LevelError
 	}
 	journal := os.Getenv("JOURNAL_STREAM") != ""
-	return slog.New(daemon.NewLogHandler(w, lv, !journal))
+	return slog.New(logging.NewHandler(w, lv, !journal))
+}
+
+// hangups turns SIGHUP into reload requests until ctx is done. A SIGHUP
+// that arrives while a reload is asked for already is merged with it.
+func hangups(ctx context.Context) <-chan struct{} {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	out := make(chan struct{}, 1)
+	go func() {
+		defer signal.Stop(hup)
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-hup:
+				select {
+				case out <- struct{}{}:
+				default:
+				}
+			}
+		}
+	}()
+	return out
 }

@@ -3,6 +3,8 @@ package control
 import (
 	"net/netip"
 	"time"
+
+	"github.com/rampart-ids/rampart/internal/origin"
 )
 
 // The request and reply bodies of the control API. Addresses and networks
@@ -74,6 +76,9 @@ type BannedEntry struct {
 	Since  time.Time    `json:"since"`
 	Until  time.Time    `json:"until,omitzero"`
 	Count  int          `json:"count,omitempty"` // times this address was banned (bantime.increment)
+	// Origin says why the ban exists: {"kind":"jail","name":"sshd"},
+	// {"kind":"manual","name":"root"}, fleet, blocklist or kernel.
+	Origin origin.Origin `json:"origin"`
 }
 
 // BannedReply is the body of GET /v1/banned.

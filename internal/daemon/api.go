@@ -2,20 +2,17 @@ package daemon
 
 import (
 	"context"
+	"maps"
 	"net/netip"
+	"slices"
 	"sort"
 	"time"
 
-	"github.com/rampart-ids/rampart/internal/config"
 	"github.com/rampart-ids/rampart/internal/control"
 	"github.com/rampart-ids/rampart/internal/logsource"
+	"github.com/rampart-ids/rampart/internal/origin"
 	"github.com/rampart-ids/rampart/internal/store"
 )
-
-// configView is the part of the configuration read outside the lock.
-type configView struct {
-	Daemon config.Daemon
-}
 
 var _ control.API = (*Daemon)(nil)
 
@@ -30,7 +27,7 @@ func (d *Daemon) Status(ctx context.Context, name string) (control.StatusReply, 
 			names = append(names, n)
 		}
 	}
-	if name != "" && len(names) == 0 && name != ManualJail {
+	if name != "" && len(names) == 0 && name != ManualJail && d.bans.ActiveCount(name) == 0 {
 		return control.StatusReply{}, control.Errorf(control.ErrNotFound, "no jail %q is running", name)
 	}
 	sort.Strings(names)
@@ -38,7 +35,7 @@ func (d *Daemon) Status(ctx context.Context, name string) (control.StatusReply, 
 	var rep control.StatusReply
 	for _, n := range names {
 		rj := jails[n]
-		st := rj.jail.Stats()
+		st := rj.counter.Stats()
 		js := control.JailStatus{
 			Name: n, Filter: rj.cfg.FilterSpec(), Sources: sourceNames(rj),
 			FailuresNow: st.Tracked, FailuresTotal: int64(st.Failures),
@@ -51,6 +48,18 @@ func (d *Daemon) Status(ctx context.Context, name string) (control.StatusReply, 
 		}
 		js.BannedNow = len(js.Banned)
 		rep.Jails = append(rep.Jails, js)
+	}
+	// Bans of jails no longer configured are shown under their jail's name
+	// until they end.
+	orphans := map[string][]netip.Prefix{}
+	for _, b := range active {
+		if _, ok := jails[b.Jail]; !ok && b.Jail != ManualJail && (name == "" || name == b.Jail) {
+			orphans[b.Jail] = append(orphans[b.Jail], b.Prefix)
+		}
+	}
+	for _, n := range slices.Sorted(maps.Keys(orphans)) {
+		rep.Jails = append(rep.Jails, control.JailStatus{Name: n, Filter: "-", Sources: []string{"(not configured: its bans stay in force until they end)"},
+			BannedNow: len(orphans[n]), BannedTotal: d.bans.Total(n), Banned: orphans[n]})
 	}
 	if name == "" || name == ManualJail {
 		js := control.JailStatus{Name: ManualJail, Filter: "-", BannedTotal: d.bans.Total(ManualJail)}
@@ -99,7 +108,7 @@ func (d *Daemon) Ban(ctx context.Context, req control.BanRequest) (control.BanRe
 		}
 	}
 	already := d.bans.IsBanned(jname, req.Prefix)
-	b := store.Ban{Jail: jname, Prefix: req.Prefix, Since: now, Count: 1, Source: store.SourceManual}
+	b := store.Ban{Jail: jname, Prefix: req.Prefix, Since: now, Count: 1, Origin: origin.OfManual(control.Caller(ctx))}
 	if req.DurationSeconds >= 0 && dur > 0 {
 		b.Until = now.Add(dur)
 	}
@@ -128,13 +137,13 @@ func (d *Daemon) jailsSnapshot() []*runJail {
 
 // Unban implements control.API.
 func (d *Daemon) Unban(ctx context.Context, req control.UnbanRequest) (control.UnbanReply, error) {
-	removed, err := d.bans.Remove(ctx, req.Jail, req.Prefix, req.All)
+	removed, err := d.bans.Remove(ctx, req.Jail, req.Prefix, req.All, control.Caller(ctx))
 	rep := control.UnbanReply{Removed: []control.BannedEntry{}}
 	for _, b := range removed {
 		rep.Removed = append(rep.Removed, entry(b))
 		for _, rj := range d.jailsSnapshot() {
 			if rj.cfg.Name == b.Jail {
-				rj.jail.Forget(b.Prefix)
+				rj.counter.Forget(b.Prefix)
 			}
 		}
 	}
@@ -151,7 +160,7 @@ func (d *Daemon) Banned(ctx context.Context) ([]control.BannedEntry, error) {
 }
 
 func entry(b store.Ban) control.BannedEntry {
-	return control.BannedEntry{Jail: b.Jail, Prefix: b.Prefix, Since: b.Since, Until: b.Until, Count: b.Count}
+	return control.BannedEntry{Jail: b.Jail, Prefix: b.Prefix, Since: b.Since, Until: b.Until, Count: b.Count, Origin: b.Origin}
 }
 
 // positions adapts the store to logsource.PositionStore (same fields).

@@ -1,17 +1,12 @@
 package daemon
 
 import (
-	"bytes"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/rampart-ids/rampart/internal/config"
-	"github.com/rampart-ids/rampart/internal/filter"
-	"github.com/rampart-ids/rampart/internal/filterload"
 )
 
 func TestFail2banTOMLLoads(t *testing.T) {
@@ -63,21 +58,5 @@ bantime.multipliers = 1 2 4
 	}
 	if len(notes) != 1 || !strings.Contains(notes[0], "sendmail-whois") {
 		t.Errorf("notes = %q, want the mail action named", notes)
-	}
-}
-
-// The ban log line is what the built-in recidive filter reads.
-func TestBanLogLineFeedsRecidive(t *testing.T) {
-	var buf bytes.Buffer
-	log := slog.New(NewLogHandler(&buf, slog.LevelInfo, false))
-	log.Info("ban", "jail", "sshd", "ip", "192.0.2.7", "until", "2026-06-15T12:10:00Z", "count", 2)
-	line := "2026-06-15T12:00:00.000000+00:00 host rampart[42]: " + strings.TrimSpace(buf.String())
-	l, err := filterload.Load("recidive", "", filter.Options{Location: time.UTC})
-	if err != nil {
-		t.Fatal(err)
-	}
-	res := l.Filter.NewMatcher().Match([]byte(line), time.Date(2026, 6, 15, 12, 0, 1, 0, time.UTC))
-	if res.Kind != filter.Hit || res.Addr.String() != "192.0.2.7" {
-		t.Errorf("recidive on %q = %v %s, want a hit for 192.0.2.7", line, res.Kind, res.Host)
 	}
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/rampart-ids/rampart/internal/config"
 	"github.com/rampart-ids/rampart/internal/jail"
+	"github.com/rampart-ids/rampart/internal/origin"
 	"github.com/rampart-ids/rampart/internal/store"
 )
 
@@ -26,8 +27,8 @@ func TestPurgeHistory(t *testing.T) {
 	now := time.Now()
 	old, recent := netip.MustParsePrefix("192.0.2.1/32"), netip.MustParsePrefix("192.0.2.2/32")
 	if err := st.AddBans(ctx, []store.Ban{
-		{Jail: "sshd", Prefix: old, Since: now.Add(-40 * 24 * time.Hour), Until: now.Add(-39 * 24 * time.Hour), Count: 1, Source: store.SourceFilter},
-		{Jail: "sshd", Prefix: recent, Since: now.Add(-time.Hour), Until: now.Add(time.Hour), Count: 1, Source: store.SourceFilter},
+		{Jail: "sshd", Prefix: old, Since: now.Add(-40 * 24 * time.Hour), Until: now.Add(-39 * 24 * time.Hour), Count: 1, Origin: origin.OfJail("sshd")},
+		{Jail: "sshd", Prefix: recent, Since: now.Add(-time.Hour), Until: now.Add(time.Hour), Count: 1, Origin: origin.OfJail("sshd")},
 	}); err != nil {
 		t.Fatal(err)
 	}

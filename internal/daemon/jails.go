@@ -2,219 +2,181 @@ package daemon
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"net"
 	"net/netip"
-	"path/filepath"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/rampart-ids/rampart/internal/config"
+	"github.com/rampart-ids/rampart/internal/decide"
 	"github.com/rampart-ids/rampart/internal/filter"
-	"github.com/rampart-ids/rampart/internal/logsource"
-	"github.com/rampart-ids/rampart/internal/store"
+	"github.com/rampart-ids/rampart/internal/filter/date"
+	"github.com/rampart-ids/rampart/internal/filterload"
+	"github.com/rampart-ids/rampart/internal/finding"
+	"github.com/rampart-ids/rampart/internal/jail"
 )
 
-// liveSkew is how far a live line's time may be from now before it is
-// treated as happening now (Fail2ban does the same: clocks and time zones
-// of services are often off).
-const liveSkew = time.Minute
-
-// startJails starts every jail's sources; the returned channel closes when
-// all have stopped.
-func (d *Daemon) startJails(ctx context.Context, jails map[string]*runJail) chan struct{} {
-	done := make(chan struct{})
-	var wg sync.WaitGroup
-	for _, rj := range jails {
-		d.log.Info("jail started", "jail", rj.cfg.Name, "filter", rj.cfg.Filter, "reads", sourceSpecs(rj))
-		for _, src := range rj.sources {
-			wg.Add(1)
-			go func(rj *runJail, src source) {
-				defer wg.Done()
-				d.runSource(ctx, rj, src)
-			}(rj, src)
-		}
-		wg.Add(1)
-		go func(rj *runJail) {
-			defer wg.Done()
-			jm := d.met.Jail(rj.cfg.Name)
-			var evicted uint64
-			t := time.NewTicker(10 * time.Second)
-			defer t.Stop()
-			for {
-				select {
-				case <-ctx.Done():
-					return
-				case now := <-t.C:
-					rj.jail.Sweep(now)
-					st := rj.jail.Stats()
-					jm.SetTracked(st.Tracked)
-					jm.Evicted(int(st.Evictions - evicted))
-					evicted = st.Evictions
-					jm.SetActiveBans(d.bans.ActiveCount(rj.cfg.Name))
-				}
-			}
-		}(rj)
-	}
-	go func() { wg.Wait(); close(done) }()
-	return done
+// runJail is one configured jail at run time.
+type runJail struct {
+	cfg     config.Jail
+	counter *jail.Jail
+	stage   *decide.Jail
+	filter  *filter.Filter
+	sources []finding.Source // built before the jail is published (status reads them)
+	ignore  *jail.Ignore
+	offs    *jail.Offenders // ban history of this configuration's jails
 }
 
-// prepareSources builds every jail's log sources, before the jails are
-// published to the control API (which reads them for status).
-func (d *Daemon) prepareSources(cfg *config.Config, jails map[string]*runJail) {
-	for _, rj := range jails {
-		rj.sources = d.sourcesFor(cfg, rj)
-	}
-}
-
-// sourcesFor builds the log sources of a jail.
-func (d *Daemon) sourcesFor(cfg *config.Config, rj *runJail) []source {
-	src := rj.cfg.Source(filepath.Glob)
-	var out []source
-	if src.Journal {
-		matches := src.JournalMatch
-		if len(matches) == 0 && rj.filter.Definition().JournalMatch != "" {
-			matches, _ = logsource.ParseJournalMatch(rj.filter.Definition().JournalMatch)
-		}
-		sm := d.met.Source(journalLabel)
-		j, err := logsource.NewJournal(logsource.JournalConfig{
-			Name: rj.cfg.Name, Matches: matches, Positions: positions{d.store},
-			FindTime: rj.cfg.FindTime, Logger: d.log, OnError: sm.ReadError,
-		})
+// build compiles filters and creates jails for the enabled jails of cfg.
+func (d *Daemon) build(cfg *config.Config, offs *jail.Offenders) (map[string]*runJail, error) {
+	out := map[string]*runJail{}
+	var errs []error
+	dates := &date.Cache{}
+	for _, jc := range cfg.Enabled() {
+		useDNS := jc.UseDNS == "yes" || jc.UseDNS == "warn"
+		l, err := filterload.Load(jc.FilterSpec(), d.opts.Fail2banDir, filter.Options{UseDNS: useDNS, Dates: dates})
 		if err != nil {
-			d.log.Error("journal source", "jail", rj.cfg.Name, "err", err)
-			return nil
-		}
-		return append(out, j)
-	}
-	for _, pattern := range src.Files {
-		if abs, err := filepath.Abs(pattern); err == nil {
-			pattern = abs // as the source names itself, for the metrics label
-		}
-		sm := d.met.Source(pattern)
-		f, err := logsource.NewFile(logsource.FileConfig{
-			Name: rj.cfg.Name, Pattern: pattern, Positions: positions{d.store},
-			Start: logsource.StartFindTime, FindTime: rj.cfg.FindTime, TimeOf: timeOf(rj.filter),
-			Poll: src.Polling, MaxLineBytes: cfg.Daemon.MaxLineBytes, Logger: d.log, OnError: sm.ReadError,
-		})
-		if err != nil {
-			d.log.Error("log source", "jail", rj.cfg.Name, "pattern", pattern, "err", err)
+			errs = append(errs, fmt.Errorf("jail %q: filter %q: %w", jc.Name, jc.FilterSpec(), err))
 			continue
 		}
-		out = append(out, f)
+		ig, err := jail.NewIgnore(jail.IgnoreConfig{
+			Entries:   ignoreEntries(jc),
+			Self:      jc.IgnoreSelf,
+			SelfAddrs: ownAddrs,
+			Resolve:   d.dns.Func(),
+		})
+		if err != nil {
+			errs = append(errs, fmt.Errorf("jail %q: ignoreip: %w", jc.Name, err))
+			continue
+		}
+		j, err := jail.New(jailConfig(jc, ig, offs))
+		if err != nil {
+			errs = append(errs, fmt.Errorf("jail %q: %w", jc.Name, err))
+			continue
+		}
+		out[jc.Name] = &runJail{cfg: jc, counter: j, filter: l.Filter, ignore: ig, offs: offs}
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return out, nil
+}
+
+// jailConfig maps a configured jail to the counter's configuration.
+func jailConfig(jc config.Jail, ig *jail.Ignore, offs *jail.Offenders) jail.Config {
+	c := jail.Config{
+		Name: jc.Name, MaxRetry: jc.MaxRetry, FindTime: jc.FindTime, BanTime: jc.BanTime,
+		IPv4Prefix: jc.IPv4Prefix, IPv6Prefix: jc.IPv6Prefix, MaxTracked: jc.MaxTracked, Ignore: ig,
+		// History for every jail: it also keeps old log lines read again
+		// after a restart from banning a second time.
+		History: offs.History(jc.Name),
+	}
+	if jc.IPv6Prefix == 128 {
+		c.IPv6Prefix = 0
+	}
+	if jc.IPv4Prefix == 32 {
+		c.IPv4Prefix = 0
+	}
+	if jc.Increment.Enabled {
+		c.Increment = &jail.Increment{
+			Factor: jc.Increment.Factor, Formula: jc.Increment.Formula, Multipliers: jc.Increment.Multipliers,
+			MaxTime: jc.Increment.MaxTime, RndTime: jc.Increment.RndTime, OverallJails: jc.Increment.OverallJails,
+		}
+	}
+	return c
+}
+
+func ignoreEntries(jc config.Jail) []string {
+	var e []string
+	for _, p := range jc.IgnoreIP {
+		e = append(e, p.String())
+	}
+	return append(e, jc.IgnoreNames...)
+}
+
+// prepareSources connects every jail to the ban manager and builds its
+// finding sources from the source kinds, before the jails are published
+// to the control API (which reads them for status).
+func (d *Daemon) prepareSources(cfg *config.Config, jails map[string]*runJail) {
+	for _, rj := range jails {
+		rj.stage = &decide.Jail{Name: rj.cfg.Name, Counter: rj.counter, Offenders: rj.offs, Bans: d.bans,
+			Events: d.bus, OnFinding: d.met.Jail(rj.cfg.Name).Hit, Log: d.log}
+		if rj.cfg.UseDNS == "yes" || rj.cfg.UseDNS == "warn" {
+			rj.stage.Resolve = d.dns.Addrs
+		}
+		env := JailEnv{Jail: rj.cfg, Daemon: cfg.Daemon, Filter: rj.filter}
+		for _, k := range d.kinds {
+			srcs, err := k.Sources(env)
+			if err != nil {
+				d.log.Error("finding source", "jail", rj.cfg.Name, "kind", k.Name, "err", err)
+			}
+			rj.sources = append(rj.sources, srcs...)
+		}
+	}
+}
+
+// jailComponents are every jail's sources, each feeding the jail, and the
+// jail's upkeep (sweeping old failures, refreshing its gauges).
+func (d *Daemon) jailComponents(jails map[string]*runJail) []component {
+	var out []component
+	for _, rj := range jails {
+		d.log.Info("jail started", "jail", rj.cfg.Name, "filter", rj.cfg.Filter, "reads", describeSources(rj))
+		for _, src := range rj.sources {
+			out = append(out, component{"jail " + rj.cfg.Name + " source", func(ctx context.Context) error {
+				if err := rj.stage.Run(ctx, src); err != nil && ctx.Err() == nil {
+					d.log.Error("finding source stopped", "jail", rj.cfg.Name, "err", err)
+				}
+				return nil
+			}})
+		}
+		out = append(out, component{"jail " + rj.cfg.Name + " upkeep", func(ctx context.Context) error {
+			d.upkeep(ctx, rj)
+			return nil
+		}})
 	}
 	return out
 }
 
-func (d *Daemon) cfg0() configView {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.cfg == nil {
-		return configView{}
-	}
-	return configView{Daemon: d.cfg.Daemon}
-}
-
-// timeOf finds a line's time with the jail's own date detection, for the
-// source's findtime seek at first start.
-func timeOf(f *filter.Filter) func([]byte) (time.Time, bool) {
-	m := f.NewMatcher()
-	return func(b []byte) (time.Time, bool) { return m.Time(b, time.Now()) }
-}
-
-// runSource feeds a source's lines through the jail's filter and jail.
-// Each source has its own matcher (per-stream state); the jail and the
-// ban manager are shared and safe for concurrent use.
-func (d *Daemon) runSource(ctx context.Context, rj *runJail, src source) {
-	m := rj.filter.NewMatcher()
-	sm := d.met.Source(sourceLabel(src))
+// upkeep sweeps the jail's failure window and refreshes its gauges every
+// 10 s until ctx is done.
+func (d *Daemon) upkeep(ctx context.Context, rj *runJail) {
 	jm := d.met.Jail(rj.cfg.Name)
-	emit := func(l logsource.Line) {
-		now := time.Now()
-		sm.LineRead()
-		if l.Truncated {
-			sm.LineTruncated()
-		}
-		var res filter.Result
-		if !l.Time.IsZero() {
-			res = m.MatchAt(l.Body(), l.Time)
-		} else {
-			res = m.Match(l.Bytes, now)
-		}
-		if res.HasTime && !l.Backlog {
-			d.met.Lag(now.Sub(res.Time))
-		}
-		if res.Kind != filter.Hit {
+	var (
+		evicted, unsaid uint64
+		said            time.Time
+	)
+	t := time.NewTicker(10 * time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
 			return
+		case now := <-t.C:
+			rj.counter.Sweep(now)
+			st := rj.counter.Stats()
+			jm.SetTracked(st.Tracked)
+			n := st.Evictions - evicted
+			evicted = st.Evictions
+			jm.Evicted(int(n))
+			// Said at most once a minute: under a flood of addresses this
+			// would otherwise be a line every 10 s.
+			if unsaid += n; unsaid > 0 && now.Sub(said) >= time.Minute {
+				d.log.Warn("jail tracks too many addresses; the least recently seen were forgotten",
+					"jail", rj.cfg.Name, "evicted", unsaid, "max_tracked", rj.cfg.MaxTracked)
+				unsaid, said = 0, now
+			}
+			jm.SetActiveBans(d.bans.ActiveCount(rj.cfg.Name))
 		}
-		jm.Hit()
-		t := now
-		if res.HasTime {
-			t = res.Time
-			if !l.Backlog && (t.Sub(now) > liveSkew || now.Sub(t) > liveSkew) {
-				t = now
-			}
-		}
-		addrs := []netip.Addr{res.Addr}
-		if !res.Addr.IsValid() {
-			if !rj.useDNS || res.Host == "" {
-				return
-			}
-			ips, err := d.resolveCached(ctx, res.Host)
-			if err != nil {
-				d.log.Debug("cannot resolve host name of a failure", "jail", rj.cfg.Name, "host", res.Host, "err", err)
-				return
-			}
-			addrs = ips
-		}
-		for _, a := range addrs {
-			dec, ok := rj.jail.Fail(a, t)
-			if !ok {
-				continue
-			}
-			until, timed := dec.Until()
-			if timed && !until.After(now) {
-				continue // an old ban read back from the log: already over
-			}
-			b := store.Ban{Jail: rj.cfg.Name, Prefix: dec.Prefix, Since: now, Count: dec.Count + 1, Source: store.SourceFilter}
-			if timed {
-				b.Until = until
-			}
-			rj.offs.Record(rj.cfg.Name, dec.Prefix, now)
-			d.bans.Enqueue(ctx, b)
-		}
-	}
-	if err := src.Run(ctx, emit); err != nil && ctx.Err() == nil {
-		d.log.Error("log source stopped", "jail", rj.cfg.Name, "err", err)
 	}
 }
 
-// journalLabel is the metrics label of journal sources.
-const journalLabel = "journald"
-
-// sourceLabel is a source's label in the metrics: its file pattern, or
-// journald.
-func sourceLabel(src source) string {
-	if f, ok := src.(*logsource.File); ok {
-		return f.Pattern()
-	}
-	return journalLabel
-}
-
-// sourceSpecs names what a jail was set up to read: file patterns, or
-// journald with its matches. With no sources at all (the journal could not
-// be opened) it says so.
-func sourceSpecs(rj *runJail) string {
-	var out []string
-	for _, s := range rj.sources {
-		switch v := s.(type) {
-		case *logsource.File:
-			out = append(out, v.Pattern())
-		case *logsource.Journal:
-			out = append(out, "journald")
-		}
-	}
+// describeSources names what a jail reads; with no sources at all (the
+// journal could not be opened) it says so.
+func describeSources(rj *runJail) string {
+	out := sourceNames(rj)
 	if len(out) == 0 {
 		return "nothing (see the errors above)"
 	}
@@ -225,18 +187,36 @@ func sourceSpecs(rj *runJail) string {
 func sourceNames(rj *runJail) []string {
 	var out []string
 	for _, s := range rj.sources {
-		switch v := s.(type) {
-		case *logsource.File:
-			for _, st := range v.Status() {
-				out = append(out, st.Path+" ("+string(st.State)+")")
-			}
-			if len(v.Status()) == 0 {
-				out = append(out, v.Pattern()+" (no file yet)")
-			}
-		case *logsource.Journal:
-			out = append(out, "journald")
+		if ds, ok := s.(finding.Describer); ok {
+			out = append(out, ds.Describe()...)
 		}
 	}
 	sort.Strings(out)
 	return out
+}
+
+// offenders returns the running jails' shared ban history (nil with no
+// jails); a reload replaces it.
+func (d *Daemon) offenders() *jail.Offenders {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, rj := range d.jails {
+		return rj.offs
+	}
+	return nil
+}
+
+// ownAddrs lists this host's interface addresses (ignoreself).
+func ownAddrs() ([]netip.Addr, error) {
+	ifs, err := net.InterfaceAddrs()
+	if err != nil {
+		return nil, err
+	}
+	var out []netip.Addr
+	for _, a := range ifs {
+		if p, err := netip.ParsePrefix(a.String()); err == nil {
+			out = append(out, p.Addr().Unmap())
+		}
+	}
+	return out, nil
 }

@@ -159,6 +159,17 @@ func (m *Metrics) FirewallBatch(adds, removes int, took time.Duration, err error
 	m.fwChanges.WithLabelValues("remove").Add(float64(removes))
 }
 
+// EventsDropped exports a subscriber's count of events it lost because it
+// fell behind, as rampart_events_dropped_total{subscriber}. Call it once per
+// subscriber.
+func (m *Metrics) EventsDropped(subscriber string, dropped func() uint64) {
+	m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name:        "rampart_events_dropped_total",
+		Help:        "Events a subscriber of the event bus lost because its queue was full.",
+		ConstLabels: prometheus.Labels{"subscriber": subscriber},
+	}, func() float64 { return float64(dropped()) }))
+}
+
 // SourceMetrics are one log source's counters, bound once so that the hot
 // path does no label lookup.
 type SourceMetrics struct {

@@ -7,6 +7,8 @@ import (
 	"net/netip"
 	"strings"
 	"time"
+
+	"github.com/rampart-ids/rampart/internal/origin"
 )
 
 // Ban is a ban of a prefix by a jail.
@@ -22,15 +24,10 @@ type Ban struct {
 	// Count is the ban's number for this prefix: 1 for a first ban, n+1
 	// after n earlier bans (bantime.increment).
 	Count int
-	// Source says what made the ban: SourceFilter or SourceManual.
-	Source string
+	// Origin says why the ban exists: a jail's decision, a person, a
+	// fleet node, a blocklist or a kernel rule.
+	Origin origin.Origin
 }
-
-// What made a ban (Ban.Source).
-const (
-	SourceFilter = "filter"
-	SourceManual = "manual"
-)
 
 // Permanent reports whether the ban never ends.
 func (b Ban) Permanent() bool { return b.Until.IsZero() }
@@ -66,25 +63,27 @@ func (s *Store) AddBans(ctx context.Context, bans []Ban) error {
 		return fmt.Errorf("store: add bans: %w", err)
 	}
 	defer tx.Rollback()
-	upsert, err := tx.PrepareContext(ctx, `INSERT INTO bans (jail, prefix, since, until, count, source)
-		VALUES (?, ?, ?, ?, ?, ?)
+	upsert, err := tx.PrepareContext(ctx, `INSERT INTO bans (jail, prefix, since, until, count, source, origin)
+		VALUES (?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (jail, prefix) DO UPDATE SET
-			since = excluded.since, until = excluded.until, count = excluded.count, source = excluded.source`)
+			since = excluded.since, until = excluded.until, count = excluded.count,
+			source = excluded.source, origin = excluded.origin`)
 	if err != nil {
 		return fmt.Errorf("store: add bans: %w", err)
 	}
 	defer upsert.Close()
-	hist, err := tx.PrepareContext(ctx, `INSERT INTO history (jail, prefix, at, until, count, source) VALUES (?, ?, ?, ?, ?, ?)`)
+	hist, err := tx.PrepareContext(ctx, `INSERT INTO history (jail, prefix, at, until, count, source, origin) VALUES (?, ?, ?, ?, ?, ?, ?)`)
 	if err != nil {
 		return fmt.Errorf("store: add bans: %w", err)
 	}
 	defer hist.Close()
 	for _, b := range bans {
 		p, since, until := prefixText(b.Prefix), b.Since.UnixNano(), nanos(b.Until)
-		if _, err := upsert.ExecContext(ctx, b.Jail, p, since, until, b.Count, b.Source); err != nil {
+		kind, org := string(b.Origin.Kind), b.Origin.String()
+		if _, err := upsert.ExecContext(ctx, b.Jail, p, since, until, b.Count, kind, org); err != nil {
 			return fmt.Errorf("store: add ban %s %s: %w", b.Jail, p, err)
 		}
-		if _, err := hist.ExecContext(ctx, b.Jail, p, since, until, b.Count, b.Source); err != nil {
+		if _, err := hist.ExecContext(ctx, b.Jail, p, since, until, b.Count, kind, org); err != nil {
 			return fmt.Errorf("store: add ban %s %s: %w", b.Jail, p, err)
 		}
 	}
@@ -107,14 +106,17 @@ func checkBan(b Ban) error {
 		return fmt.Errorf("%s: ends before it starts", b.Prefix)
 	case b.Count < 1:
 		return fmt.Errorf("%s: count %d, want at least 1", b.Prefix, b.Count)
-	case b.Source == "":
-		return fmt.Errorf("%s: no source", b.Prefix)
+	case b.Origin.IsZero():
+		return fmt.Errorf("%s: no origin", b.Prefix)
+	}
+	if err := b.Origin.Validate(); err != nil {
+		return fmt.Errorf("%s: %w", b.Prefix, err)
 	}
 	return nil
 }
 
 // banColumns are the columns scanBan reads, in order.
-const banColumns = "jail, prefix, since, until, count, source"
+const banColumns = "jail, prefix, since, until, count, origin"
 
 // scanBan reads one row of banColumns.
 func scanBan(sc interface{ Scan(...any) error }) (Ban, error) {
@@ -123,10 +125,16 @@ func scanBan(sc interface{ Scan(...any) error }) (Ban, error) {
 		prefix string
 		since  int64
 		until  sql.NullInt64
+		org    string
 	)
-	if err := sc.Scan(&b.Jail, &prefix, &since, &until, &b.Count, &b.Source); err != nil {
+	if err := sc.Scan(&b.Jail, &prefix, &since, &until, &b.Count, &org); err != nil {
 		return Ban{}, err
 	}
+	o, err := origin.Parse(org)
+	if err != nil {
+		return Ban{}, fmt.Errorf("stored ban %s %s: %w", b.Jail, prefix, err)
+	}
+	b.Origin = o
 	p, err := netip.ParsePrefix(prefix)
 	if err != nil {
 		return Ban{}, fmt.Errorf("stored prefix %q: %w", prefix, err)
@@ -287,7 +295,7 @@ func (s *Store) History(ctx context.Context, hq HistoryQuery) ([]Ban, error) {
 	if !hq.Since.IsZero() {
 		where, args = append(where, "at >= ?"), append(args, hq.Since.UnixNano())
 	}
-	q := "SELECT jail, prefix, at AS since, until, count, source, id FROM history"
+	q := "SELECT jail, prefix, at AS since, until, count, origin, id FROM history"
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
 	}

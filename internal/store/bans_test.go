@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"github.com/rampart-ids/rampart/internal/origin"
 	"net/netip"
 	"strings"
 	"testing"
@@ -11,7 +12,7 @@ import (
 )
 
 func ban(jail, prefix string, since, until time.Duration, count int) Ban {
-	b := Ban{Jail: jail, Prefix: netip.MustParsePrefix(prefix), Since: t0.Add(since), Count: count, Source: "filter"}
+	b := Ban{Jail: jail, Prefix: netip.MustParsePrefix(prefix), Since: t0.Add(since), Count: count, Origin: origin.OfJail("sshd")}
 	if until != 0 {
 		b.Until = t0.Add(until)
 	}
@@ -145,12 +146,12 @@ func TestAddBansAtomic(t *testing.T) {
 		bad     Ban
 		wantErr string
 	}{
-		{Ban{Prefix: good.Prefix, Since: t0, Count: 1, Source: "filter"}, "ban 1: no jail"},
-		{Ban{Jail: "sshd", Since: t0, Count: 1, Source: "filter"}, "invalid prefix"},
-		{Ban{Jail: "sshd", Prefix: good.Prefix, Count: 1, Source: "filter"}, "no start time"},
-		{Ban{Jail: "sshd", Prefix: good.Prefix, Since: t0, Until: t0.Add(-1), Count: 1, Source: "filter"}, "ends before"},
-		{Ban{Jail: "sshd", Prefix: good.Prefix, Since: t0, Source: "filter"}, "count 0"},
-		{Ban{Jail: "sshd", Prefix: good.Prefix, Since: t0, Count: 1}, "no source"},
+		{Ban{Prefix: good.Prefix, Since: t0, Count: 1, Origin: origin.OfJail("sshd")}, "ban 1: no jail"},
+		{Ban{Jail: "sshd", Since: t0, Count: 1, Origin: origin.OfJail("sshd")}, "invalid prefix"},
+		{Ban{Jail: "sshd", Prefix: good.Prefix, Count: 1, Origin: origin.OfJail("sshd")}, "no start time"},
+		{Ban{Jail: "sshd", Prefix: good.Prefix, Since: t0, Until: t0.Add(-1), Count: 1, Origin: origin.OfJail("sshd")}, "ends before"},
+		{Ban{Jail: "sshd", Prefix: good.Prefix, Since: t0, Origin: origin.OfJail("sshd")}, "count 0"},
+		{Ban{Jail: "sshd", Prefix: good.Prefix, Since: t0, Count: 1}, "no origin"},
 	}
 	for _, tt := range tests {
 		err := s.AddBans(ctx, []Ban{good, tt.bad})

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"github.com/rampart-ids/rampart/internal/origin"
 	"math/rand/v2"
 	"net/netip"
 	"os"
@@ -27,7 +28,7 @@ func crashBan(n int) Ban {
 	a := netip.AddrFrom16([16]byte{0x20, 0x01, 0x0d, 0xb8, 12: byte(n >> 24), byte(n >> 16), byte(n >> 8), byte(n)})
 	return Ban{
 		Jail: "crash", Prefix: netip.PrefixFrom(a, a.BitLen()), Since: t0.Add(time.Duration(n) * time.Second),
-		Until: t0.Add(time.Duration(n)*time.Second + time.Hour), Count: 1 + n%3, Source: "filter",
+		Until: t0.Add(time.Duration(n)*time.Second + time.Hour), Count: 1 + n%3, Origin: origin.OfJail("sshd"),
 	}
 }
 

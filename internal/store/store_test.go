@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -10,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/rampart-ids/rampart/internal/origin"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
@@ -60,7 +63,7 @@ func TestOpenCreatesPrivateFiles(t *testing.T) {
 func TestMigrationsIdempotent(t *testing.T) {
 	s, path := openTemp(t)
 	ctx := context.Background()
-	ban := Ban{Jail: "sshd", Prefix: netip.MustParsePrefix("192.0.2.1/32"), Since: t0, Count: 1, Source: "filter"}
+	ban := Ban{Jail: "sshd", Prefix: netip.MustParsePrefix("192.0.2.1/32"), Since: t0, Count: 1, Origin: origin.OfJail("sshd")}
 	if err := s.AddBans(ctx, []Ban{ban}); err != nil {
 		t.Fatal(err)
 	}
@@ -81,8 +84,9 @@ func TestMigrationsIdempotent(t *testing.T) {
 		t.Errorf("bans after reopen (-want +got):\n%s", diff)
 	}
 	var v int
-	if err := s2.db.QueryRow("SELECT version FROM schema_version").Scan(&v); err != nil || v != 1 {
-		t.Errorf("schema version = %d, %v; want 1", v, err)
+	ms, _ := listMigrations()
+	if err := s2.db.QueryRow("SELECT version FROM schema_version").Scan(&v); err != nil || v != len(ms) {
+		t.Errorf("schema version = %d, %v; want %d", v, err, len(ms))
 	}
 	var rows int
 	if err := s2.db.QueryRow("SELECT count(*) FROM schema_version").Scan(&rows); err != nil || rows != 1 {
@@ -133,7 +137,7 @@ func TestConcurrentWriters(t *testing.T) {
 				bans := make([]Ban, 10)
 				for k := range bans {
 					bans[k] = Ban{Jail: "j", Prefix: netip.PrefixFrom(netip.AddrFrom4([4]byte{198, 18, byte(g), byte(i*10 + k)}), 32),
-						Since: t0, Count: 1, Source: "filter"}
+						Since: t0, Count: 1, Origin: origin.OfJail("sshd")}
 				}
 				if err := s.AddBans(ctx, bans); err != nil {
 					errs <- err
@@ -167,5 +171,52 @@ func TestListMigrations(t *testing.T) {
 	}
 	if len(ms) == 0 || ms[0].version != 1 {
 		t.Errorf("listMigrations() = %+v", ms)
+	}
+}
+
+// TestMigrateOrigins upgrades a database written by the first schema (bans
+// with an untyped source) and checks every ban gets its typed origin.
+func TestMigrateOrigins(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "old.db")
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v1, err := migrations.ReadFile("migrations/0001_init.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{string(v1),
+		"CREATE TABLE schema_version (version INTEGER NOT NULL)", "INSERT INTO schema_version VALUES (1)",
+		"INSERT INTO bans VALUES ('sshd', '192.0.2.1/32', 1, NULL, 1, 'filter')",
+		"INSERT INTO bans VALUES ('manual', '192.0.2.2/32', 1, NULL, 1, 'manual')",
+		"INSERT INTO history (jail, prefix, at, until, count, source) VALUES ('sshd', '192.0.2.1/32', 1, NULL, 1, 'filter')",
+	} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	db.Close()
+	s, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	got, err := s.ActiveBans(context.Background(), time.Unix(0, 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]origin.Origin{"192.0.2.1/32": origin.OfJail("sshd"), "192.0.2.2/32": {Kind: origin.Manual}}
+	if len(got) != len(want) {
+		t.Fatalf("ActiveBans = %v, want %d bans", got, len(want))
+	}
+	for _, b := range got {
+		if b.Origin != want[b.Prefix.String()] {
+			t.Errorf("ban %s: origin %v, want %v", b.Prefix, b.Origin, want[b.Prefix.String()])
+		}
+	}
+	hist, err := s.History(context.Background(), HistoryQuery{})
+	if err != nil || len(hist) != 1 || hist[0].Origin != origin.OfJail("sshd") {
+		t.Errorf("History = %v, %v; want one ban of origin jail sshd", hist, err)
 	}
 }

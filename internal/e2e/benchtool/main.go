@@ -25,6 +25,7 @@ import (
 
 	"github.com/rampart-ids/rampart/internal/control"
 	"github.com/rampart-ids/rampart/internal/firewall/nft"
+	"github.com/rampart-ids/rampart/internal/origin"
 	"github.com/rampart-ids/rampart/internal/store"
 )
 
@@ -285,7 +286,7 @@ func prefill(args []string) error {
 	for i := range *n {
 		a := netip.AddrFrom4([4]byte{198, byte(18 + i>>16), byte(i >> 8), byte(i)})
 		bans = append(bans, store.Ban{Jail: *jail, Prefix: netip.PrefixFrom(a, 32), Since: now,
-			Until: now.Add(time.Hour), Count: 1, Source: "filter"})
+			Until: now.Add(time.Hour), Count: 1, Origin: origin.OfJail(*jail)})
 	}
 	start := time.Now()
 	for len(bans) > 0 {

@@ -1,4 +1,7 @@
-package daemon
+// Package logging formats the daemon's log: one line per record, with an
+// optional time, the level unless INFO, the message and key=value
+// attributes, readable in a terminal and by the built-in recidive filter.
+package logging
 
 import (
 	"context"
@@ -10,11 +13,11 @@ import (
 	"time"
 )
 
-// LogHandler writes one line per record: an optional RFC 3339 time, the
+// Handler writes one line per record: an optional RFC 3339 time, the
 // level unless it is INFO, the message, then key=value attributes. Ban
 // lines read "ban jail=J ip=A until=T count=N", the format the built-in
 // recidive filter matches in rampart's own log.
-type LogHandler struct {
+type Handler struct {
 	mu    *sync.Mutex
 	w     io.Writer
 	level slog.Level
@@ -22,16 +25,16 @@ type LogHandler struct {
 	attrs []slog.Attr
 }
 
-// NewLogHandler returns a handler writing to w at level and above.
-func NewLogHandler(w io.Writer, level slog.Level, withTime bool) *LogHandler {
-	return &LogHandler{mu: &sync.Mutex{}, w: w, level: level, time: withTime}
+// NewHandler returns a handler writing to w at level and above.
+func NewHandler(w io.Writer, level slog.Level, withTime bool) *Handler {
+	return &Handler{mu: &sync.Mutex{}, w: w, level: level, time: withTime}
 }
 
 // Enabled implements slog.Handler.
-func (h *LogHandler) Enabled(_ context.Context, l slog.Level) bool { return l >= h.level }
+func (h *Handler) Enabled(_ context.Context, l slog.Level) bool { return l >= h.level }
 
 // Handle implements slog.Handler.
-func (h *LogHandler) Handle(_ context.Context, r slog.Record) error {
+func (h *Handler) Handle(_ context.Context, r slog.Record) error {
 	var b strings.Builder
 	if h.time {
 		b.WriteString(r.Time.Format(time.RFC3339))
@@ -65,11 +68,11 @@ func (h *LogHandler) Handle(_ context.Context, r slog.Record) error {
 }
 
 // WithAttrs implements slog.Handler.
-func (h *LogHandler) WithAttrs(as []slog.Attr) slog.Handler {
+func (h *Handler) WithAttrs(as []slog.Attr) slog.Handler {
 	n := *h
 	n.attrs = append(append([]slog.Attr(nil), h.attrs...), as...)
 	return &n
 }
 
 // WithGroup implements slog.Handler (groups are flattened).
-func (h *LogHandler) WithGroup(string) slog.Handler { return h }
+func (h *Handler) WithGroup(string) slog.Handler { return h }

@@ -1,0 +1,35 @@
+package daemon
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rampart-ids/rampart/internal/event"
+	"github.com/rampart-ids/rampart/internal/filter"
+	"github.com/rampart-ids/rampart/internal/filterload"
+	"github.com/rampart-ids/rampart/internal/logging"
+)
+
+// The log subscriber's ban line is what the built-in recidive filter reads.
+func TestBanLogLineFeedsRecidive(t *testing.T) {
+	var buf bytes.Buffer
+	d := &Daemon{log: slog.New(logging.NewHandler(&buf, slog.LevelInfo, false))}
+	d.logEvents(context.Background(), []event.Event{{
+		Kind: event.BanAdded, Jail: "sshd", Prefix: netip.MustParsePrefix("192.0.2.7/32"),
+		Origin: "jail sshd", Until: time.Date(2026, 6, 15, 12, 10, 0, 0, time.UTC), Count: 2,
+	}})
+	line := "2026-06-15T12:00:00.000000+00:00 host rampart[42]: " + strings.TrimSpace(buf.String())
+	l, err := filterload.Load("recidive", "", filter.Options{Location: time.UTC})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := l.Filter.NewMatcher().Match([]byte(line), time.Date(2026, 6, 15, 12, 0, 1, 0, time.UTC))
+	if res.Kind != filter.Hit || res.Addr.String() != "192.0.2.7" {
+		t.Errorf("recidive on %q = %v %s, want a hit for 192.0.2.7", line, res.Kind, res.Host)
+	}
+}

@@ -1,0 +1,86 @@
+// Package event is rampart's in-process event bus: the ban manager, the
+// jails and the sources publish typed events (a finding, a ban added or
+// lifted, a reload, a source error…) and subscribers (metrics, the log, and
+// later the event history, the dashboard, alerts and the fleet publisher)
+// read them at their own pace.
+//
+// Publishing never waits for a subscriber: each subscription has a queue of
+// its own, bounded by the subscriber's limit. A subscriber that falls behind
+// loses the events that do not fit, and its Dropped count says how many.
+// The package imports nothing of rampart's, so every layer can use it.
+package event
+
+import (
+	"net/netip"
+	"time"
+)
+
+// Kind is what happened.
+type Kind uint8
+
+// The kinds of event.
+const (
+	// Finding: a source saw an address do something (a failed login, an
+	// attack request, a port probe). Jail, Rule, Source, Evidence are set.
+	Finding Kind = iota + 1
+	// BanAdded: a ban was committed and sent to the firewall. Jail,
+	// Prefix, Origin, Until (zero: permanent), Count; Latency for a jail's
+	// ban is how long it took from reading the deciding line.
+	BanAdded
+	// BanRemoved: a ban was lifted before its end (an unban). Origin is
+	// the ban's; Reason says who lifted it.
+	BanRemoved
+	// BanExpired: a ban reached its end.
+	BanExpired
+	// FirewallBatch: one batch of changes went to the kernel. Adds,
+	// Removes, Took; Err when it was refused.
+	FirewallBatch
+	// Reload: the configuration was reloaded (Err when it failed).
+	Reload
+	// SourceError: a source could not read (Source, Err).
+	SourceError
+)
+
+var kindNames = [...]string{
+	Finding: "finding", BanAdded: "ban", BanRemoved: "unban", BanExpired: "expiry",
+	FirewallBatch: "firewall-batch", Reload: "reload", SourceError: "source-error",
+}
+
+// String returns the kind's name, as `rampart events --kind` takes it.
+func (k Kind) String() string {
+	if int(k) < len(kindNames) && kindNames[k] != "" {
+		return kindNames[k]
+	}
+	return "unknown"
+}
+
+// MarshalText writes the name.
+func (k Kind) MarshalText() ([]byte, error) { return []byte(k.String()), nil }
+
+// Event is one thing that happened. Which fields are set depends on Kind.
+type Event struct {
+	Kind Kind      `json:"kind"`
+	Time time.Time `json:"time"`
+	// Jail is the jail the event belongs to (its ban set).
+	Jail   string       `json:"jail,omitempty"`
+	Prefix netip.Prefix `json:"prefix,omitzero"`
+	// Origin is the ban's origin in text form ("jail sshd", "manual root").
+	Origin string `json:"origin,omitempty"`
+	// Rule is the filter or rule that matched.
+	Rule     string `json:"rule,omitempty"`
+	Severity string `json:"severity,omitempty"`
+	// Source names where a finding was read ("/var/log/auth.log", "journald").
+	Source   string    `json:"source,omitempty"`
+	Evidence []string  `json:"evidence,omitempty"`
+	Until    time.Time `json:"until,omitzero"`
+	Count    int       `json:"count,omitempty"`
+	Reason   string    `json:"reason,omitempty"`
+	// Latency is, for a jail's ban, the time from reading the deciding
+	// line to the ban's commit.
+	Latency time.Duration `json:"latency,omitempty"`
+	// Adds, Removes and Took describe a firewall batch.
+	Adds    int           `json:"adds,omitempty"`
+	Removes int           `json:"removes,omitempty"`
+	Took    time.Duration `json:"took,omitempty"`
+	Err     string        `json:"error,omitempty"`
+}
