@@ -334,25 +334,3 @@ func TestClientNoDaemon(t *testing.T) {
 		t.Errorf("Serve over a regular file = %v, want refusal", err)
 	}
 }
-
-func TestNotify(t *testing.T) {
-	sock := filepath.Join(shortDir(t), "notify")
-	c, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: sock, Net: "unixgram"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	t.Setenv("NOTIFY_SOCKET", sock)
-	if err := Notify("READY=1"); err != nil {
-		t.Fatalf("Notify: %v", err)
-	}
-	buf := make([]byte, 64)
-	n, _, err := c.ReadFromUnix(buf)
-	if err != nil || string(buf[:n]) != "READY=1" {
-		t.Errorf("notify socket got %q, %v; want READY=1", buf[:n], err)
-	}
-	t.Setenv("NOTIFY_SOCKET", "")
-	if err := Notify("READY=1"); err != nil {
-		t.Errorf("Notify without NOTIFY_SOCKET = %v, want nil", err)
-	}
-}

@@ -39,7 +39,7 @@ type Server struct {
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// OnListen, if set, is called once the socket is in place and accepts
-	// connections: the moment to tell systemd Notify("READY=1").
+	// connections: the moment to tell systemd READY=1.
 	OnListen func()
 
 	started time.Time
