@@ -62,11 +62,33 @@ func (e *Error) Is(target error) bool {
 
 // do sends a request and decodes the reply into out.
 func (c *Client) do(ctx context.Context, method, path string, query url.Values, in, out any) error {
+	resp, err := c.send(ctx, method, path, query, in)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	if err != nil {
+		return fmt.Errorf("control socket %s: reading the reply: %w", c.socket, err)
+	}
+	if err := json.Unmarshal(data, out); err != nil {
+		return fmt.Errorf("control socket %s: bad reply: %w", c.socket, err)
+	}
+	return nil
+}
+
+// get sends a GET whose reply the caller reads (a stream).
+func (c *Client) get(ctx context.Context, path string, query url.Values) (*http.Response, error) {
+	return c.send(ctx, http.MethodGet, path, query, nil)
+}
+
+// send sends a request; a reply other than 200 is returned as an *Error.
+func (c *Client) send(ctx context.Context, method, path string, query url.Values, in any) (*http.Response, error) {
 	var body io.Reader
 	if in != nil {
 		b, err := json.Marshal(in)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		body = bytes.NewReader(b)
 	}
@@ -76,34 +98,28 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 	}
 	req, err := http.NewRequestWithContext(ctx, method, u, body)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if in != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
 	resp, err := c.hc.Do(req)
 	if err != nil {
-		return c.dialError(err)
+		return nil, c.dialError(err)
+	}
+	if resp.StatusCode == http.StatusOK {
+		return resp, nil
 	}
 	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
-	if err != nil {
-		return fmt.Errorf("control socket %s: reading the reply: %w", c.socket, err)
+	data, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	var e ErrorReply
+	if json.Unmarshal(data, &e) != nil || e.Error == "" {
+		e.Error = fmt.Sprintf("daemon answered %s", resp.Status)
 	}
-	if resp.StatusCode != http.StatusOK {
-		var e ErrorReply
-		if json.Unmarshal(data, &e) != nil || e.Error == "" {
-			e.Error = fmt.Sprintf("daemon answered %s", resp.Status)
-		}
-		if resp.StatusCode == http.StatusForbidden {
-			e.Error += "; run the command as root (e.g. with sudo)"
-		}
-		return &Error{Status: resp.StatusCode, Message: e.Error}
+	if resp.StatusCode == http.StatusForbidden {
+		e.Error += "; run the command as root (e.g. with sudo)"
 	}
-	if err := json.Unmarshal(data, out); err != nil {
-		return fmt.Errorf("control socket %s: bad reply: %w", c.socket, err)
-	}
-	return nil
+	return nil, &Error{Status: resp.StatusCode, Message: e.Error}
 }
 
 // dialError explains what to do when the socket cannot be used.

@@ -102,6 +102,8 @@ func (s *Server) Serve(ctx context.Context, socketPath string) error {
 		Handler:           s.handler(true),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
+		// Requests end with the daemon: an events --follow stream too.
+		BaseContext: func(net.Listener) context.Context { return ctx },
 		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
 			if p, ok := peerOf(c); ok {
 				return context.WithValue(ctx, peerKey{}, p)
@@ -187,6 +189,8 @@ func (s *Server) routes() map[string]route {
 		"POST /v1/unban":  s.unban,
 		"GET /v1/banned":  s.banned,
 		"POST /v1/reload": s.reload,
+		"GET /v1/events":  s.events,
+		"GET /v1/why":     s.why,
 	}
 }
 

@@ -41,9 +41,9 @@ func TestLogFindings(t *testing.T) {
 		return []byte(ts + " host sshd[99]: Failed password for root from 192.0.2.9 port 4242 ssh2")
 	}
 	src := lines{
-		{Bytes: fail("2026-12-03T11:59:58+00:00")},                       // live, on time
-		{Bytes: fail("2026-12-03T10:00:00+00:00")},                       // live, 2 h late: taken as now
-		{Bytes: fail("2026-12-03T10:00:00+00:00"), Backlog: true},        // backlog keeps its time
+		{Bytes: fail("2026-12-03T11:59:58+00:00")},                // live, on time
+		{Bytes: fail("2026-12-03T10:00:00+00:00")},                // live, 2 h late: taken as now
+		{Bytes: fail("2026-12-03T10:00:00+00:00"), Backlog: true}, // backlog keeps its time
 		{Bytes: []byte("2026-12-03T11:59:59+00:00 host CRON[1]: session opened"), Truncated: true},
 	}
 	c := &counter{}

@@ -11,7 +11,9 @@
 package event
 
 import (
+	"fmt"
 	"net/netip"
+	"strings"
 	"time"
 )
 
@@ -56,6 +58,37 @@ func (k Kind) String() string {
 
 // MarshalText writes the name.
 func (k Kind) MarshalText() ([]byte, error) { return []byte(k.String()), nil }
+
+// UnmarshalText reads a name.
+func (k *Kind) UnmarshalText(b []byte) error {
+	v, ok := ParseKind(string(b))
+	if !ok {
+		return fmt.Errorf("event: unknown kind %q (want one of %s)", b, strings.Join(KindNames(), ", "))
+	}
+	*k = v
+	return nil
+}
+
+// ParseKind reads a kind's name.
+func ParseKind(s string) (Kind, bool) {
+	for k, n := range kindNames {
+		if n != "" && n == s {
+			return Kind(k), true
+		}
+	}
+	return 0, false
+}
+
+// KindNames lists every kind's name.
+func KindNames() []string {
+	var out []string
+	for _, n := range kindNames {
+		if n != "" {
+			out = append(out, n)
+		}
+	}
+	return out
+}
 
 // Event is one thing that happened. Which fields are set depends on Kind.
 type Event struct {
