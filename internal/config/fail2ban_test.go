@@ -1,15 +1,13 @@
-package daemon
+package config
 
 import (
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/rampart-ids/rampart/internal/config"
 )
 
-func TestFail2banTOMLLoads(t *testing.T) {
+func TestFromFail2banLoads(t *testing.T) {
 	dir := t.TempDir()
 	files := map[string]string{
 		"jail.conf": `[DEFAULT]
@@ -41,11 +39,11 @@ bantime.multipliers = 1 2 4
 			t.Fatal(err)
 		}
 	}
-	data, notes, err := Fail2banTOML(dir)
+	data, notes, err := FromFail2ban(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := config.LoadBytes("fail2ban:"+dir, data, config.Options{SkipFileChecks: true})
+	cfg, err := LoadBytes("fail2ban:"+dir, data, Options{SkipFileChecks: true})
 	if err != nil {
 		t.Fatalf("generated layer does not load: %v\n%s", err, data)
 	}
