@@ -62,7 +62,7 @@ func daemonKeys() []key[Daemon] {
 			show:   func(v *Daemon) any { return v.OnStop },
 		},
 		{
-			name: "metrics_listen", typ: "string", def: "", defDoc: `""` + " (off)",
+			name: "metrics_listen", typ: "string", def: "", defDoc: "`\"\"` (off)",
 			doc: "`host:port` for Prometheus `/metrics`, e.g. `127.0.0.1:9731`",
 			decode: func(d *decoder, n *node, v *Daemon) {
 				s, ok := d.str(n)
