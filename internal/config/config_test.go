@@ -122,6 +122,8 @@ func TestLoadErrors(t *testing.T) {
 				`x.toml:5: jails.sshd.increment.maxtime: "forever-ish" is not a duration (use e.g. 600, 10m, 1h30m, 1d)`,
 				`x.toml:6: jails.sshd.increment.maxtme: unknown key (did you mean "maxtime"?)`,
 			}},
+		{"fail2ban name in increment", "[jails.sshd.increment]\nincrement = true\n",
+			[]string{`x.toml:2: jails.sshd.increment.increment: unknown key: Fail2ban's bantime.increment is enabled here`}},
 		{"inline table keys have lines", "[jails.sshd]\nincrement = { enabled = true,\n  factor = \"two\" }\n",
 			[]string{`x.toml:3: jails.sshd.increment.factor: must be a number, not a string ("two")`}},
 		{"ports and protocol", "[jails.sshd]\nport = \"ssh,70000,nosuchservice-xyz\"\nprotocol = \"tcp,icmp\"\nbanaction = \"shorewall\"\n",

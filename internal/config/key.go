@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"reflect"
 	"slices"
+	"strings"
 )
 
 // key declares one key of a table — [daemon], a jail ([defaults] and
@@ -52,8 +53,10 @@ func keyNames[T any](keys []key[T]) []string {
 }
 
 // decodeTable applies every key of table t to v, in file order, then the
-// late keys. A key the table does not declare is refused with a
-// suggestion, or with hint's advice when hint knows the name.
+// late keys. A key the table does not declare is refused with hint's advice
+// when hint knows the name, with the rampart name of a Fail2ban name (its
+// bantime. prefix dropped, as the increment table drops it), or with a
+// suggestion.
 func decodeTable[T any](d *decoder, t *node, keys []key[T], v *T, hint func(name string) string) {
 	var late []*node
 	for _, n := range t.sortedKids() {
@@ -64,6 +67,11 @@ func decodeTable[T any](d *decoder, t *node, keys []key[T], v *T, hint func(name
 			h := ""
 			if hint != nil {
 				h = hint(name)
+			}
+			if j := slices.IndexFunc(keys, func(k key[T]) bool {
+				return k.fail2ban != "" && !strings.Contains(k.fail2ban, "*") && (k.fail2ban == name || strings.TrimPrefix(k.fail2ban, "bantime.") == name)
+			}); h == "" && j >= 0 {
+				h = fmt.Sprintf("Fail2ban's %s is %s here", keys[j].fail2ban, keys[j].name)
 			}
 			d.unknown(n, keyNames(keys), h)
 		case keys[i].late:
