@@ -81,7 +81,7 @@ func loadConfig(path, f2bDir string, explicit bool) (*config.Config, []string, e
 	if _, err := os.Stat(filepath.Join(f2bDir, "jail.conf")); err != nil {
 		return nil, nil, fmt.Errorf("--fail2ban %s: no jail.conf there (%v)", f2bDir, err)
 	}
-	data, notes, err := daemon.Fail2banTOML(f2bDir)
+	data, notes, err := config.FromFail2ban(f2bDir)
 	if err != nil {
 		return nil, nil, err
 	}

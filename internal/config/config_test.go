@@ -77,8 +77,20 @@ func TestLoadErrors(t *testing.T) {
 			[]string{`x.toml:1: DEFAULT: unknown key: Fail2ban's [DEFAULT] section is [defaults] here`}},
 		{"jail outside jails", "[nginx]\nenabled = true\n",
 			[]string{`x.toml:1: nginx: unknown key: jails are tables under jails: write [jails.nginx]`}},
+		{"section typo", "[deamon]\nsocket = \"/run/x.sock\"\n",
+			[]string{`x.toml:1: deamon: unknown key (did you mean "daemon"?)`}},
+		{"unknown top-level key", "loglevel = \"debug\"\n",
+			[]string{`x.toml:1: loglevel: unknown key (known keys here: daemon, defaults, jails)`}},
+		{"section not a table", "daemon = 1\n",
+			[]string{`x.toml:1: daemon: must be a table, e.g. [daemon]`}},
 		{"wrong type", "[jails.sshd]\nmaxretry = \"5\"\n",
 			[]string{`x.toml:2: jails.sshd.maxretry: must be an integer, not a string ("5")`}},
+		{"typo in defaults", "[defaults]\nbantme = 1\n",
+			[]string{`x.toml:2: defaults.bantme: unknown key (did you mean "bantime"?)`}},
+		{"fail2ban key in daemon is not hinted", "[daemon]\naction = 1\n",
+			[]string{`x.toml:2: daemon.action: unknown key (known keys here: state_dir, socket, log_level, firewall, on_stop, metrics_listen, max_line_bytes, history_keep)`}},
+		{"mode before filter", "[jails.sshd]\nmode = \"aggressive\"\nfilter = \"sshd[mode=ddos]\"\nmax_tracked = 0\n",
+			[]string{`x.toml:4: jails.sshd.max_tracked: 0 is out of range (use 1 to 100000000)`}},
 		{"out of range", "[jails.sshd]\nmaxretry = 0\n",
 			[]string{`x.toml:2: jails.sshd.maxretry: 0 is out of range (use 1 to 1000)`}},
 		{"dotted bantime", "[jails.sshd]\nbantime.increment = true\n",
@@ -110,6 +122,8 @@ func TestLoadErrors(t *testing.T) {
 				`x.toml:5: jails.sshd.increment.maxtime: "forever-ish" is not a duration (use e.g. 600, 10m, 1h30m, 1d)`,
 				`x.toml:6: jails.sshd.increment.maxtme: unknown key (did you mean "maxtime"?)`,
 			}},
+		{"fail2ban name in increment", "[jails.sshd.increment]\nincrement = true\n",
+			[]string{`x.toml:2: jails.sshd.increment.increment: unknown key: Fail2ban's bantime.increment is enabled here`}},
 		{"inline table keys have lines", "[jails.sshd]\nincrement = { enabled = true,\n  factor = \"two\" }\n",
 			[]string{`x.toml:3: jails.sshd.increment.factor: must be a number, not a string ("two")`}},
 		{"ports and protocol", "[jails.sshd]\nport = \"ssh,70000,nosuchservice-xyz\"\nprotocol = \"tcp,icmp\"\nbanaction = \"shorewall\"\n",
@@ -381,5 +395,22 @@ func TestSource(t *testing.T) {
 				t.Errorf("Source mismatch (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+// mode refines whichever filter its table sets, before or after it.
+func TestModeIsLate(t *testing.T) {
+	for _, tt := range []struct{ src, want string }{
+		{"[jails.a]\nmode = \"aggressive\"\nfilter = \"sshd\"\n", "sshd[mode=aggressive]"},
+		{"[jails.a]\nfilter = \"sshd\"\nmode = \"aggressive\"\n", "sshd[mode=aggressive]"},
+		{"[jails.a]\nmode = \"aggressive\"\nfilter = \"sshd[mode=ddos]\"\n", "sshd[mode=ddos]"},
+	} {
+		c, err := loadTest(t, tt.src, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if j, _ := c.Jail("a"); j.FilterSpec() != tt.want {
+			t.Errorf("LoadBytes(%q): filter = %q, want %q", tt.src, j.FilterSpec(), tt.want)
+		}
 	}
 }

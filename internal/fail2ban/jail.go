@@ -3,33 +3,23 @@ package fail2ban
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 )
 
 // Jail is one [jail] section of a Fail2ban configuration, interpolated, in
-// Fail2ban's own terms. The daemon maps it onto its own jail configuration;
-// Unsupported names what cannot be carried over, so it is reported at start
-// and never silently dropped.
+// Fail2ban's own terms. The caller names the options it understands and maps
+// them onto its own jail configuration; Unsupported names what cannot be
+// carried over, so it is reported at start and never silently dropped.
 type Jail struct {
-	Name     string
-	Where    string // file:line of the section's enabled (or first) option
-	Enabled  bool
-	Filter   string // filter spec, e.g. "sshd[mode=normal]"
-	LogPath  []string
-	Backend  string // auto, polling, pyinotify, systemd…
-	Journal  string // journalmatch
-	Port     string
-	Protocol string
-	MaxRetry string
-	FindTime string
-	BanTime  string
-	// Increment holds the bantime.* options (increment, factor, formula,
-	// multipliers, maxtime, rndtime, overalljails), keyed without "bantime.".
-	Increment  map[string]string
-	IgnoreIP   []string
-	IgnoreSelf string
-	UseDNS     string
+	Name    string
+	Where   string // file:line of the section's enabled (or first) option
+	Enabled bool
+	// Options holds, for an enabled jail, the interpolated and trimmed value
+	// of each option ReadJails was asked for that the section or [DEFAULT]
+	// sets; an option set nowhere is absent.
+	Options map[string]string
 	// AllPorts is true when the ban action blocks every port.
 	AllPorts bool
 	// Blocktype is "reject" or "drop" when the action says so ("" = default).
@@ -38,23 +28,29 @@ type Jail struct {
 	Unsupported []string
 }
 
-// jailKeys are the options rampart understands; others are reported.
-var jailKeys = map[string]bool{
-	"enabled": true, "filter": true, "logpath": true, "backend": true, "journalmatch": true,
-	"port": true, "protocol": true, "maxretry": true, "findtime": true, "bantime": true,
-	"bantime.increment": true, "bantime.factor": true, "bantime.formula": true, "bantime.multipliers": true,
-	"bantime.maxtime": true, "bantime.rndtime": true, "bantime.overalljails": true,
-	"ignoreip": true, "ignoreself": true, "usedns": true, "banaction": true, "banaction_allports": true,
-	"action": true, "mode": true, "chain": true, "logencoding": true, "maxmatches": true,
+// quietOption reports options that only shape Fail2ban's own actions and
+// filters (which rampart replaces) and so are accepted without a note:
+// action is read here, the others are interpolated into actions.
+func quietOption(k string) bool {
+	switch k {
+	case "enabled", "action", "banaction_allports", "chain", "logencoding", "maxmatches":
+		return true
+	}
+	return strings.HasPrefix(k, "known/")
 }
 
 // firewallActions are Fail2ban actions that rampart's own firewall replaces.
 var firewallActions = regexp.MustCompile(`^(?:nftables|iptables|ip6tables|firewallcmd|ufw|shorewall|route|ipset)`)
 
+var blocktypeRE = regexp.MustCompile(`blocktype="?(\w+)`)
+
 // ReadJails reads jail.conf, jail.d/*.conf, jail.local and jail.d/*.local
 // (with their includes, e.g. paths-debian.conf) from dir and returns every
-// jail section, enabled or not, sorted by name.
-func ReadJails(dir string) ([]Jail, error) {
+// jail section, enabled or not, sorted by name. options names the jail
+// options the caller understands (e.g. "maxretry", "bantime.factor"): those
+// are read into Jail.Options, and any other option a jail sets is listed in
+// Jail.Unsupported.
+func ReadJails(dir string, options []string) ([]Jail, error) {
 	c, err := LoadConfig(dir, "jail")
 	if err != nil {
 		return nil, err
@@ -64,7 +60,7 @@ func ReadJails(dir string) ([]Jail, error) {
 		if name == "INCLUDES" || strings.Contains(name, "?") {
 			continue
 		}
-		j, err := readJail(c, name)
+		j, err := readJail(c, name, options)
 		if err != nil {
 			return nil, err
 		}
@@ -74,11 +70,11 @@ func ReadJails(dir string) ([]Jail, error) {
 	return out, nil
 }
 
-func readJail(c *Config, name string) (Jail, error) {
-	j := Jail{Name: name, Increment: map[string]string{}}
-	get := func(k string) (string, error) {
-		v, _, err := c.Get(name, k, nil)
-		return strings.TrimSpace(v), err
+func readJail(c *Config, name string, options []string) (Jail, error) {
+	j := Jail{Name: name}
+	get := func(k string) (string, bool, error) {
+		v, ok, err := c.Get(name, k, nil)
+		return strings.TrimSpace(v), ok, err
 	}
 	j.Where = c.Where(name, "enabled")
 	if j.Where == "" {
@@ -86,59 +82,25 @@ func readJail(c *Config, name string) (Jail, error) {
 			j.Where = c.Where(name, keys[0])
 		}
 	}
-	en, err := get("enabled")
+	en, _, err := get("enabled")
 	if err != nil {
 		return j, err
 	}
-	j.Enabled = isTrue(en)
+	j.Enabled = IsTrue(en)
 	if !j.Enabled {
 		return j, nil // options of disabled jails may refer to undefined paths
 	}
-	fields := []struct {
-		key string
-		dst *string
-	}{
-		{"filter", &j.Filter}, {"backend", &j.Backend}, {"journalmatch", &j.Journal},
-		{"port", &j.Port}, {"protocol", &j.Protocol}, {"maxretry", &j.MaxRetry},
-		{"findtime", &j.FindTime}, {"bantime", &j.BanTime}, {"ignoreself", &j.IgnoreSelf},
-		{"usedns", &j.UseDNS},
-	}
-	for _, f := range fields {
-		if *f.dst, err = get(f.key); err != nil {
-			return j, err
-		}
-	}
-	if j.Filter == "" {
-		j.Filter = name
-	}
-	lp, err := get("logpath")
-	if err != nil {
-		return j, err
-	}
-	for _, l := range strings.Split(lp, "\n") {
-		l = strings.TrimSpace(l)
-		// "path tail" / "path head" choose where reading starts; rampart
-		// always resumes from saved positions.
-		l = strings.TrimSuffix(strings.TrimSuffix(l, " tail"), " head")
-		if l != "" {
-			j.LogPath = append(j.LogPath, strings.TrimSpace(l))
-		}
-	}
-	ig, err := get("ignoreip")
-	if err != nil {
-		return j, err
-	}
-	j.IgnoreIP = strings.FieldsFunc(ig, func(r rune) bool { return r == ' ' || r == ',' || r == '\n' || r == '\t' })
-	for _, k := range []string{"increment", "factor", "formula", "multipliers", "maxtime", "rndtime", "overalljails"} {
-		v, ok, err := c.Get(name, "bantime."+k, nil)
+	j.Options = map[string]string{}
+	for _, k := range options {
+		v, ok, err := get(k)
 		if err != nil {
 			return j, err
 		}
 		if ok {
-			j.Increment[k] = strings.TrimSpace(v)
+			j.Options[k] = v
 		}
 	}
-	act, err := get("action")
+	act, _, err := get("action")
 	if err != nil {
 		return j, err
 	}
@@ -157,7 +119,7 @@ func readJail(c *Config, name string) (Jail, error) {
 			if strings.Contains(an, "allports") || strings.Contains(a, "type=allports") {
 				j.AllPorts = true
 			}
-			if m := regexp.MustCompile(`blocktype="?(\w+)`).FindStringSubmatch(a); m != nil {
+			if m := blocktypeRE.FindStringSubmatch(a); m != nil {
 				if strings.EqualFold(m[1], "drop") {
 					j.Blocktype = "drop"
 				} else {
@@ -169,17 +131,15 @@ func readJail(c *Config, name string) (Jail, error) {
 		}
 	}
 	for _, k := range c.Keys(name) {
-		if !jailKeys[k] && !strings.HasPrefix(k, "known/") {
+		if !quietOption(k) && !slices.Contains(options, k) {
 			j.Unsupported = append(j.Unsupported, fmt.Sprintf("option %q (%s) is not supported and is ignored", k, c.Where(name, k)))
 		}
-	}
-	if b := strings.ToLower(j.Backend); b != "" && b != "auto" && b != "polling" && b != "pyinotify" && b != "gamin" && !strings.HasPrefix(b, "systemd") {
-		j.Unsupported = append(j.Unsupported, fmt.Sprintf("backend %q is unknown; rampart uses auto", j.Backend))
 	}
 	return j, nil
 }
 
-func isTrue(s string) bool {
+// IsTrue reads a Fail2ban boolean: true, yes, 1, on or enabled.
+func IsTrue(s string) bool {
 	switch strings.ToLower(strings.TrimSpace(s)) {
 	case "true", "yes", "1", "on", "enabled":
 		return true

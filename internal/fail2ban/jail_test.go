@@ -49,7 +49,7 @@ enabled = true
 action = %(action_mw)s
 `,
 	})
-	jails, err := ReadJails(dir)
+	jails, err := ReadJails(dir, testOptions)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,11 +62,12 @@ action = %(action_mw)s
 	}
 	want := Jail{
 		Name: "sshd", Where: filepath.Join(dir, "jail.local") + ":2", Enabled: true,
-		Filter: "sshd[mode=aggressive]", LogPath: []string{"/var/log/auth.log"}, Backend: "auto",
-		Port: "ssh", Protocol: "tcp", MaxRetry: "3", BanTime: "10m",
-		Increment: map[string]string{"increment": "true"},
-		IgnoreIP:  []string{"127.0.0.1/8", "::1", "192.0.2.0/24"},
-		Actions:   []string{"nftables-multiport"},
+		Options: map[string]string{
+			"enabled": "true", "filter": "sshd[mode=aggressive]", "logpath": "/var/log/auth.log", "backend": "auto",
+			"port": "ssh", "protocol": "tcp", "maxretry": "3", "bantime": "10m", "bantime.increment": "true",
+			"ignoreip": "127.0.0.1/8 ::1, 192.0.2.0/24", "banaction": "nftables-multiport", "mode": "aggressive",
+		},
+		Actions: []string{"nftables-multiport"},
 	}
 	if diff := cmp.Diff(want, sshd); diff != "" {
 		t.Errorf("sshd jail mismatch (-want +got):\n%s", diff)
@@ -77,7 +78,28 @@ action = %(action_mw)s
 	if len(rec.Unsupported) != 1 || !strings.Contains(rec.Unsupported[0], "sendmail-whois") {
 		t.Errorf("recidive: Unsupported = %q, want the mail action named", rec.Unsupported)
 	}
+
+	// An option the caller does not name is reported, not dropped.
+	jails, err = ReadJails(dir, []string{"enabled", "logpath"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sshd = jails[1]
+	var got []string
+	for _, u := range sshd.Unsupported {
+		got = append(got, u[:strings.Index(u, " (")])
+	}
+	wantUnsupported := []string{`option "port"`, `option "backend"`, `option "mode"`, `option "maxretry"`, `option "ignoreip"`, `option "bantime.increment"`}
+	if diff := cmp.Diff(wantUnsupported, got); diff != "" {
+		t.Errorf("sshd Unsupported with only enabled and logpath known (-want +got):\n%s", diff)
+	}
 }
+
+// testOptions are the options a caller such as package config asks for.
+var testOptions = []string{"enabled", "filter", "mode", "backend", "logpath", "journalmatch", "port", "protocol",
+	"banaction", "maxretry", "findtime", "bantime", "ignoreip", "ignoreself", "usedns",
+	"bantime.increment", "bantime.factor", "bantime.formula", "bantime.multipliers", "bantime.maxtime",
+	"bantime.rndtime", "bantime.overalljails"}
 
 // The Debian package's own configuration reads, and enables sshd on auth.log.
 func TestReadJailsDebianPackage(t *testing.T) {
@@ -90,7 +112,7 @@ func TestReadJailsDebianPackage(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "jail.conf")); err != nil {
 		t.Skipf("Debian fail2ban package not unpacked at %s (scripts/fail2ban-corpus.sh does it)", root)
 	}
-	jails, err := ReadJails(dir)
+	jails, err := ReadJails(dir, testOptions)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,7 +120,7 @@ func TestReadJailsDebianPackage(t *testing.T) {
 	for _, j := range jails {
 		if j.Enabled {
 			enabled = append(enabled, j.Name)
-			if j.Name == "sshd" && (len(j.LogPath) != 1 || j.LogPath[0] != "/var/log/auth.log" || j.Filter != "sshd[mode=normal]") {
+			if j.Name == "sshd" && (j.Options["logpath"] != "/var/log/auth.log" || j.Options["filter"] != "sshd[mode=normal]") {
 				t.Errorf("sshd = %+v", j)
 			}
 		}
