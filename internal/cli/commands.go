@@ -15,4 +15,6 @@ var commands = []func(*globals) *cobra.Command{
 	newBannedCmd,
 	newReloadCmd,
 	newPingCmd,
+	newEventsCmd,
+	newWhyCmd,
 }

@@ -39,6 +39,8 @@ type Config struct {
 	// Jails holds every defined jail, enabled or not, sorted by name, with
 	// [defaults] applied.
 	Jails []Jail
+	// Events is the [events] table.
+	Events Events
 	// Files lists the layers read, lowest first; the first is BuiltinName.
 	Files []string
 	// Warnings are problems that do not stop the daemon, such as a log

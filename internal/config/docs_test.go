@@ -26,6 +26,7 @@ func TestDocs(t *testing.T) {
 		{"daemon keys", keyTable(daemonKeys(), false)},
 		{"jail keys", keyTable(jailKeys(), true)},
 		{"increment keys", keyTable(incrementKeys(), true)},
+		{"events keys", keyTable(eventsKeys(), false)},
 	}
 	want := doc
 	for _, b := range blocks {

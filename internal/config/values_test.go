@@ -201,3 +201,20 @@ n = 5
 		t.Errorf("keyLines mismatch (-want +got):\n%s", diff)
 	}
 }
+
+func TestParseSize(t *testing.T) {
+	for in, want := range map[string]int64{"1GB": 1e9, "500MB": 500e6, "2GiB": 2 << 30, "1048576": 1 << 20, "10 MiB": 10 << 20, "0B": 0} {
+		got, err := ParseSize(in)
+		if err != nil || got != want {
+			t.Errorf("ParseSize(%q) = %d, %v; want %d", in, got, err, want)
+		}
+		if back, err := ParseSize(FormatSize(got)); err != nil || back != got {
+			t.Errorf("ParseSize(FormatSize(%d)) = %d, %v", got, back, err)
+		}
+	}
+	for _, bad := range []string{"", "GB", "-1MB", "1TB", "1.5GB", "99999999999999999999"} {
+		if _, err := ParseSize(bad); err == nil {
+			t.Errorf("ParseSize(%q): no error", bad)
+		}
+	}
+}

@@ -55,7 +55,8 @@ func (d *Daemon) services() []component {
 			}
 			return nil
 		}},
-		{"history purge", func(ctx context.Context) error {
+		{"event history upkeep", d.eventsUpkeep},
+		{"ban history purge", func(ctx context.Context) error {
 			t := time.NewTicker(24 * time.Hour)
 			defer t.Stop()
 			for {

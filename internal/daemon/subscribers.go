@@ -31,6 +31,7 @@ func (d *Daemon) builtinSubscribers() []Subscriber {
 	return []Subscriber{
 		{Name: "metrics", Handle: d.metricsEvents},
 		{Name: "log", Handle: d.logEvents},
+		{Name: "history", Handle: d.historyEvents},
 	}
 }
 
@@ -56,7 +57,9 @@ func (d *Daemon) subscribe(subs []Subscriber) []component {
 				if err != nil {
 					return nil
 				}
-				s.Handle(ctx, evs)
+				// A stopping subscriber still finishes its work (the
+				// history writes its last events).
+				s.Handle(context.WithoutCancel(ctx), evs)
 				if n := sub.Dropped(); n > reported && time.Since(said) >= time.Minute {
 					d.log.Warn("event subscriber fell behind; events were dropped", "subscriber", s.Name, "dropped", n-reported)
 					reported, said = n, time.Now()
