@@ -41,6 +41,8 @@ type Config struct {
 	Jails []Jail
 	// Events is the [events] table.
 	Events Events
+	// Alerts holds the [alerts.NAME] tables, sorted by name.
+	Alerts []Alert
 	// Files lists the layers read, lowest first; the first is BuiltinName.
 	Files []string
 	// Warnings are problems that do not stop the daemon, such as a log

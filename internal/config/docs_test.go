@@ -27,6 +27,7 @@ func TestDocs(t *testing.T) {
 		{"jail keys", keyTable(jailKeys(), true)},
 		{"increment keys", keyTable(incrementKeys(), true)},
 		{"events keys", keyTable(eventsKeys(), false)},
+		{"alert keys", keyTable(alertKeys(), false)},
 	}
 	want := doc
 	for _, b := range blocks {

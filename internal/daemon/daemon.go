@@ -16,10 +16,12 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"reflect"
 	"runtime/debug"
 	"sync"
 	"time"
 
+	"github.com/rampart-ids/rampart/internal/alert"
 	"github.com/rampart-ids/rampart/internal/ban"
 	"github.com/rampart-ids/rampart/internal/config"
 	"github.com/rampart-ids/rampart/internal/event"
@@ -74,9 +76,12 @@ type Daemon struct {
 
 	reload chan chan error
 
-	mu    sync.Mutex
-	cfg   *config.Config
-	jails map[string]*runJail
+	alertStage *stage // the alerts' senders; replaced when [alerts] changes
+
+	mu     sync.Mutex
+	cfg    *config.Config
+	jails  map[string]*runJail
+	alerts []*alert.Alert
 }
 
 // Run loads the configuration, starts everything, and blocks until ctx is
@@ -98,6 +103,9 @@ func Run(ctx context.Context, opts Options) error {
 	// filter must not half-start the daemon.
 	jails, err := d.build(cfg, offs)
 	if err != nil {
+		return &ConfigError{err}
+	}
+	if d.alerts, err = d.buildAlerts(cfg.Alerts); err != nil {
 		return &ConfigError{err}
 	}
 	for _, n := range notes {
@@ -156,6 +164,7 @@ func (d *Daemon) run(ctx context.Context, subs []component, jails map[string]*ru
 		running = append(running, startStage(s.name, s.comps, fatal))
 	}
 	jailStage := len(running) - 1 // the last stage, replaced on reload
+	d.alertStage = startStage("alerts", alertComponents(d.alerts), fatal)
 	settle := time.AfterFunc(3*time.Second, debug.FreeOSMemory)
 	defer settle.Stop()
 	d.log.Info("rampart running", "jails", len(jails), "socket", d.config().Daemon.Socket, "version", d.opts.Version)
@@ -185,6 +194,11 @@ loop:
 	for i := len(running) - 1; i >= 0; i-- {
 		running[i].stop()
 	}
+	// Last: the alerts send what the subscribers handed them.
+	d.mu.Lock()
+	alerts := d.alertStage
+	d.mu.Unlock()
+	alerts.stop()
 	if d.config().Daemon.OnStop == "flush" {
 		if err := d.bans.Teardown(context.Background()); err != nil {
 			d.log.Error("removing firewall table", "err", err)
@@ -246,6 +260,13 @@ func (d *Daemon) doReload(ctx context.Context, jailStage **stage, fatal chan<- e
 	if err != nil {
 		return err
 	}
+	oldAlerts := d.config().Alerts
+	var alerts []*alert.Alert
+	if !reflect.DeepEqual(oldAlerts, cfg.Alerts) {
+		if alerts, err = d.buildAlerts(cfg.Alerts); err != nil {
+			return err
+		}
+	}
 	for _, n := range notes {
 		d.log.Warn("configuration note", "note", n)
 	}
@@ -268,6 +289,9 @@ func (d *Daemon) doReload(ctx context.Context, jailStage **stage, fatal chan<- e
 		}
 	}
 	*jailStage = startStage("jails", d.jailComponents(jails), fatal)
+	if !reflect.DeepEqual(oldAlerts, cfg.Alerts) {
+		d.swapAlerts(alerts, fatal)
+	}
 	d.log.Info("configuration reloaded", "jails", len(jails), "took", time.Since(start).Round(time.Millisecond))
 	return nil
 }

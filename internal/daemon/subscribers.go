@@ -32,6 +32,7 @@ func (d *Daemon) builtinSubscribers() []Subscriber {
 		{Name: "metrics", Handle: d.metricsEvents},
 		{Name: "log", Handle: d.logEvents},
 		{Name: "history", Handle: d.historyEvents},
+		{Name: "alerts", Handle: d.alertsEvents},
 	}
 }
 

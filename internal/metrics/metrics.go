@@ -38,6 +38,9 @@ type Metrics struct {
 	fwBatchErrors  prometheus.Counter
 	fwChanges      *prometheus.CounterVec
 	fwBatchSeconds prometheus.Histogram
+
+	alertMessages *prometheus.CounterVec
+	alertDropped  *prometheus.CounterVec
 }
 
 // latencyBuckets run from 0.5 ms to about 65 s.
@@ -93,8 +96,15 @@ func New() *Metrics {
 			Name: "rampart_firewall_batch_duration_seconds", Help: "Time to apply one batch of firewall changes.",
 			Buckets: latencyBuckets(),
 		}),
+		alertMessages: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "rampart_alert_messages_total", Help: "Alert messages sent, or given up after their retries (result=failed).",
+		}, []string{"alert", "result"}),
+		alertDropped: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "rampart_alert_dropped_total", Help: "Events or messages an alert dropped because its queue was full or it was stopping.",
+		}, []string{"alert"}),
 	}
 	m.reg.MustRegister(
+		m.alertMessages, m.alertDropped,
 		m.linesRead, m.linesTruncated, m.readErrors, m.lag,
 		m.hits, m.bans, m.activeBans, m.tracked, m.evictions, m.banLatency,
 		m.fwBatches, m.fwBatchErrors, m.fwChanges, m.fwBatchSeconds,
@@ -169,6 +179,31 @@ func (m *Metrics) EventsDropped(subscriber string, dropped func() uint64) {
 		ConstLabels: prometheus.Labels{"subscriber": subscriber},
 	}, func() float64 { return float64(dropped()) }))
 }
+
+// AlertMetrics are one alert's counters.
+type AlertMetrics struct {
+	sent, failed, dropped prometheus.Counter
+}
+
+// Alert returns the counters of the alert named name:
+// rampart_alert_messages_total{alert,result} and
+// rampart_alert_dropped_total{alert}.
+func (m *Metrics) Alert(name string) *AlertMetrics {
+	return &AlertMetrics{
+		sent:    m.alertMessages.WithLabelValues(name, "sent"),
+		failed:  m.alertMessages.WithLabelValues(name, "failed"),
+		dropped: m.alertDropped.WithLabelValues(name),
+	}
+}
+
+// Sent counts a message delivered.
+func (a *AlertMetrics) Sent() { a.sent.Inc() }
+
+// Failed counts a message given up after its retries.
+func (a *AlertMetrics) Failed() { a.failed.Inc() }
+
+// Dropped counts events or messages that did not fit.
+func (a *AlertMetrics) Dropped(n int) { a.dropped.Add(float64(n)) }
 
 // SourceMetrics are one log source's counters, bound once so that the hot
 // path does no label lookup.

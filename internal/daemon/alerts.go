@@ -1,0 +1,83 @@
+package daemon
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/rampart-ids/rampart/internal/alert"
+	"github.com/rampart-ids/rampart/internal/config"
+	"github.com/rampart-ids/rampart/internal/event"
+)
+
+// buildAlerts makes the configured alerts; a password file that cannot be
+// read refuses the configuration.
+func (d *Daemon) buildAlerts(cfgs []config.Alert) ([]*alert.Alert, error) {
+	host, _ := os.Hostname()
+	var out []*alert.Alert
+	for _, c := range cfgs {
+		var s alert.Sender
+		switch c.Type {
+		case "webhook":
+			s = alert.Webhook{URL: c.URL}
+		case "slack":
+			s = alert.Slack{URL: c.URL}
+		case "ntfy":
+			s = alert.Ntfy{URL: c.URL}
+		case "email":
+			e := alert.Email{Addr: c.SMTP, From: c.From, To: c.To, Username: c.Username, TLS: c.TLS}
+			if c.PasswordFile != "" {
+				b, err := os.ReadFile(c.PasswordFile)
+				if err != nil {
+					return nil, fmt.Errorf("alert %q: password_file: %w", c.Name, err)
+				}
+				e.Password = strings.TrimRight(string(b), "\r\n")
+			}
+			s = e
+		default:
+			return nil, fmt.Errorf("alert %q: unknown type %q", c.Name, c.Type)
+		}
+		var kinds []event.Kind
+		for _, k := range c.Kinds {
+			if kind, ok := event.ParseKind(k); ok {
+				kinds = append(kinds, kind)
+			}
+		}
+		am := d.met.Alert(c.Name)
+		out = append(out, alert.New(alert.Config{
+			Name: c.Name, Sender: s, Kinds: kinds, Jails: c.Jails, Digest: c.Digest, Host: host, Log: d.log,
+			OnSent: am.Sent, OnFailed: am.Failed, OnDropped: am.Dropped,
+		}))
+	}
+	return out, nil
+}
+
+// alertsEvents offers every event to the running alerts.
+func (d *Daemon) alertsEvents(_ context.Context, evs []event.Event) {
+	d.mu.Lock()
+	as := d.alerts
+	d.mu.Unlock()
+	for _, a := range as {
+		a.Offer(evs)
+	}
+}
+
+// alertComponents run the alerts' senders.
+func alertComponents(as []*alert.Alert) []component {
+	out := make([]component, 0, len(as))
+	for _, a := range as {
+		out = append(out, component{"alert " + a.Name(), a.Run})
+	}
+	return out
+}
+
+// swapAlerts replaces the running alerts (a reload changed [alerts]): the
+// new ones take the events from now on, the old ones send what they hold.
+func (d *Daemon) swapAlerts(as []*alert.Alert, fatal chan<- error) {
+	d.mu.Lock()
+	old := d.alertStage
+	d.alerts, d.alertStage = as, startStage("alerts", alertComponents(as), fatal)
+	d.mu.Unlock()
+	old.stop()
+}
