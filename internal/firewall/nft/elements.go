@@ -187,7 +187,7 @@ func (b *Backend) List(context.Context) ([]firewall.Ban, error) {
 	if err != nil {
 		return nil, err
 	}
-	if ok, err := b.tableExists(conn); !ok {
+	if t, err := b.getTable(conn); t == nil {
 		return nil, err
 	}
 	sets, err := conn.GetSets(b.table)

@@ -53,15 +53,17 @@ func TestRuleset(t *testing.T) {
 	out := ns.MustExec(t, "nft", "list", "table", "inet", TableName)
 	for _, want := range []string{
 		"type filter hook prerouting priority raw; policy accept;",
-		"set sshd-v4 {\n\t\ttype ipv4_addr\n\t\tflags timeout\n",
-		"set sshd-v6net {\n\t\ttype ipv6_addr\n\t\tflags interval,timeout\n",
-		"tcp dport 22 jump jail-sshd",
-		"udp dport 8000-8080 jump jail-web",
-		"jump jail-recidive",
-		"ip saddr @sshd-v4 counter packets 0 bytes 0 drop",
-		"ip6 saddr @web-v6net counter packets 0 bytes 0 goto reject",
-		"meta l4proto tcp reject with tcp reset",
-		"reject with icmpx admin-prohibited",
+		"chain bans {\n\t\ttype filter hook prerouting priority raw; policy accept;",
+		"set ban-sshd-v4 {\n\t\ttype ipv4_addr\n\t\tflags timeout\n",
+		"set ban-sshd-v6net {\n\t\ttype ipv6_addr\n\t\tflags interval,timeout\n",
+		`comment "rampart-bans"`,
+		`tcp dport 22 jump ban-sshd comment "rampart-bans"`,
+		`udp dport 8000-8080 jump ban-web comment "rampart-bans"`,
+		`jump ban-recidive comment "rampart-bans"`,
+		`ip saddr @ban-sshd-v4 counter packets 0 bytes 0 drop comment "rampart-bans"`,
+		`ip6 saddr @ban-web-v6net counter packets 0 bytes 0 goto bans-reject comment "rampart-bans"`,
+		`meta l4proto tcp reject with tcp reset comment "rampart-bans"`,
+		`reject with icmpx admin-prohibited comment "rampart-bans"`,
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("nft list table lacks %q; got:\n%s", want, out)
