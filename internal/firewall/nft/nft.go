@@ -30,6 +30,7 @@ import (
 	"sync"
 
 	"github.com/google/nftables"
+	"github.com/mdlayher/netlink"
 	"github.com/mdlayher/netlink/nltest"
 	"github.com/rampart-ids/rampart/internal/firewall"
 	"golang.org/x/sys/unix"
@@ -78,10 +79,27 @@ func New(opts Options) *Backend {
 	}
 }
 
-func (b *Backend) conn() (*nftables.Conn, error) {
+// bulkBuffer bounds the socket buffers of Setup's and Teardown's
+// transactions. The kernel queues its answer to every message of a batch
+// (an acknowledgement and, for each new rule, an echo of it) before rampart
+// reads any, and charges each answer's whole buffer, several KiB, to the
+// receive buffer: with the default 208 KiB, Setup of 20 jails failed with
+// ENOBUFS, and a batch larger than the send buffer is refused outright.
+// The limit reserves no memory; raising it past net.core.rmem_max needs
+// CAP_NET_ADMIN, which managing nftables needs anyway.
+const bulkBuffer = 32 << 20
+
+// bulkConn is conn for transactions of many messages.
+func (b *Backend) bulkConn() (*nftables.Conn, error) { return b.newConn(true) }
+
+func (b *Backend) conn() (*nftables.Conn, error) { return b.newConn(false) }
+
+func (b *Backend) newConn(bulk bool) (*nftables.Conn, error) {
 	var opts []nftables.ConnOption
 	if b.dial != nil {
 		opts = append(opts, nftables.WithTestDial(b.dial))
+	} else if bulk {
+		opts = append(opts, nftables.WithSockOptions(bigBuffers))
 	}
 	if b.opts.NetNS != 0 {
 		opts = append(opts, nftables.WithNetNSFd(b.opts.NetNS))
@@ -105,7 +123,7 @@ func (b *Backend) Setup(_ context.Context, jails []firewall.JailSpec) error {
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	c, err := b.conn()
+	c, err := b.bulkConn()
 	if err != nil {
 		return err
 	}
@@ -186,7 +204,7 @@ func setOf(sets []*nftables.Set, name string) *nftables.Set {
 func (b *Backend) Teardown(context.Context) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	c, err := b.conn()
+	c, err := b.bulkConn()
 	if err != nil {
 		return err
 	}
@@ -209,6 +227,36 @@ func (b *Backend) Teardown(context.Context) error {
 		return fmt.Errorf("nft: teardown in table inet %s: %w", TableName, err)
 	}
 	b.jails = map[string]firewall.JailSpec{}
+	return nil
+}
+
+// bigBuffers raises a netlink socket's buffers to bulkBuffer: forced past
+// the system's maximum when the process may, else up to it. Acknowledgements
+// carry only the header of the message they answer.
+func bigBuffers(c *netlink.Conn) error {
+	if err := c.SetOption(netlink.CapAcknowledge, true); err != nil {
+		return fmt.Errorf("nft: netlink cap_ack: %w", err)
+	}
+	rc, err := c.SyscallConn()
+	if err != nil {
+		return fmt.Errorf("nft: netlink socket: %w", err)
+	}
+	var serr error
+	err = rc.Control(func(fd uintptr) {
+		for _, o := range [][2]int{{unix.SO_RCVBUFFORCE, unix.SO_RCVBUF}, {unix.SO_SNDBUFFORCE, unix.SO_SNDBUF}} {
+			if unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, o[0], bulkBuffer) != nil {
+				if err := unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, o[1], bulkBuffer); err != nil && serr == nil {
+					serr = err
+				}
+			}
+		}
+	})
+	if err == nil {
+		err = serr
+	}
+	if err != nil {
+		return fmt.Errorf("nft: netlink socket buffers: %w", err)
+	}
 	return nil
 }
 

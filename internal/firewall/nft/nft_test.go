@@ -3,6 +3,8 @@ package nft
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"net/netip"
 	"strings"
 	"testing"
 
@@ -74,5 +76,34 @@ func TestRuleset(t *testing.T) {
 	var v map[string]any
 	if err := json.Unmarshal([]byte(js), &v); err != nil {
 		t.Errorf("nft -j list ruleset: %v", err)
+	}
+}
+
+// TestSetupManyJails sets up 150 jails of two ports each (1,500 rules, 600
+// sets in one transaction), then reloads them: the kernel's answers to so
+// many messages overflowed the default socket buffer (ENOBUFS from about 20
+// jails on).
+func TestSetupManyJails(t *testing.T) {
+	b, _ := newInNS(t, "nftmany")
+	ctx := context.Background()
+	var jails []firewall.JailSpec
+	for i := range 150 {
+		jails = append(jails, firewall.JailSpec{Name: fmt.Sprintf("jail-number-%d", i),
+			Ports: []firewall.PortRange{firewall.Port(uint16(1000 + i)), {First: 5000, Last: 5100}}})
+	}
+	for i := range 2 {
+		if err := b.Setup(ctx, jails); err != nil {
+			t.Fatalf("Setup #%d of %d jails: %v", i+1, len(jails), err)
+		}
+	}
+	ban := firewall.Ban{Jail: jails[149].Name, Prefix: netip.MustParsePrefix("192.0.2.1/32")}
+	if err := b.Apply(ctx, firewall.Change{Add: []firewall.Ban{ban}}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := b.List(ctx); err != nil || len(got) != 1 || got[0] != ban {
+		t.Errorf("List = %v, %v; want [%v]", got, err, ban)
+	}
+	if err := b.Teardown(ctx); err != nil {
+		t.Fatal(err)
 	}
 }
