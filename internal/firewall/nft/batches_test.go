@@ -341,10 +341,10 @@ func TestApplyBisects(t *testing.T) {
 	}
 }
 
-// TestSetupRemovesLegacyLayout seeds the layout rampart wrote before the ban
+// TestLegacyRemovalBatch seeds the layout rampart wrote before the ban
 // layer had names of its own, beside another owner's chain that only looks
 // similar, and checks that Setup removes exactly the former.
-func TestSetupRemovesLegacyLayout(t *testing.T) {
+func TestLegacyRemovalBatch(t *testing.T) {
 	k := newFakeKernel(t)
 	lookup := func(set string) []expr.Any {
 		return []expr.Any{
