@@ -73,8 +73,7 @@ func TestSetupFreshTable(t *testing.T) {
 }
 
 // seedForeign gives the table objects of another owner: a base chain at
-// input with a rule, a set, and a rule in the ban layer's own base chain.
-// It returns the handles of the foreign rules.
+// input with a rule, and two sets.
 func seedForeign(k *fakeKernel) {
 	k.addForeignChain("policy-input", nftables.ChainHookInput, 0, "policy", &expr.Verdict{Kind: expr.VerdictAccept})
 	k.addForeignSet("policy-allow-v4")
@@ -90,10 +89,22 @@ func TestSetupLeavesOtherOwnersAlone(t *testing.T) {
 	if err := b.Setup(ctx, []firewall.JailSpec{sshd, recidive}); err != nil {
 		t.Fatal(err)
 	}
+	// The first Setup beside another owner's chain, rule and sets only adds.
+	first := k.take()
+	if len(first) != 1 {
+		t.Fatalf("first Setup sent %d batches, want 1", len(first))
+	}
+	if want := slices.Concat(headLines, rejectLines, jailLines("sshd", "drop")); !slices.Equal(first[0][:len(want)], want) {
+		t.Errorf("first Setup began with %q, want %q", first[0][:len(want)], want)
+	}
+	for _, l := range first[0] {
+		if !strings.HasPrefix(l, "add ") {
+			t.Errorf("first Setup beside another owner's objects sent %q", l)
+		}
+	}
 	// The other owner also put a rule into the ban layer's base chain.
 	k.addRule(baseChain, "policy", &expr.Verdict{Kind: expr.VerdictAccept})
 	foreignHandle := k.handle
-	k.take()
 
 	// A reload: sshd moves to port 2222 and recidive goes.
 	moved := sshd
