@@ -448,3 +448,53 @@ func sortedStrings(s []string) []string {
 	slices.Sort(s)
 	return s
 }
+
+// TestApplyStopsOnPermission: a refusal that dooms every element (EPERM) is
+// not bisected; the batch and the rest of the change fail at once.
+func TestApplyStopsOnPermission(t *testing.T) {
+	ctx := context.Background()
+	k := newFakeKernel(t)
+	b := k.backend(Options{BatchSize: 4})
+	if err := b.Setup(ctx, []firewall.JailSpec{sshd}); err != nil {
+		t.Fatal(err)
+	}
+	k.refuse = func(string) syscall.Errno { return unix.EPERM }
+	var add []firewall.Ban
+	for i := range 10 {
+		add = append(add, firewall.Ban{Jail: "sshd", Prefix: firewall.Host(netip.AddrFrom4([4]byte{203, 0, 113, byte(i)}))})
+	}
+	k.take()
+	err := b.Apply(ctx, firewall.Change{Add: add})
+	var be *firewall.BatchError
+	if !errors.As(err, &be) || len(be.Failed) != 10 || !errors.Is(be.Failed[9].Err, unix.EPERM) {
+		t.Fatalf("Apply = %v; want all 10 failed with EPERM", err)
+	}
+	if n := len(k.take()); n != 1 {
+		t.Errorf("Apply sent %d batches after EPERM, want 1", n)
+	}
+
+	// EPERM in the middle of a bisection: the elements of the halves not
+	// yet sent fail too, and nothing goes unreported.
+	refused := false
+	k.refuse = func(d string) syscall.Errno {
+		switch {
+		case refused:
+			return unix.EPERM
+		case strings.Contains(d+",", " 203.0.113.5,"):
+			refused = true
+			return unix.EEXIST
+		}
+		return 0
+	}
+	err = b.Apply(ctx, firewall.Change{Add: add})
+	var got []string
+	if errors.As(err, &be) {
+		for _, f := range be.Failed {
+			got = append(got, f.Ban.Prefix.String())
+		}
+	}
+	want := []string{"203.0.113.4/32", "203.0.113.5/32", "203.0.113.6/32", "203.0.113.7/32", "203.0.113.8/32", "203.0.113.9/32"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("failed elements after EPERM mid-bisection (-want +got):\n%s", diff)
+	}
+}
