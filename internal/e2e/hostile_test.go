@@ -41,9 +41,9 @@ func startSolo(t *testing.T, name string, create bool) *solo {
 // waitKernelBan waits until a is in the sshd jail's kernel set.
 func (s *solo) waitKernelBan(t *testing.T, a netip.Addr, timeout time.Duration) bool {
 	t.Helper()
-	set := "sshd-v4"
+	set := "ban-sshd-v4"
 	if a.Is6() {
-		set = "sshd-v6"
+		set = "ban-sshd-v6"
 	}
 	return waitFor(timeout, func() bool {
 		m, err := kernelSet(s.ns, set)

@@ -56,7 +56,7 @@ func TestSSHD(t *testing.T) {
 			if b[single(a)] != "sshd" {
 				t.Errorf("rampart banned --json: %s in jail %q, want \"sshd\" (all: %v)", a, b[single(a)], b)
 			}
-			set := map[bool]string{false: "sshd-v4", true: "sshd-v6"}[a.Is6()]
+			set := map[bool]string{false: "ban-sshd-v4", true: "ban-sshd-v6"}[a.Is6()]
 			if m, err := kernelSet(tp.server, set); err != nil || !m[single(a)] {
 				t.Errorf("nft list set inet rampart %s: %v, %v; want %s in it", set, m, err, a)
 			}

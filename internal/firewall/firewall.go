@@ -1,6 +1,12 @@
-// Package firewall defines what rampart asks of a packet filter: a table of
-// its own with one ban set per jail, bans added and removed in batches, and
-// a listing of what the kernel holds for reconciliation at start-up.
+// Package firewall defines what rampart asks of a packet filter: one ban
+// set per jail, bans added and removed in batches, and a listing of what the
+// kernel holds for reconciliation at start-up.
+//
+// A Backend is the ban layer only. It owns the objects it creates (named so
+// that it recognises them, its rules marked) and nothing else: the baseline
+// policy, or an administrator, may keep chains, sets and rules beside them,
+// even in the same nftables table, and no Setup, Apply or Teardown flushes
+// or deletes those.
 //
 // Backends live in sub-packages (nft, iptables, dryrun) and all pass the
 // conformance suite in firewalltest.
@@ -18,9 +24,10 @@ import (
 // Backend is a packet filter rampart bans through. Methods are safe for
 // concurrent use.
 type Backend interface {
-	// Setup creates or refreshes the backend's own table, sets and rules for
+	// Setup creates or refreshes the ban layer's chains, sets and rules for
 	// jails. It is idempotent and reload-safe: bans of jails that stay are
-	// kept; sets of jails no longer listed are removed.
+	// kept; sets of jails no longer listed are removed. Objects it did not
+	// create are left as they are.
 	Setup(ctx context.Context, jails []JailSpec) error
 	// Apply sends a batch of removals then additions. When some elements fail
 	// it still applies the others and returns a *BatchError naming the
@@ -31,7 +38,9 @@ type Backend interface {
 	// List returns the bans the kernel holds now, with their remaining
 	// timeouts, for reconciliation with the store.
 	List(ctx context.Context) ([]Ban, error)
-	// Teardown removes the backend's table, rules and sets.
+	// Teardown removes the ban layer's rules, chains and sets with their
+	// bans; a table or chain it shares with another owner stays with what
+	// the other owner put there.
 	Teardown(ctx context.Context) error
 }
 

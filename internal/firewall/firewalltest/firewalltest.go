@@ -222,6 +222,58 @@ func Run(t *testing.T, newBackend func(t *testing.T) firewall.Backend) {
 	})
 }
 
+// Neighbour is what another owner (the baseline policy, an administrator)
+// keeps beside a backend's objects in the same packet filter: Add creates
+// it before the backend's first Setup, and Check fails the test unless all
+// of it is still there, unchanged.
+type Neighbour struct {
+	Add   func(t *testing.T)
+	Check func(t *testing.T)
+}
+
+// RunNeighbour checks that Setup, Apply, a reload-style Setup with changed
+// jails, Teardown and a new Setup leave a neighbour's objects alone while
+// the backend's own bans come and go. newBackend returns a fresh backend
+// and the neighbour to put beside it.
+func RunNeighbour(t *testing.T, newBackend func(t *testing.T) (firewall.Backend, Neighbour)) {
+	ctx := context.Background()
+	p := netip.MustParsePrefix
+	b, n := newBackend(t)
+	n.Add(t)
+	setup(t, b, Jails())
+	bans := []firewall.Ban{
+		{Jail: "sshd", Prefix: p("192.0.2.60/32"), Timeout: time.Hour},
+		{Jail: "web", Prefix: p("2001:db8::60/128"), Timeout: time.Hour},
+		{Jail: "recidive", Prefix: p("198.51.100.0/24"), Timeout: time.Hour},
+	}
+	if err := b.Apply(ctx, firewall.Change{Add: bans}); err != nil {
+		t.Fatalf("Apply = %v", err)
+	}
+	n.Check(t)
+	expectList(t, b, bans)
+
+	// A reload: sshd moves and rejects, web goes, postfix comes.
+	jails := Jails()
+	jails[0].Ports, jails[0].Action = []firewall.PortRange{firewall.Port(2222)}, firewall.Reject
+	jails = append(slices.Delete(jails, 1, 2), firewall.JailSpec{Name: "postfix", Ports: []firewall.PortRange{firewall.Port(25)}})
+	setup(t, b, jails)
+	n.Check(t)
+	expectList(t, b, []firewall.Ban{bans[0], bans[2]})
+
+	if err := b.Teardown(ctx); err != nil {
+		t.Fatalf("Teardown = %v", err)
+	}
+	n.Check(t)
+	expectList(t, b, nil)
+
+	setup(t, b, Jails())
+	if err := b.Apply(ctx, firewall.Change{Add: bans[1:2]}); err != nil {
+		t.Fatalf("Apply after Teardown = %v", err)
+	}
+	n.Check(t)
+	expectList(t, b, bans[1:2])
+}
+
 func setup(t *testing.T, b firewall.Backend, jails []firewall.JailSpec) firewall.Backend {
 	t.Helper()
 	if err := b.Setup(context.Background(), jails); err != nil {

@@ -1,7 +1,12 @@
 // Package iptables is rampart's backend for hosts without nftables: bans
 // live in ipset hash:net sets (one per jail and family, with per-element
 // timeouts, so the kernel lifts bans on time even if rampart is down) and
-// iptables/ip6tables rules in a chain "rampart" match them.
+// iptables/ip6tables rules in a chain "rampart-bans" match them.
+//
+// The backend owns that chain, its jumps and the ipsets named SetPrefix
+// followed by a jail and a family, nothing else: other rules of INPUT,
+// FORWARD and DOCKER-USER and other chains and sets (the baseline policy's,
+// the administrator's) are never flushed or deleted.
 //
 // It runs the iptables, ip6tables, iptables-restore and ipset commands;
 // changes go to `ipset restore` in batches. On Debian 12 `iptables` is the
@@ -26,12 +31,12 @@ import (
 
 var _ firewall.Backend = (*Backend)(nil)
 
-// ChainName is the iptables chain holding rampart's rules, in the filter
-// table of both iptables and ip6tables.
-const ChainName = "rampart"
+// ChainName is the iptables chain holding the ban layer's rules, in the
+// filter table of both iptables and ip6tables.
+const ChainName = "rampart-bans"
 
-// SetPrefix starts the name of every ipset rampart owns.
-const SetPrefix = "rampart-"
+// SetPrefix starts the name of every ipset the ban layer owns.
+const SetPrefix = "rampart-ban-"
 
 // MaxElem is the capacity of each set; ipset's default (65536) would make
 // bans silently fail under a large attack.
@@ -54,7 +59,7 @@ type Options struct {
 	BatchSize int
 }
 
-// Backend manages the rampart chain and sets.
+// Backend manages the ban layer's chain and sets.
 type Backend struct {
 	opts Options
 
@@ -110,6 +115,9 @@ func (b *Backend) Setup(ctx context.Context, jails []firewall.JailSpec) error {
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if err := b.removeLegacy(ctx); err != nil {
+		return err
+	}
 	existing, err := b.setNames(ctx)
 	if err != nil {
 		return err
@@ -218,27 +226,24 @@ func (b *Backend) ensureJumps(ctx context.Context, f family) error {
 	return nil
 }
 
-// flushChains empties the chain in both families, ignoring a missing chain.
+// flushChains empties the ban layer's own chain in both families, ignoring
+// a missing chain.
 func (b *Backend) flushChains(ctx context.Context) {
 	for _, f := range families() {
 		_, _ = b.run(ctx, "", f.iptables, "-w", "-F", ChainName)
 	}
 }
 
-// Teardown removes the jumps, the chain and every rampart set.
+// Teardown removes the jumps, the chain and the ban layer's sets; other
+// rules of the parent chains and other chains and sets stay.
 func (b *Backend) Teardown(ctx context.Context) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if err := b.removeLegacy(ctx); err != nil {
+		return err
+	}
 	for _, f := range families() {
-		for _, c := range parents() {
-			for range 100 { // a jump may have been inserted more than once
-				if _, err := b.run(ctx, "", f.iptables, "-w", "-D", c, "-j", ChainName); err != nil {
-					break
-				}
-			}
-		}
-		_, _ = b.run(ctx, "", f.iptables, "-w", "-F", ChainName)
-		_, _ = b.run(ctx, "", f.iptables, "-w", "-X", ChainName)
+		b.removeChain(ctx, f, ChainName)
 	}
 	names, err := b.setNames(ctx)
 	if err != nil {
@@ -251,6 +256,21 @@ func (b *Backend) Teardown(ctx context.Context) error {
 	}
 	b.jails = map[string]firewall.JailSpec{}
 	return nil
+}
+
+// removeChain deletes the jumps to chain from the parent chains, then the
+// chain, ignoring what is not there. Only the jumps go from the parents,
+// found by their exact rule; the parents' other rules stay.
+func (b *Backend) removeChain(ctx context.Context, f family, chain string) {
+	for _, c := range parents() {
+		for range 100 { // a jump may have been inserted more than once
+			if _, err := b.run(ctx, "", f.iptables, "-w", "-D", c, "-j", chain); err != nil {
+				break
+			}
+		}
+	}
+	_, _ = b.run(ctx, "", f.iptables, "-w", "-F", chain) // a chain of its own
+	_, _ = b.run(ctx, "", f.iptables, "-w", "-X", chain)
 }
 
 // run executes argv (behind Options.Wrap) with stdin and returns its

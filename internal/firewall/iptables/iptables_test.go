@@ -65,13 +65,13 @@ func TestSetupInNamespace(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	sets := ns.MustExec(t, "ipset", "list", "-t", "rampart-sshd-4")
+	sets := ns.MustExec(t, "ipset", "list", "-t", "rampart-ban-sshd-4")
 	if !strings.Contains(sets, "maxelem 1048576") || !strings.Contains(sets, "timeout 0") {
-		t.Errorf("ipset list rampart-sshd-4 = %s; want timeout 0 and maxelem 1048576", sets)
+		t.Errorf("ipset list rampart-ban-sshd-4 = %s; want timeout 0 and maxelem 1048576", sets)
 	}
 	rules := ns.MustExec(t, "iptables", "-w", "-S")
 	for _, c := range []string{"INPUT", "FORWARD", "DOCKER-USER"} {
-		if n := strings.Count(rules, "-A "+c+" -j rampart\n"); n != 1 {
+		if n := strings.Count(rules, "-A "+c+" -j rampart-bans\n"); n != 1 {
 			t.Errorf("iptables -S: %d jumps from %s, want 1:\n%s", n, c, rules)
 		}
 	}
@@ -170,11 +170,11 @@ func TestSetName(t *testing.T) {
 		v6   bool
 		want string
 	}{
-		{"sshd", false, "rampart-sshd-4"},
-		{"sshd", true, "rampart-sshd-6"},
-		{"apache-noscript", true, "rampart-apache-noscript-6"},
-		{"apache-fakegooglebot", false, "rampart-apache-fakegooglebot-4"},
-		{"apache-fakegooglebot-long", false, "rampart-apache-fakegoo~"},
+		{"sshd", false, "rampart-ban-sshd-4"},
+		{"sshd", true, "rampart-ban-sshd-6"},
+		{"apache-noscript", true, "rampart-ban-apache-noscript-6"},
+		{"apache-shellshock", false, "rampart-ban-apache-shellshock-4"},
+		{"apache-fakegooglebot", false, "rampart-ban-apache-fak~"},
 	} {
 		got := SetName(tc.jail, tc.v6)
 		if len(got) > 31 || !strings.HasPrefix(got, tc.want) {

@@ -2,6 +2,7 @@ package nft
 
 import (
 	"context"
+	"fmt"
 	"net/netip"
 	"testing"
 	"time"
@@ -140,3 +141,26 @@ func benchmarkList(b *testing.B, n int) {
 
 func BenchmarkList10k(b *testing.B)  { benchmarkList(b, 10_000) }
 func BenchmarkList100k(b *testing.B) { benchmarkList(b, 100_000) }
+
+// BenchmarkSetupReload is a reload: Setup again with the same 30 jails,
+// whose rules are deleted by handle and rebuilt in one transaction, after
+// listing the table's chains, sets and the rules of each ban chain.
+func BenchmarkSetupReload(b *testing.B) {
+	ctx := context.Background()
+	be, _ := newInNS(b, "nftbenchr")
+	var jails []firewall.JailSpec
+	for i := range 30 {
+		jails = append(jails, firewall.JailSpec{Name: fmt.Sprintf("jail%d", i), Ports: []firewall.PortRange{firewall.Port(uint16(1000 + i))}})
+	}
+	if err := be.Setup(ctx, jails); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		if err := be.Setup(ctx, jails); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N)/1000, "ms/op")
+}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/nftables"
 	"github.com/mdlayher/netlink"
+	"github.com/mdlayher/netlink/nltest"
 	"golang.org/x/sys/unix"
 )
 
@@ -73,11 +74,6 @@ func fingerprint(elems []elem) [2]uint64 {
 // returns them with the number of netlink reads the dump took. It decodes
 // what GetSetElements would, for the attributes rampart uses.
 func (b *Backend) dumpElements(s *nftables.Set) ([]elem, int, error) {
-	conn, err := netlink.Dial(unix.NETLINK_NETFILTER, &netlink.Config{NetNS: b.opts.NetNS})
-	if err != nil {
-		return nil, 0, err
-	}
-	defer conn.Close()
 	attrs, err := netlink.MarshalAttributes([]netlink.Attribute{
 		{Type: unix.NFTA_SET_ELEM_LIST_TABLE, Data: []byte(s.Table.Name + "\x00")},
 		{Type: unix.NFTA_SET_ELEM_LIST_SET, Data: []byte(s.Name + "\x00")},
@@ -92,29 +88,14 @@ func (b *Backend) dumpElements(s *nftables.Set) ([]elem, int, error) {
 		},
 		Data: append([]byte{byte(s.Table.Family), unix.NFNETLINK_V0, 0, 0}, attrs...),
 	}
-	if _, err := conn.Send(req); err != nil {
-		return nil, 0, err
-	}
-	rc, err := conn.SyscallConn()
+	read, done, err := b.dumpReader(req)
 	if err != nil {
 		return nil, 0, err
 	}
-	buf := make([]byte, dumpBuffer)
+	defer done()
 	var elems []elem
 	for steps := 1; ; steps++ {
-		var n int
-		var rerr error
-		err := rc.Read(func(fd uintptr) bool {
-			n, _, rerr = unix.Recvfrom(int(fd), buf, 0)
-			return rerr != unix.EAGAIN
-		})
-		if err != nil {
-			return nil, 0, err
-		}
-		if rerr != nil {
-			return nil, 0, rerr
-		}
-		msgs, err := syscall.ParseNetlinkMessage(buf[:n])
+		msgs, err := read()
 		if err != nil {
 			return nil, 0, err
 		}
@@ -139,6 +120,68 @@ func (b *Backend) dumpElements(s *nftables.Set) ([]elem, int, error) {
 			}
 		}
 	}
+}
+
+// dumpReader sends a dump request and returns a function reading one
+// netlink step of the answer at a time, and one closing the socket. The
+// socket is read with a buffer of dumpBuffer bytes.
+func (b *Backend) dumpReader(req netlink.Message) (read func() ([]syscall.NetlinkMessage, error), done func(), err error) {
+	if b.dial != nil {
+		return testDumpReader(b.dial, req)
+	}
+	conn, err := netlink.Dial(unix.NETLINK_NETFILTER, &netlink.Config{NetNS: b.opts.NetNS})
+	if err != nil {
+		return nil, nil, err
+	}
+	if _, err := conn.Send(req); err != nil {
+		conn.Close()
+		return nil, nil, err
+	}
+	rc, err := conn.SyscallConn()
+	if err != nil {
+		conn.Close()
+		return nil, nil, err
+	}
+	buf := make([]byte, dumpBuffer)
+	read = func() ([]syscall.NetlinkMessage, error) {
+		var n int
+		var rerr error
+		err := rc.Read(func(fd uintptr) bool {
+			n, _, rerr = unix.Recvfrom(int(fd), buf, 0)
+			return rerr != unix.EAGAIN
+		})
+		if err != nil {
+			return nil, err
+		}
+		if rerr != nil {
+			return nil, rerr
+		}
+		return syscall.ParseNetlinkMessage(buf[:n])
+	}
+	return read, func() { conn.Close() }, nil
+}
+
+// testDumpReader answers a dump from a test's fake kernel in one step.
+func testDumpReader(dial nltest.Func, req netlink.Message) (func() ([]syscall.NetlinkMessage, error), func(), error) {
+	msgs, err := dial([]netlink.Message{req})
+	if err != nil {
+		return nil, nil, err
+	}
+	var out []syscall.NetlinkMessage
+	for _, m := range msgs {
+		out = append(out, syscall.NetlinkMessage{
+			Header: syscall.NlMsghdr{Type: uint16(m.Header.Type), Flags: uint16(m.Header.Flags)},
+			Data:   m.Data,
+		})
+	}
+	sent := false
+	return func() ([]syscall.NetlinkMessage, error) {
+		if sent {
+			return nil, errors.New("fake kernel: dump read past its end")
+		}
+		sent = true
+		return out, nil
+	}, func() {}, nil
 }
 
 // elem is one set element as a dump reports it.

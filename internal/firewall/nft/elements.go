@@ -71,9 +71,7 @@ func (b *Backend) Apply(ctx context.Context, c firewall.Change) error {
 		f, err := b.applyBatch(ctx, conn, ops[:n])
 		failed = append(failed, f...)
 		if err != nil {
-			for _, o := range ops[n:] {
-				failed = append(failed, elementError(o, err))
-			}
+			failed = append(failed, failAll(ops[n:], err)...)
 			break
 		}
 		ops = ops[n:]
@@ -82,17 +80,19 @@ func (b *Backend) Apply(ctx context.Context, c firewall.Change) error {
 }
 
 // applyBatch sends ops as one transaction, bisecting on failure. The error
-// is for failures that doom every element (no permission, cancelled).
+// is for failures that doom every element (no permission, cancelled); the
+// elements it left unapplied are among the failures returned with it.
 func (b *Backend) applyBatch(ctx context.Context, conn *nftables.Conn, ops []op) ([]firewall.ElementError, error) {
 	if err := ctx.Err(); err != nil {
-		return nil, err
+		return failAll(ops, err), err
 	}
 	err := b.send(conn, ops)
 	switch {
 	case err == nil:
 		return nil, nil
 	case errors.Is(err, unix.EPERM) || errors.Is(err, unix.EACCES):
-		return nil, fmt.Errorf("nft: %w", err)
+		err = fmt.Errorf("nft: %w", err)
+		return failAll(ops, err), err
 	case len(ops) == 1:
 		if ops[0].del && errors.Is(err, unix.ENOENT) {
 			return nil, nil // already gone, e.g. expired in the kernel
@@ -102,10 +102,19 @@ func (b *Backend) applyBatch(ctx context.Context, conn *nftables.Conn, ops []op)
 	mid := len(ops) / 2
 	left, err := b.applyBatch(ctx, conn, ops[:mid])
 	if err != nil {
-		return left, err
+		return append(left, failAll(ops[mid:], err)...), err
 	}
 	right, err := b.applyBatch(ctx, conn, ops[mid:])
 	return append(left, right...), err
+}
+
+// failAll returns the failures of ops, all for err.
+func failAll(ops []op, err error) []firewall.ElementError {
+	out := make([]firewall.ElementError, len(ops))
+	for i, o := range ops {
+		out[i] = elementError(o, err)
+	}
+	return out
 }
 
 func elementError(o op, err error) firewall.ElementError {
@@ -187,7 +196,7 @@ func (b *Backend) List(context.Context) ([]firewall.Ban, error) {
 	if err != nil {
 		return nil, err
 	}
-	if ok, err := b.tableExists(conn); !ok {
+	if t, err := b.getTable(conn); t == nil {
 		return nil, err
 	}
 	sets, err := conn.GetSets(b.table)

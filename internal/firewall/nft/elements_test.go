@@ -16,13 +16,15 @@ func TestSetNames(t *testing.T) {
 		want setKind
 		ok   bool
 	}{
-		{"sshd-v4", setKind{"sshd", false, false}, true},
-		{"sshd-v4net", setKind{"sshd", false, true}, true},
-		{"nginx-http-auth-v6", setKind{"nginx-http-auth", true, false}, true},
-		{"x-v4net-v6net", setKind{"x-v4net", true, true}, true},
-		{"-v4", setKind{}, false},
-		{"sshd", setKind{}, false},
-		{"bad name-v4", setKind{}, false},
+		{"ban-sshd-v4", setKind{"sshd", false, false}, true},
+		{"ban-sshd-v4net", setKind{"sshd", false, true}, true},
+		{"ban-nginx-http-auth-v6", setKind{"nginx-http-auth", true, false}, true},
+		{"ban-x-v4net-v6net", setKind{"x-v4net", true, true}, true},
+		{"ban--v4", setKind{}, false},
+		{"ban-sshd", setKind{}, false},
+		{"ban-bad name-v4", setKind{}, false},
+		{"sshd-v4", setKind{}, false}, // the pre-split layout's name
+		{"allow-v4", setKind{}, false},
 	} {
 		got, ok := parseSetName(tc.name)
 		if ok != tc.ok || got != tc.want {

@@ -1,31 +1,37 @@
 // Package nft is rampart's nftables backend. It talks to the kernel over
 // netlink (github.com/google/nftables), never through the nft command.
 //
-// Everything lives in one table of rampart's own, "inet rampart":
+// Everything lives in one table, "inet rampart", which rampart's layers
+// share. The ban layer (this backend) owns only objects named as OwnsName
+// says, and marks every rule it creates with the comment Marker:
 //
-//   - a base chain "prerouting" (hook prerouting, priority raw, -300) that
-//     sends packets to a jail's chain when they match the jail's ports; it
-//     runs before conntrack and before DNAT, so it sees traffic for local
+//   - a base chain "bans" (hook prerouting, priority raw, -300) that sends
+//     packets to a jail's chain when they match the jail's ports; it runs
+//     before conntrack and before DNAT, so it sees traffic for local
 //     services and for containers' published ports alike, with the port the
 //     client asked for;
-//   - per jail a chain "jail-NAME" and four sets: "NAME-v4" and "NAME-v6"
-//     (hash sets of single addresses) and "NAME-v4net" and "NAME-v6net"
-//     (interval sets of networks), all with per-element timeouts so the
-//     kernel lifts bans on time even if rampart is not running;
-//   - a chain "reject" that answers TCP with a reset and the rest with ICMP
-//     administratively prohibited.
+//   - per jail a chain "ban-NAME" and four sets: "ban-NAME-v4" and
+//     "ban-NAME-v6" (hash sets of single addresses) and "ban-NAME-v4net" and
+//     "ban-NAME-v6net" (interval sets of networks), all with per-element
+//     timeouts so the kernel lifts bans on time even if rampart is not
+//     running;
+//   - a chain "bans-reject" that answers TCP with a reset and the rest with
+//     ICMP administratively prohibited.
 //
-// See docs/FIREWALL.md for the reasoning.
+// Setup and Teardown never flush a chain and never delete a chain, set or
+// rule they did not create, so another owner (the baseline policy) can keep
+// its own chains and sets in the same table. See docs/FIREWALL.md.
 package nft
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"sync"
 
 	"github.com/google/nftables"
+	"github.com/mdlayher/netlink"
+	"github.com/mdlayher/netlink/nltest"
 	"github.com/rampart-ids/rampart/internal/firewall"
 	"golang.org/x/sys/unix"
 )
@@ -34,13 +40,6 @@ var _ firewall.Backend = (*Backend)(nil)
 
 // TableName is the name of rampart's table in the inet family.
 const TableName = "rampart"
-
-// Chain names inside the table.
-const (
-	baseChain   = "prerouting"
-	rejectChain = "reject"
-	jailPrefix  = "jail-"
-)
 
 // DefaultBatchSize is how many bans go into one netlink batch (one kernel
 // transaction) unless Options say otherwise.
@@ -57,10 +56,12 @@ type Options struct {
 	BatchSize int
 }
 
-// Backend manages the inet rampart table.
+// Backend manages the ban layer's objects in the inet rampart table.
 type Backend struct {
 	opts  Options
 	table *nftables.Table
+	// dial, when set, replaces the kernel (unit tests).
+	dial nltest.Func
 
 	mu    sync.Mutex
 	jails map[string]firewall.JailSpec
@@ -78,8 +79,28 @@ func New(opts Options) *Backend {
 	}
 }
 
-func (b *Backend) conn() (*nftables.Conn, error) {
+// bulkBuffer bounds the socket buffers of Setup's and Teardown's
+// transactions. The kernel queues its answer to every message of a batch
+// (an acknowledgement and, for each new rule, an echo of it) before rampart
+// reads any, and charges each answer's whole buffer, several KiB, to the
+// receive buffer: with the default 208 KiB, Setup of 20 jails failed with
+// ENOBUFS, and a batch larger than the send buffer is refused outright.
+// The limit reserves no memory; raising it past net.core.rmem_max needs
+// CAP_NET_ADMIN, which managing nftables needs anyway.
+const bulkBuffer = 32 << 20
+
+// bulkConn is conn for transactions of many messages.
+func (b *Backend) bulkConn() (*nftables.Conn, error) { return b.newConn(true) }
+
+func (b *Backend) conn() (*nftables.Conn, error) { return b.newConn(false) }
+
+func (b *Backend) newConn(bulk bool) (*nftables.Conn, error) {
 	var opts []nftables.ConnOption
+	if b.dial != nil {
+		opts = append(opts, nftables.WithTestDial(b.dial))
+	} else if bulk {
+		opts = append(opts, nftables.WithSockOptions(bigBuffers))
+	}
 	if b.opts.NetNS != 0 {
 		opts = append(opts, nftables.WithNetNSFd(b.opts.NetNS))
 	}
@@ -90,24 +111,26 @@ func (b *Backend) conn() (*nftables.Conn, error) {
 	return c, nil
 }
 
-// Setup creates or refreshes the table in one atomic batch: chains are
-// flushed and their rules rebuilt, sets of kept jails keep their elements,
-// sets and chains of jails no longer listed are deleted.
+// Setup creates or refreshes the ban layer in one atomic batch: its rules
+// are deleted by handle and rebuilt, sets of kept jails keep their elements,
+// sets and chains of jails no longer listed are deleted. Chains, sets and
+// rules of other owners in the table are left as they are; a rule another
+// owner put into one of the ban layer's chains stays (ahead of the rebuilt
+// rules) and keeps that chain from being deleted.
 func (b *Backend) Setup(_ context.Context, jails []firewall.JailSpec) error {
 	if err := firewall.ValidateJails(jails); err != nil {
 		return fmt.Errorf("nft: %w", err)
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	c, err := b.conn()
+	c, err := b.bulkConn()
 	if err != nil {
 		return err
 	}
-	sets, chains, err := b.existing(c)
+	l, err := b.readLayout(c)
 	if err != nil {
 		return err
 	}
-
 	want := make(map[string]firewall.JailSpec, len(jails))
 	for _, j := range jails {
 		want[j.Name] = j
@@ -121,37 +144,28 @@ func (b *Backend) Setup(_ context.Context, jails []firewall.JailSpec) error {
 		Hooknum:  nftables.ChainHookPrerouting,
 		Priority: nftables.ChainPriorityRaw,
 	})
-	c.FlushChain(base)
 	reject := c.AddChain(&nftables.Chain{Name: rejectChain, Table: b.table})
-	c.FlushChain(reject)
+	keepChain := func(name string) bool {
+		jail, ok := jailOfChain(name)
+		_, keep := want[jail]
+		return !ok || keep
+	}
+	keepSet := func(name string) bool {
+		k, _ := parseSetName(name)
+		_, keep := want[k.jail]
+		return keep && k.matches(setOf(l.sets, name))
+	}
+	if err := b.removeOwn(c, l, keepChain, keepSet); err != nil {
+		return err
+	}
+	if err := l.legacy.remove(c, b.table); err != nil {
+		return err
+	}
 	for _, r := range rejectRules(b.table, reject) {
 		c.AddRule(r)
 	}
-	// Empty every jail chain first so that sets and chains can be deleted
-	// later in the same transaction.
-	for _, name := range chains {
-		if strings.HasPrefix(name, jailPrefix) {
-			c.FlushChain(&nftables.Chain{Name: name, Table: b.table})
-		}
-	}
-	for _, s := range sets {
-		k, ok := parseSetName(s.Name)
-		if !ok {
-			continue
-		}
-		if _, keep := want[k.jail]; !keep || !k.matches(s) {
-			c.DelSet(s)
-		}
-	}
-	for _, name := range chains {
-		if jail, ok := strings.CutPrefix(name, jailPrefix); ok {
-			if _, keep := want[jail]; !keep {
-				c.DelChain(&nftables.Chain{Name: name, Table: b.table})
-			}
-		}
-	}
 	for _, j := range jails {
-		chain := c.AddChain(&nftables.Chain{Name: jailPrefix + j.Name, Table: b.table})
+		chain := c.AddChain(&nftables.Chain{Name: jailChain(j.Name), Table: b.table})
 		for _, k := range setKinds(j.Name) {
 			s := k.set(b.table)
 			if err := c.AddSet(s, nil); err != nil {
@@ -173,42 +187,76 @@ func (b *Backend) Setup(_ context.Context, jails []firewall.JailSpec) error {
 	return nil
 }
 
-// existing returns the sets and chain names of the table, or nothing when
-// it does not exist yet.
-func (b *Backend) existing(c *nftables.Conn) ([]*nftables.Set, []string, error) {
-	if ok, err := b.tableExists(c); !ok {
-		return nil, nil, err
-	}
-	sets, err := c.GetSets(b.table)
-	if err != nil {
-		return nil, nil, fmt.Errorf("nft: list sets: %w", err)
-	}
-	all, err := c.ListChainsOfTableFamily(nftables.TableFamilyINet)
-	if err != nil {
-		return nil, nil, fmt.Errorf("nft: list chains: %w", err)
-	}
-	var chains []string
-	for _, ch := range all {
-		if ch.Table != nil && ch.Table.Name == TableName {
-			chains = append(chains, ch.Name)
+// setOf returns the set called name.
+func setOf(sets []*nftables.Set, name string) *nftables.Set {
+	for _, s := range sets {
+		if s.Name == name {
+			return s
 		}
 	}
-	return sets, chains, nil
+	return nil
 }
 
-// Teardown deletes the table with all its chains, sets and bans.
+// Teardown removes the ban layer: its rules, chains and sets with every ban.
+// When they are all the table holds, it deletes the table itself in the
+// same transaction; otherwise the table stays with the objects of its other
+// owners, untouched.
 func (b *Backend) Teardown(context.Context) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	c, err := b.conn()
+	c, err := b.bulkConn()
 	if err != nil {
 		return err
 	}
-	c.DelTable(b.table)
+	l, err := b.readLayout(c)
+	if err != nil || !l.exists {
+		return err
+	}
+	if l.onlyOwn() {
+		c.DelTable(b.table)
+	} else {
+		none := func(string) bool { return false }
+		if err := b.removeOwn(c, l, none, none); err != nil {
+			return err
+		}
+		if err := l.legacy.remove(c, b.table); err != nil {
+			return err
+		}
+	}
 	if err := c.Flush(); err != nil && !isNotExist(err) {
-		return fmt.Errorf("nft: delete table inet %s: %w", TableName, err)
+		return fmt.Errorf("nft: teardown in table inet %s: %w", TableName, err)
 	}
 	b.jails = map[string]firewall.JailSpec{}
+	return nil
+}
+
+// bigBuffers raises a netlink socket's buffers to bulkBuffer: forced past
+// the system's maximum when the process may, else up to it. Acknowledgements
+// carry only the header of the message they answer.
+func bigBuffers(c *netlink.Conn) error {
+	if err := c.SetOption(netlink.CapAcknowledge, true); err != nil {
+		return fmt.Errorf("nft: netlink cap_ack: %w", err)
+	}
+	rc, err := c.SyscallConn()
+	if err != nil {
+		return fmt.Errorf("nft: netlink socket: %w", err)
+	}
+	var serr error
+	err = rc.Control(func(fd uintptr) {
+		for _, o := range [][2]int{{unix.SO_RCVBUFFORCE, unix.SO_RCVBUF}, {unix.SO_SNDBUFFORCE, unix.SO_SNDBUF}} {
+			if unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, o[0], bulkBuffer) != nil {
+				if err := unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, o[1], bulkBuffer); err != nil && serr == nil {
+					serr = err
+				}
+			}
+		}
+	})
+	if err == nil {
+		err = serr
+	}
+	if err != nil {
+		return fmt.Errorf("nft: netlink socket buffers: %w", err)
+	}
 	return nil
 }
 
@@ -225,19 +273,6 @@ func Supported(opts Options) error {
 		return fmt.Errorf("nft: nf_tables unavailable: %w", err)
 	}
 	return nil
-}
-
-// tableExists asks the kernel for the table; GetSets does not say why it
-// failed in a form errors.Is can read.
-func (b *Backend) tableExists(c *nftables.Conn) (bool, error) {
-	_, err := c.ListTableOfFamily(TableName, nftables.TableFamilyINet)
-	switch {
-	case err == nil:
-		return true, nil
-	case isNotExist(err):
-		return false, nil
-	}
-	return false, fmt.Errorf("nft: get table inet %s: %w", TableName, err)
 }
 
 func isNotExist(err error) bool {

@@ -28,9 +28,9 @@ func kindFor(b firewall.Ban) setKind {
 }
 
 func (k setKind) name() string {
-	n := k.jail + "-v4"
+	n := banPrefix + k.jail + "-v4"
 	if k.v6 {
-		n = k.jail + "-v6"
+		n = banPrefix + k.jail + "-v6"
 	}
 	if k.net {
 		n += "net"
@@ -38,10 +38,14 @@ func (k setKind) name() string {
 	return n
 }
 
-// parseSetName recovers the jail and kind from a set name of rampart's.
+// parseSetName recovers the jail and kind from the name of a ban set.
 func parseSetName(name string) (setKind, bool) {
+	rest, ok := strings.CutPrefix(name, banPrefix)
+	if !ok {
+		return setKind{}, false
+	}
 	for _, suffix := range []string{"-v4", "-v4net", "-v6", "-v6net"} {
-		if jail, ok := strings.CutSuffix(name, suffix); ok && firewall.ValidateJailName(jail) == nil {
+		if jail, ok := strings.CutSuffix(rest, suffix); ok && firewall.ValidateJailName(jail) == nil {
 			return setKind{jail: jail, v6: strings.HasPrefix(suffix, "-v6"), net: strings.HasSuffix(suffix, "net")}, true
 		}
 	}
@@ -65,6 +69,7 @@ func (k setKind) set(t *nftables.Table) *nftables.Set {
 		HasTimeout:   true,
 		Interval:     k.net,
 		KeyByteOrder: binaryutil.BigEndian,
+		Comment:      Marker,
 	}
 }
 
@@ -84,7 +89,7 @@ func matchRule(t *nftables.Table, c *nftables.Chain, s *nftables.Set, k setKind,
 	if a == firewall.Reject {
 		verdict = &expr.Verdict{Kind: expr.VerdictGoto, Chain: rejectChain}
 	}
-	return &nftables.Rule{Table: t, Chain: c, Exprs: []expr.Any{
+	return &nftables.Rule{Table: t, Chain: c, UserData: markerData, Exprs: []expr.Any{
 		&expr.Meta{Key: expr.MetaKeyNFPROTO, Register: 1},
 		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: []byte{proto}},
 		&expr.Payload{DestRegister: 1, Base: expr.PayloadBaseNetworkHeader, Offset: off, Len: size},
@@ -97,9 +102,9 @@ func matchRule(t *nftables.Table, c *nftables.Chain, s *nftables.Set, k setKind,
 // dispatchRules send a jail's traffic from the base chain to the jail's
 // chain: one rule per protocol and port range, or one rule for all traffic.
 func dispatchRules(t *nftables.Table, base *nftables.Chain, j firewall.JailSpec) []*nftables.Rule {
-	jump := &expr.Verdict{Kind: expr.VerdictJump, Chain: jailPrefix + j.Name}
+	jump := &expr.Verdict{Kind: expr.VerdictJump, Chain: jailChain(j.Name)}
 	if len(j.Ports) == 0 {
-		return []*nftables.Rule{{Table: t, Chain: base, Exprs: []expr.Any{jump}}}
+		return []*nftables.Rule{{Table: t, Chain: base, UserData: markerData, Exprs: []expr.Any{jump}}}
 	}
 	protos := j.Protocols
 	if len(protos) == 0 {
@@ -120,7 +125,7 @@ func dispatchRules(t *nftables.Table, base *nftables.Chain, j firewall.JailSpec)
 				ex = append(ex, &expr.Range{Op: expr.CmpOpEq, Register: 1,
 					FromData: binaryutil.BigEndian.PutUint16(r.First), ToData: binaryutil.BigEndian.PutUint16(r.Last)})
 			}
-			rules = append(rules, &nftables.Rule{Table: t, Chain: base, Exprs: append(ex, jump)})
+			rules = append(rules, &nftables.Rule{Table: t, Chain: base, UserData: markerData, Exprs: append(ex, jump)})
 		}
 	}
 	return rules
@@ -130,12 +135,12 @@ func dispatchRules(t *nftables.Table, base *nftables.Chain, j firewall.JailSpec)
 // administratively prohibited.
 func rejectRules(t *nftables.Table, c *nftables.Chain) []*nftables.Rule {
 	return []*nftables.Rule{
-		{Table: t, Chain: c, Exprs: []expr.Any{
+		{Table: t, Chain: c, UserData: markerData, Exprs: []expr.Any{
 			&expr.Meta{Key: expr.MetaKeyL4PROTO, Register: 1},
 			&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: []byte{unix.IPPROTO_TCP}},
 			&expr.Reject{Type: unix.NFT_REJECT_TCP_RST},
 		}},
-		{Table: t, Chain: c, Exprs: []expr.Any{
+		{Table: t, Chain: c, UserData: markerData, Exprs: []expr.Any{
 			&expr.Reject{Type: unix.NFT_REJECT_ICMPX_UNREACH, Code: unix.NFT_REJECT_ICMPX_ADMIN_PROHIBITED},
 		}},
 	}
