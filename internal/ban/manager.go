@@ -654,7 +654,8 @@ func (m *Manager) Total(jail string) int64 {
 	return m.total[jail]
 }
 
-// Teardown removes rampart's firewall table (daemon on_stop = "flush").
+// Teardown removes the bans' chains and sets, and rampart's table when
+// nothing else is in it (daemon on_stop = "flush").
 func (m *Manager) Teardown(ctx context.Context) error { return m.fw.Teardown(ctx) }
 
 // unlock releases opMu and then publishes the events the operation left

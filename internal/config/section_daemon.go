@@ -57,7 +57,7 @@ func daemonKeys() []key[Daemon] {
 		},
 		{
 			name: "on_stop", typ: "string", def: "keep",
-			doc:    "`keep`: bans stay in the kernel when rampart stops and expire there by their timeouts; `flush`: remove rampart's table on stop",
+			doc:    "`keep`: bans stay in the kernel when rampart stops and expire there by their timeouts; `flush`: remove the bans' chains and sets on stop (and the table when nothing else is in it)",
 			decode: func(d *decoder, n *node, v *Daemon) { v.OnStop, _ = d.oneOf(n, "keep", "flush") },
 			show:   func(v *Daemon) any { return v.OnStop },
 		},
