@@ -48,7 +48,7 @@ Signals: SIGTERM/SIGINT stop, SIGHUP reloads the configuration.`,
 			if logLevel == "" {
 				logLevel = cfg.Daemon.LogLevel
 			}
-			log := newLogger(g.stderr, logLevel)
+			log := newLogger(g.stderr, logLevel, cfg.Log.Format)
 			// Signals are caught here, before anything starts: a SIGTERM
 			// while stored bans are being enforced still stops the daemon
 			// in order, and a SIGHUP during start-up waits for the run loop.
@@ -108,9 +108,10 @@ func filterExistsIn(f2bDir string) func(string) bool {
 	}
 }
 
-// newLogger writes "LEVEL message key=value…" lines; under systemd (which
-// adds its own time stamps) without a time, otherwise with one.
-func newLogger(w io.Writer, level string) *slog.Logger {
+// newLogger makes the daemon's logger: the journal with structured fields
+// under systemd (format auto or journal), JSON lines, or "LEVEL message
+// key=value…" lines — without a time under systemd (which adds its own).
+func newLogger(w io.Writer, level, format string) *slog.Logger {
 	var lv slog.Level
 	switch strings.ToLower(level) {
 	case "debug":
@@ -120,8 +121,17 @@ func newLogger(w io.Writer, level string) *slog.Logger {
 	case "error":
 		lv = slog.LevelError
 	}
-	journal := os.Getenv("JOURNAL_STREAM") != ""
-	return slog.New(logging.NewHandler(w, lv, !journal))
+	underSystemd := os.Getenv("JOURNAL_STREAM") != "" || os.Getenv("INVOCATION_ID") != ""
+	journal := logging.JournalAvailable()
+	switch {
+	case journal && (format == "journal" || format == "auto" && underSystemd):
+		return slog.New(logging.NewJournal(lv))
+	case format == "journal":
+		fmt.Fprintln(w, "rampart: [log] format = \"journal\", but there is no journal socket (/run/systemd/journal/socket); writing text to stderr")
+	case format == "json":
+		return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: lv}))
+	}
+	return slog.New(logging.NewHandler(w, lv, os.Getenv("JOURNAL_STREAM") == ""))
 }
 
 // hangups turns SIGHUP into reload requests until ctx is done. A SIGHUP

@@ -43,6 +43,8 @@ type Config struct {
 	Events Events
 	// Alerts holds the [alerts.NAME] tables, sorted by name.
 	Alerts []Alert
+	// Log is the [log] table.
+	Log Log
 	// Files lists the layers read, lowest first; the first is BuiltinName.
 	Files []string
 	// Warnings are problems that do not stop the daemon, such as a log

@@ -28,6 +28,7 @@ func TestDocs(t *testing.T) {
 		{"increment keys", keyTable(incrementKeys(), true)},
 		{"events keys", keyTable(eventsKeys(), false)},
 		{"alert keys", keyTable(alertKeys(), false)},
+		{"log keys", keyTable(logKeys(), false)},
 	}
 	want := doc
 	for _, b := range blocks {
