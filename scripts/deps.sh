@@ -9,6 +9,7 @@ pkgs=(
   nftables ipset iptables iproute2          # firewall backends, network namespaces
   openssh-server openssh-client rsyslog     # the real sshd + syslog of the end-to-end tests
   logrotate python3 ca-certificates         # rotation tests, flood generator
+  prometheus                                # promtool checks dist/monitoring's alerting rules
 )
 missing=()
 for p in "${pkgs[@]}"; do
