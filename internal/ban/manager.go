@@ -47,6 +47,10 @@ const maxBatch = 20000
 // retryEvery is how often bans the firewall refused are tried again.
 const retryEvery = 5 * time.Second
 
+// DefaultCheckEvery is how often the kernel's bans are compared with the
+// manager's, to restore what something outside removed.
+const DefaultCheckEvery = 30 * time.Second
+
 // enqueueGrace is how long a stopping reader waits for room in a full ban
 // queue; finalFlushTimeout bounds Run's last commit of the queue.
 const (
@@ -61,14 +65,16 @@ type key struct {
 
 // Manager owns the active bans.
 type Manager struct {
-	store    Store
-	fw       firewall.Backend
-	log      *slog.Logger
-	now      func() time.Time
-	events   Publisher
-	fallback string // the set of bans whose jail is not configured
+	store      Store
+	fw         firewall.Backend
+	log        *slog.Logger
+	now        func() time.Time
+	events     Publisher
+	fallback   string // the set of bans whose jail is not configured
+	checkEvery time.Duration
 
 	queue chan store.Ban
+	check chan struct{} // a watcher's request to compare the kernel now
 
 	// opMu serialises operations that touch the store, memory and the
 	// firewall (Start, Reconfigure, Add, Remove, expire, retry), so the
@@ -99,6 +105,9 @@ type Config struct {
 	Now      func() time.Time
 	// Events, optional, receives the manager's events.
 	Events Publisher
+	// CheckEvery is how often the kernel is compared with the active bans
+	// (0: DefaultCheckEvery); a firewall.Watcher makes it sooner.
+	CheckEvery time.Duration
 	// Fallback names the jail spec whose sets (all ports, drop) enforce
 	// bans of jails no longer configured: such bans are kept and shown
 	// until they end, not dropped. It must be among every Setup's specs.
@@ -110,6 +119,7 @@ func New(cfg Config) *Manager {
 	m := &Manager{
 		store: cfg.Store, fw: cfg.Firewall, log: cfg.Log, now: cfg.Now, events: cfg.Events, fallback: cfg.Fallback,
 		queue:   make(chan store.Ban, queueLen),
+		check:   make(chan struct{}, 1),
 		active:  map[key]store.Ban{},
 		pending: map[key]store.Ban{},
 		jails:   map[string]bool{},
@@ -121,6 +131,10 @@ func New(cfg Config) *Manager {
 	}
 	if m.now == nil {
 		m.now = time.Now
+	}
+	m.checkEvery = cfg.CheckEvery
+	if m.checkEvery <= 0 {
+		m.checkEvery = DefaultCheckEvery
 	}
 	return m
 }
@@ -234,7 +248,16 @@ func (m *Manager) IsBanned(jail string, p netip.Prefix) bool {
 func (m *Manager) Run(ctx context.Context) error {
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
-	lastRetry := m.now()
+	lastRetry, lastCheck := m.now(), m.now()
+	if w, ok := m.fw.(firewall.Watcher); ok {
+		wctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		go func() {
+			if err := w.Watch(wctx, m.CheckSoon); err != nil {
+				m.log.Warn("watching the firewall for changes from outside; comparing every 30 s instead", "err", err)
+			}
+		}()
+	}
 	batch := make([]store.Ban, 0, 1024)
 	// flush commits b and whatever else is already queued: a flood becomes
 	// few batches.
@@ -268,12 +291,19 @@ func (m *Manager) Run(ctx context.Context) error {
 			}
 		case b := <-m.queue:
 			flush(ctx, b)
+		case <-m.check:
+			lastCheck = m.now()
+			m.heal(ctx)
 		case <-tick.C:
 			now := m.now()
 			m.expire(ctx, now)
 			if now.Sub(lastRetry) >= retryEvery {
 				lastRetry = now
 				m.retry(ctx)
+			}
+			if now.Sub(lastCheck) >= m.checkEvery {
+				lastCheck = now
+				m.heal(ctx)
 			}
 		}
 	}
@@ -480,32 +510,12 @@ func (m *Manager) Reconfigure(ctx context.Context, specs []firewall.JailSpec) er
 }
 
 // resyncAll sets the firewall up again (idempotent: it re-creates a deleted
-// table) and re-adds every active ban.
+// table) and re-adds every active ban, after a whole batch failed.
 func (m *Manager) resyncAll(ctx context.Context) {
 	m.mu.Lock()
-	specs := m.specs
-	m.mu.Unlock()
-	if err := m.fw.Setup(ctx, specs); err != nil {
-		m.log.Error("firewall setup failed; will retry", "err", err)
-		return
-	}
-	now := m.now()
-	var ch firewall.Change
-	m.mu.Lock()
 	m.resync = false
-	for k, b := range m.active {
-		delete(m.pending, k)
-		if b.Until.IsZero() || b.Until.After(now) {
-			ch.Add = append(ch.Add, m.fwBan(b, now))
-		}
-	}
 	m.mu.Unlock()
-	m.log.Warn("firewall set up again after a failed batch; re-adding active bans", "bans", len(ch.Add))
-	if len(ch.Add) > 0 {
-		if err := m.apply(ctx, ch); err != nil {
-			m.log.Error("re-adding bans failed; will retry", "err", err)
-		}
-	}
+	m.restore(ctx, time.Now(), "firewall refused a whole batch", true)
 }
 
 // expire drops ended bans from the store and memory. The kernel removes

@@ -86,6 +86,8 @@ func (d *Daemon) metricsEvents(_ context.Context, evs []event.Event) {
 				err = errors.New(e.Err)
 			}
 			d.met.FirewallBatch(e.Adds, e.Removes, e.Took, err)
+		case event.FirewallRestored:
+			d.met.FirewallRestored(e.Count)
 		}
 	}
 }

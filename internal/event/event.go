@@ -41,11 +41,16 @@ const (
 	Reload
 	// SourceError: a source could not read (Source, Err).
 	SourceError
+	// FirewallRestored: something outside removed rampart's firewall state
+	// (a table, sets or elements) and the ban manager put it back. Count
+	// bans were restored in Took; Reason says what was lost.
+	FirewallRestored
 )
 
 var kindNames = [...]string{
 	Finding: "finding", BanAdded: "ban", BanRemoved: "unban", BanExpired: "expiry",
 	FirewallBatch: "firewall-batch", Reload: "reload", SourceError: "source-error",
+	FirewallRestored: "firewall-restored",
 }
 
 // String returns the kind's name, as `rampart events --kind` takes it.

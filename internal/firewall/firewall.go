@@ -44,6 +44,14 @@ type Backend interface {
 	Teardown(ctx context.Context) error
 }
 
+// Watcher is implemented by backends that can tell when something outside
+// removed part of their state (nft: the kernel's nftables events). Watch
+// calls changed, which must not block, until ctx is done; the ban manager
+// then compares the kernel with its bans and restores what is missing.
+type Watcher interface {
+	Watch(ctx context.Context, changed func()) error
+}
+
 // TimeoutLimiter is implemented by backends whose elements cannot time out
 // later than MaxTimeout after they are added (ipset's 24.8 days). Such a
 // backend stores longer bans without a timeout, so whoever expires bans must

@@ -41,6 +41,9 @@ type Metrics struct {
 
 	alertMessages *prometheus.CounterVec
 	alertDropped  *prometheus.CounterVec
+
+	fwRestores prometheus.Counter
+	fwRestored prometheus.Counter
 }
 
 // latencyBuckets run from 0.5 ms to about 65 s.
@@ -96,6 +99,12 @@ func New() *Metrics {
 			Name: "rampart_firewall_batch_duration_seconds", Help: "Time to apply one batch of firewall changes.",
 			Buckets: latencyBuckets(),
 		}),
+		fwRestores: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "rampart_firewall_restores_total", Help: "Times rampart found its firewall state removed from outside (nft flush ruleset, a deleted table, set or elements) and put it back.",
+		}),
+		fwRestored: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "rampart_firewall_restored_bans_total", Help: "Bans put back into the kernel after their state was removed from outside.",
+		}),
 		alertMessages: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "rampart_alert_messages_total", Help: "Alert messages sent, or given up after their retries (result=failed).",
 		}, []string{"alert", "result"}),
@@ -104,7 +113,7 @@ func New() *Metrics {
 		}, []string{"alert"}),
 	}
 	m.reg.MustRegister(
-		m.alertMessages, m.alertDropped,
+		m.alertMessages, m.alertDropped, m.fwRestores, m.fwRestored,
 		m.linesRead, m.linesTruncated, m.readErrors, m.lag,
 		m.hits, m.bans, m.activeBans, m.tracked, m.evictions, m.banLatency,
 		m.fwBatches, m.fwBatchErrors, m.fwChanges, m.fwBatchSeconds,
@@ -178,6 +187,12 @@ func (m *Metrics) EventsDropped(subscriber string, dropped func() uint64) {
 		Help:        "Events a subscriber of the event bus lost because its queue was full.",
 		ConstLabels: prometheus.Labels{"subscriber": subscriber},
 	}, func() float64 { return float64(dropped()) }))
+}
+
+// FirewallRestored counts one restoration of n bans.
+func (m *Metrics) FirewallRestored(n int) {
+	m.fwRestores.Inc()
+	m.fwRestored.Add(float64(n))
 }
 
 // AlertMetrics are one alert's counters.

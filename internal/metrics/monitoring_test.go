@@ -31,6 +31,7 @@ func registered(t *testing.T) map[string]bool {
 	m.Alert("a").Sent()
 	m.Alert("a").Dropped(1)
 	m.EventsDropped("log", func() uint64 { return 0 })
+	m.FirewallRestored(1)
 	fams, err := m.Registry().Gather()
 	if err != nil {
 		t.Fatal(err)
@@ -77,7 +78,7 @@ func TestPromtoolCheckRules(t *testing.T) {
 	if err != nil {
 		t.Fatalf("promtool check rules: %v\n%s", err, out)
 	}
-	if !strings.Contains(string(out), "SUCCESS: 7 rules found") {
+	if !strings.Contains(string(out), "SUCCESS: 8 rules found") {
 		t.Errorf("promtool: %s", out)
 	}
 }
