@@ -168,7 +168,7 @@ func (s *Store) ActiveBans(ctx context.Context, now time.Time) ([]Ban, error) {
 	bans, err := collect(s.db.QueryContext(ctx,
 		"SELECT "+banColumns+" FROM bans WHERE until IS NULL OR until > ? ORDER BY jail, prefix", now.UnixNano()))
 	if err != nil {
-		return nil, fmt.Errorf("store: active bans: %w", err)
+		return nil, s.checkCorrupt(fmt.Errorf("store: active bans: %w", err))
 	}
 	return bans, nil
 }
@@ -209,7 +209,7 @@ func (s *Store) ExpireBefore(ctx context.Context, now time.Time) ([]Ban, error) 
 	bans, err := collect(s.db.QueryContext(ctx,
 		"DELETE FROM bans WHERE until IS NOT NULL AND until <= ? RETURNING "+banColumns, now.UnixNano()))
 	if err != nil {
-		return nil, fmt.Errorf("store: expire bans: %w", err)
+		return nil, s.checkCorrupt(fmt.Errorf("store: expire bans: %w", err))
 	}
 	return bans, nil
 }

@@ -30,8 +30,9 @@ var migrations embed.FS
 
 // Store is an open state database. Its methods are safe for concurrent use.
 type Store struct {
-	db  *sql.DB
-	now func() time.Time
+	db   *sql.DB
+	now  func() time.Time
+	path string
 }
 
 // Open opens the database at path, creating it (directory mode 0700, file
@@ -73,9 +74,12 @@ func Open(path string) (*Store, error) {
 	db.SetMaxOpenConns(4)
 	db.SetMaxIdleConns(4)
 	db.SetConnMaxIdleTime(0)
-	s := &Store{db: db, now: time.Now}
+	s := &Store{db: db, now: time.Now, path: path}
 	if err := s.migrate(context.Background()); err != nil {
 		db.Close()
+		if ce := s.checkCorrupt(err); ce != err {
+			return nil, ce
+		}
 		return nil, fmt.Errorf("store %s: %w", path, err)
 	}
 	return s, nil
