@@ -41,7 +41,8 @@ func TestDependencyDirection(t *testing.T) {
 		{"firewall", nil},
 		{"logsource", nil},
 		// Detection knows neither decisions, the store nor the firewall.
-		{"detect", []string{"filter", "filter/date", "logsource", "finding"}},
+		{"eve", nil},
+		{"detect", []string{"filter", "filter/date", "logsource", "finding", "eve"}},
 		// The jails' stage knows the store's ban type, not the firewall.
 		{"decide", []string{"finding", "jail", "origin", "store", "event"}},
 		{"ban", []string{"firewall", "store", "origin", "event"}},

@@ -103,6 +103,9 @@ func loadConfig(path, f2bDir string, explicit bool) (*config.Config, []string, e
 // also in a Fail2ban directory's filter.d.
 func filterExistsIn(f2bDir string) func(string) bool {
 	return func(name string) bool {
+		if filterload.IsDetector(name) {
+			return true
+		}
 		_, _, err := filterload.Definition(name, f2bDir)
 		return err == nil || !strings.Contains(err.Error(), "unknown filter")
 	}

@@ -36,7 +36,7 @@ func TestDefault(t *testing.T) {
 		MaxRetry: 5, FindTime: 10 * time.Minute, BanTime: 10 * time.Minute,
 		Increment:  Increment{Factor: 1},
 		IgnoreIP:   []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")},
-		IgnoreSelf: true, UseDNS: "warn", IPv4Prefix: 32, IPv6Prefix: 128, MaxTracked: 100000,
+		IgnoreSelf: true, UseDNS: "warn", IPv4Prefix: 32, IPv6Prefix: 128, MaxTracked: 100000, SuricataSingleHit: 1,
 	}
 	if diff := cmp.Diff(wantJail, *sshd, cmpopts.EquateComparable(netip.Prefix{})); diff != "" {
 		t.Errorf("Default() sshd jail mismatch (-want +got):\n%s", diff)
@@ -216,7 +216,7 @@ banaction = "reject"
 		IgnoreIP: []netip.Prefix{netip.MustParsePrefix("192.0.2.1/32"), netip.MustParsePrefix("2001:db8::/32"),
 			netip.MustParsePrefix("10.0.0.0/8")},
 		IgnoreNames: []string{"trusted.example.org"},
-		IgnoreSelf:  true, UseDNS: "warn", IPv4Prefix: 24, IPv6Prefix: 64, MaxTracked: 100000,
+		IgnoreSelf:  true, UseDNS: "warn", IPv4Prefix: 24, IPv6Prefix: 64, MaxTracked: 100000, SuricataSingleHit: 1,
 	}
 	if diff := cmp.Diff(wantSSHD, *sshd, cmpopts.EquateComparable(netip.Prefix{})); diff != "" {
 		t.Errorf("sshd mismatch (-want +got):\n%s", diff)

@@ -376,6 +376,16 @@ func jailKeys() []key[Jail] {
 			show: func(j *Jail) any { return j.MaxTracked },
 		},
 		{
+			name: "suricata_single_hit", typ: "integer", def: int64(1),
+			doc: "for `filter = \"suricata\"` (alerts of an eve.json logpath): alerts of Suricata severity 1 … N ban on their own; higher numbers (less severe) count to `maxretry`; `0`: every alert counts",
+			decode: func(d *decoder, n *node, j *Jail) {
+				if v, ok := d.integer(n, 0, 255); ok {
+					j.SuricataSingleHit = int(v)
+				}
+			},
+			show: func(j *Jail) any { return j.SuricataSingleHit },
+		},
+		{
 			name: "increment", typ: "table", defDoc: "off", fail2ban: "bantime.*",
 			doc: "ban time growth for repeat offenders (below)",
 			decode: func(d *decoder, n *node, j *Jail) {

@@ -37,10 +37,14 @@ func (d *Daemon) build(cfg *config.Config, offs *jail.Offenders) (map[string]*ru
 	dates := &date.Cache{}
 	for _, jc := range cfg.Enabled() {
 		useDNS := jc.UseDNS == "yes" || jc.UseDNS == "warn"
-		l, err := filterload.Load(jc.FilterSpec(), d.opts.Fail2banDir, filter.Options{UseDNS: useDNS, Dates: dates})
-		if err != nil {
-			errs = append(errs, fmt.Errorf("jail %q: filter %q: %w", jc.Name, jc.FilterSpec(), err))
-			continue
+		var f *filter.Filter
+		if !filterload.IsDetector(jc.Filter) {
+			l, err := filterload.Load(jc.FilterSpec(), d.opts.Fail2banDir, filter.Options{UseDNS: useDNS, Dates: dates})
+			if err != nil {
+				errs = append(errs, fmt.Errorf("jail %q: filter %q: %w", jc.Name, jc.FilterSpec(), err))
+				continue
+			}
+			f = l.Filter
 		}
 		ig, err := jail.NewIgnore(jail.IgnoreConfig{
 			Entries:   ignoreEntries(jc),
@@ -57,7 +61,7 @@ func (d *Daemon) build(cfg *config.Config, offs *jail.Offenders) (map[string]*ru
 			errs = append(errs, fmt.Errorf("jail %q: %w", jc.Name, err))
 			continue
 		}
-		out[jc.Name] = &runJail{cfg: jc, counter: j, filter: l.Filter, ignore: ig, offs: offs}
+		out[jc.Name] = &runJail{cfg: jc, counter: j, filter: f, ignore: ig, offs: offs}
 	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)

@@ -2,11 +2,15 @@ package daemon
 
 import (
 	"fmt"
+	"log/slog"
+	"net/netip"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/rampart-ids/rampart/internal/config"
 	"github.com/rampart-ids/rampart/internal/detect"
+	"github.com/rampart-ids/rampart/internal/eve"
 	"github.com/rampart-ids/rampart/internal/event"
 	"github.com/rampart-ids/rampart/internal/filter"
 	"github.com/rampart-ids/rampart/internal/finding"
@@ -30,7 +34,8 @@ type SourceKind struct {
 type JailEnv struct {
 	Jail   config.Jail
 	Daemon config.Daemon
-	// Filter is the jail's compiled filter.
+	// Filter is the jail's compiled filter; nil when the jail's filter
+	// names a detector (filterload.Detectors).
 	Filter *filter.Filter
 }
 
@@ -39,6 +44,7 @@ type JailEnv struct {
 func (d *Daemon) builtinSources() []SourceKind {
 	return []SourceKind{
 		{Name: "log", Sources: d.logSources},
+		{Name: "suricata", Sources: d.eveSources},
 	}
 }
 
@@ -47,6 +53,9 @@ const journalLabel = "journald"
 
 // logSources reads a jail's log files, or the journal, through its filter.
 func (d *Daemon) logSources(env JailEnv) ([]finding.Source, error) {
+	if env.Filter == nil {
+		return nil, nil // a detector's jail
+	}
 	jc := env.Jail
 	src := jc.Source(filepath.Glob)
 	rule := jc.FilterSpec()
@@ -85,6 +94,73 @@ func (d *Daemon) logSources(env JailEnv) ([]finding.Source, error) {
 		return out, fmt.Errorf("log files: %v", errs)
 	}
 	return out, nil
+}
+
+// eveSources reads Suricata's alerts from the eve.json files of a jail
+// whose filter is "suricata".
+func (d *Daemon) eveSources(env JailEnv) ([]finding.Source, error) {
+	jc := env.Jail
+	if jc.Filter != "suricata" {
+		return nil, nil
+	}
+	src := jc.Source(filepath.Glob)
+	if src.Journal {
+		return nil, fmt.Errorf("filter suricata reads eve.json files: set logpath (e.g. /var/log/suricata/eve.json) and backend = \"auto\" or \"polling\"")
+	}
+	local := localAddrs(d.log)
+	var out []finding.Source
+	var errs []error
+	for _, pattern := range src.Files {
+		if abs, err := filepath.Abs(pattern); err == nil {
+			pattern = abs
+		}
+		f, err := logsource.NewFile(logsource.FileConfig{
+			Name: jc.Name, Pattern: pattern, Positions: positions{d.store},
+			Start: logsource.StartFindTime, FindTime: jc.FindTime, TimeOf: eveTime,
+			Poll: src.Polling, MaxLineBytes: max(env.Daemon.MaxLineBytes, 1<<20), Logger: d.log, OnError: d.readError(pattern),
+		})
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", pattern, err))
+			continue
+		}
+		out = append(out, &detect.Eve{Lines: f, Name: pattern, SingleHit: jc.SuricataSingleHit, Local: local,
+			Observer: sourceObserver{d.met.Source(pattern), d.met}, OnBadLine: d.badLines(jc.Name, pattern)})
+	}
+	if len(errs) > 0 {
+		return out, fmt.Errorf("eve.json files: %v", errs)
+	}
+	return out, nil
+}
+
+// badLines logs lines a source cannot read, at most once a minute.
+func (d *Daemon) badLines(jail, path string) func(error) {
+	var said time.Time
+	skipped := 0
+	return func(err error) {
+		skipped++
+		if time.Since(said) >= time.Minute {
+			d.log.Warn("skipping lines that are not in the source's format", "jail", jail, "path", path, "skipped", skipped, "last", err)
+			said, skipped = time.Now(), 0
+		}
+	}
+}
+
+// eveTime finds an eve.json line's time, for the findtime seek at start.
+func eveTime(b []byte) (time.Time, bool) {
+	a, ok, err := eve.Parse(b)
+	if err != nil || !ok {
+		return time.Time{}, false
+	}
+	return a.Time, true
+}
+
+// localAddrs reports the host's own addresses (read once).
+func localAddrs(log *slog.Logger) func(netip.Addr) bool {
+	addrs, err := ownAddrs()
+	if err != nil {
+		log.Warn("listing this host's addresses", "err", err)
+	}
+	return func(a netip.Addr) bool { return slices.Contains(addrs, a) || a.IsLoopback() }
 }
 
 // logDetector turns a log source's lines into findings through f.
