@@ -1,0 +1,315 @@
+package cli
+
+import (
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/BurntSushi/toml"
+	"github.com/spf13/cobra"
+
+	"github.com/rampart-ids/rampart/internal/fim"
+	"github.com/rampart-ids/rampart/internal/fim/dpkg"
+)
+
+// fimDefaultConfig is read for the [fim] section when --config is not given
+// and the file exists.
+const fimDefaultConfig = "/etc/rampart/rampart.toml"
+
+// fimFlags are the flags every fim subcommand takes.
+type fimFlags struct {
+	config, root, baseline string
+	paths, exclude         []string
+	asJSON, full           bool
+	workers                int
+}
+
+func (f *fimFlags) register(cmd *cobra.Command) {
+	fl := cmd.Flags()
+	fl.StringVar(&f.config, "config", "", "read the [fim] section of `FILE` (default "+fimDefaultConfig+" if present)")
+	fl.StringVar(&f.root, "root", "", "check the filesystem under `DIR` (a mounted image): configured paths are taken under it")
+	fl.StringVar(&f.baseline, "baseline", "", "baseline `FILE` (default fim.baseline, else "+fim.DefaultBaselinePath+")")
+	fl.StringArrayVar(&f.paths, "path", nil, "watch `PATH` instead of fim.paths (repeatable; shell patterns allowed)")
+	fl.StringArrayVar(&f.exclude, "exclude", nil, "also skip `PATTERN` (repeatable; with a slash: a path, without: a base name)")
+	fl.BoolVar(&f.asJSON, "json", false, "print one JSON object per line")
+	fl.IntVar(&f.workers, "workers", 0, "hashing goroutines (default: one per CPU, at most 16)")
+}
+
+// options turns the flags and the config file into fim.Options.
+func (f *fimFlags) options(g *globals) (fim.Options, error) {
+	cfg, err := loadFimConfig(f.config)
+	if err != nil {
+		return fim.Options{}, usageErr(err)
+	}
+	if len(f.paths) > 0 {
+		cfg.Paths = f.paths
+	}
+	cfg.Exclude = append(cfg.Exclude, f.exclude...)
+	if f.baseline != "" {
+		cfg.Baseline = f.baseline
+	}
+	if err := cfg.Validate(); err != nil {
+		return fim.Options{}, usageErr(err)
+	}
+	return fim.Options{
+		Root: f.root, Config: cfg, Full: f.full, Workers: f.workers, By: fim.Invoker(),
+		Warn: func(p string, err error) {
+			fmt.Fprintf(g.stderr, "rampart: fim: %s: %v\n", quoteOdd(p), err)
+		},
+	}, nil
+}
+
+// loadFimConfig reads the [fim] section of file over the defaults; keys it
+// does not know are errors naming them.
+func loadFimConfig(file string) (fim.Config, error) {
+	cfg := fim.DefaultConfig()
+	if file == "" {
+		if _, err := os.Stat(fimDefaultConfig); err != nil {
+			return cfg, nil
+		}
+		file = fimDefaultConfig
+	}
+	var doc struct {
+		Fim *fim.Config `toml:"fim"`
+	}
+	doc.Fim = &cfg
+	md, err := toml.DecodeFile(file, &doc)
+	if err != nil {
+		return cfg, fmt.Errorf("%s: %w", file, err)
+	}
+	for _, k := range md.Undecoded() {
+		if len(k) > 0 && k[0] == "fim" {
+			return cfg, fmt.Errorf("%s: unknown key %q (fim takes enabled, paths, exclude, realtime, schedule, baseline)", file, k.String())
+		}
+	}
+	return cfg, nil
+}
+
+func newFimCmd(g *globals) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "fim",
+		Short: "File integrity: record a baseline of files and report what changed",
+		Long: `rampart fim records the content hash (SHA-256), size, mode, owner, group,
+times, inode, link target and extended attributes (file capabilities
+included) of every file under fim.paths in a baseline, and reports what
+changed since: content, mode, SUID/SGID added, owner, group, new, removed,
+type, link target, capability or other extended attribute.
+
+A content change to a file a Debian package owns is judged against the
+package database: "package upgrade: pkg 1.2 → 1.3" when the file is what
+the new package ships, "tampered" when it differs from it.
+
+Exit status: 0 no change, 1 changes (or problems) found, 2 bad usage or
+input (including a truncated or tampered baseline, which is refused).`,
+		Args: cobra.NoArgs,
+	}
+	cmd.AddCommand(newFimInitCmd(g), newFimCheckCmd(g), newFimAcceptCmd(g), newFimVerifyCmd(g))
+	return cmd
+}
+
+func newFimInitCmd(g *globals) *cobra.Command {
+	var f fimFlags
+	cmd := &cobra.Command{
+		Use:   "init",
+		Short: "Take the current state of fim.paths as the baseline (replacing any)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts, err := f.options(g)
+			if err != nil {
+				return err
+			}
+			rep, err := fim.Init(cmd.Context(), opts)
+			if err != nil {
+				return usageErr(err)
+			}
+			return printFimSummary(g.stdout, f.asJSON, "init", opts, rep)
+		},
+	}
+	f.register(cmd)
+	return cmd
+}
+
+func newFimCheckCmd(g *globals) *cobra.Command {
+	var f fimFlags
+	cmd := &cobra.Command{
+		Use:   "check",
+		Short: "Compare fim.paths with the baseline and list every change",
+		Long: `rampart fim check lists every change since the baseline, one per line
+(with --json: one object per line with path, kind, old, new and, for a
+packaged file, package: name, versions and verdict).
+
+Files whose inode, size, mtime and ctime are unchanged are not read again;
+--full reads every file.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts, err := f.options(g)
+			if err != nil {
+				return err
+			}
+			b, err := fim.Load(opts.Config.Baseline)
+			if err != nil {
+				return usageErr(err)
+			}
+			rep, err := fim.Check(cmd.Context(), b, opts)
+			if err != nil {
+				return usageErr(err)
+			}
+			if err := printChanges(g.stdout, f.asJSON, rep.Changes); err != nil {
+				return err
+			}
+			if !f.asJSON {
+				fmt.Fprintf(g.stdout, "%d changes (%d not explained by a package run) in %d files (%d read); baseline of %s by %s\n",
+					len(rep.Changes), rep.Tampering(), rep.Files, rep.Hashed, rep.Meta.Updated.Local().Format(time.RFC3339), lastBy(rep.Meta))
+			}
+			switch {
+			case len(rep.Changes) > 0:
+				return silentExit(ExitFail)
+			case rep.Warnings > 0:
+				return failErr(fmt.Errorf("fim check: %d files could not be read (above); the check is incomplete", rep.Warnings))
+			}
+			return nil
+		},
+	}
+	f.register(cmd)
+	cmd.Flags().BoolVar(&f.full, "full", false, "read and hash every file, even those whose inode, size, mtime and ctime are unchanged")
+	return cmd
+}
+
+func lastBy(m fim.Meta) string {
+	if n := len(m.Accepts); n > 0 {
+		return m.Accepts[n-1].By
+	}
+	return m.CreatedBy
+}
+
+func newFimAcceptCmd(g *globals) *cobra.Command {
+	var f fimFlags
+	cmd := &cobra.Command{
+		Use:   "accept [PATH...]",
+		Short: "Take the current state (of PATHs, or everything) as the new baseline",
+		Long: `rampart fim accept takes what is on disk now as the baseline, for the
+given paths (and what is under them) or, without any, for everything. It
+prints the changes it accepted and records in the baseline who ran it
+(SUDO_USER, or the user) and when.`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts, err := f.options(g)
+			if err != nil {
+				return err
+			}
+			b, err := fim.Load(opts.Config.Baseline)
+			if err != nil {
+				return usageErr(err)
+			}
+			rep, err := fim.Accept(cmd.Context(), b, args, opts)
+			if err != nil {
+				return usageErr(err)
+			}
+			if err := printChanges(g.stdout, f.asJSON, rep.Changes); err != nil {
+				return err
+			}
+			return printFimSummary(g.stdout, f.asJSON, "accept", opts, rep)
+		},
+	}
+	f.register(cmd)
+	cmd.Flags().BoolVar(&f.full, "full", false, "read and hash every file")
+	return cmd
+}
+
+func newFimVerifyCmd(g *globals) *cobra.Command {
+	var f fimFlags
+	cmd := &cobra.Command{
+		Use:   "verify-packages",
+		Short: "Compare every packaged file with its package's md5 sum (like debsums, in parallel)",
+		Long: `rampart fim verify-packages reads /var/lib/dpkg/info/*.md5sums (under
+--root) and reports every packaged file that differs from what its package
+shipped (tampered), is missing, or is no longer a regular file. It needs no
+baseline. Conffiles are not in md5sums and are not checked.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			root := strings.TrimRight(f.root, "/")
+			if root != "" {
+				if fi, err := os.Stat(root); err != nil || !fi.IsDir() {
+					return usageErr(fmt.Errorf("--root %s: not a directory", f.root))
+				}
+			}
+			db, err := dpkg.Open(root)
+			if err != nil {
+				return usageErr(err)
+			}
+			res, err := db.Verify(cmd.Context(), f.workers)
+			if err != nil {
+				return usageErr(err)
+			}
+			for _, p := range res.Problems {
+				if f.asJSON {
+					line, _ := json.Marshal(p)
+					fmt.Fprintf(g.stdout, "%s\n", line)
+					continue
+				}
+				fmt.Fprintf(g.stdout, "%-10s %s (%s %s)", p.Kind, quoteOdd(p.Path), p.Package, p.Version)
+				if p.Error != "" {
+					fmt.Fprintf(g.stdout, ": %s", p.Error)
+				}
+				fmt.Fprintln(g.stdout)
+			}
+			if !f.asJSON {
+				fmt.Fprintf(g.stdout, "%d problems in %d packaged files\n", len(res.Problems), res.Files)
+			}
+			if len(res.Problems) > 0 {
+				return silentExit(ExitFail)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&f.root, "root", "", "verify the filesystem under `DIR` with its own dpkg database")
+	cmd.Flags().BoolVar(&f.asJSON, "json", false, "print one JSON object per problem")
+	cmd.Flags().IntVar(&f.workers, "workers", 0, "hashing goroutines (default: one per CPU, at most 16)")
+	return cmd
+}
+
+func quoteOdd(s string) string {
+	for _, r := range s {
+		if r < 0x20 || r == 0x7f || r == 0xfffd || r == ' ' || r == '"' {
+			return fmt.Sprintf("%q", s)
+		}
+	}
+	return s
+}
+
+func printChanges(w io.Writer, asJSON bool, cs []fim.Change) error {
+	for _, c := range cs {
+		if asJSON {
+			line, err := json.Marshal(c)
+			if err != nil {
+				return fmt.Errorf("fim: %w", err)
+			}
+			fmt.Fprintf(w, "%s\n", line)
+			continue
+		}
+		fmt.Fprintln(w, c.String())
+	}
+	return nil
+}
+
+func printFimSummary(w io.Writer, asJSON bool, verb string, opts fim.Options, rep *fim.Report) error {
+	digest := "sha256:" + hex.EncodeToString(rep.Digest[:])
+	if asJSON {
+		line, err := json.Marshal(map[string]any{
+			"baseline": opts.Config.Baseline, "files": rep.Files, "read": rep.Hashed,
+			"unreadable": rep.Warnings, "digest": digest, "by": opts.By, "verb": verb,
+		})
+		if err != nil {
+			return errors.New("fim: summary")
+		}
+		fmt.Fprintf(w, "%s\n", line)
+		return nil
+	}
+	fmt.Fprintf(w, "baseline %s written (%s): %d files, %d read, %d unreadable; digest %s\n",
+		opts.Config.Baseline, verb, rep.Files, rep.Hashed, rep.Warnings, digest)
+	return nil
+}
