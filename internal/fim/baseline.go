@@ -1,12 +1,14 @@
 package fim
 
 import (
+	"bufio"
 	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -187,33 +189,44 @@ func Decode(data []byte) (*Baseline, error) {
 	return b, nil
 }
 
-// recordSet collects encoded entries in any order.
+// recordSet collects encoded entries in any order, in chunks so that a
+// large set never has to be copied to grow.
 type recordSet struct {
-	buf  []byte
-	ends []int
+	chunks [][]byte
+	recs   [][]byte
+	rec    []byte // scratch for one record
 }
 
+// chunkSize is the size of one chunk of a recordSet.
+const chunkSize = 1 << 20
+
 func (s *recordSet) add(e *Entry) {
-	s.buf = appendEntry(s.buf, e)
-	s.ends = append(s.ends, len(s.buf))
+	s.rec = appendEntry(s.rec[:0], e)
+	s.addRaw(s.rec)
 }
 
 func (s *recordSet) addRaw(rec []byte) {
-	s.buf = append(s.buf, rec...)
-	s.ends = append(s.ends, len(s.buf))
+	n := len(s.chunks)
+	if n == 0 || cap(s.chunks[n-1])-len(s.chunks[n-1]) < len(rec) {
+		s.chunks = append(s.chunks, make([]byte, 0, max(chunkSize, len(rec))))
+		n++
+	}
+	c := s.chunks[n-1]
+	start := len(c)
+	c = append(c, rec...)
+	s.chunks[n-1] = c
+	s.recs = append(s.recs, c[start:len(c):len(c)])
 }
 
-func (s *recordSet) len() int { return len(s.ends) }
+// addRef adds a record without copying it: rec must stay unchanged.
+func (s *recordSet) addRef(rec []byte) { s.recs = append(s.recs, rec) }
+
+func (s *recordSet) len() int { return len(s.recs) }
 
 // sorted returns the records in path order; of two records with one path the
 // one added last wins.
 func (s *recordSet) sorted() [][]byte {
-	recs := make([][]byte, len(s.ends))
-	start := 0
-	for i, end := range s.ends {
-		recs[i] = s.buf[start:end:end]
-		start = end
-	}
+	recs := s.recs
 	slices.SortStableFunc(recs, func(a, b []byte) int {
 		pa, _ := recordPath(a)
 		pb, _ := recordPath(b)
@@ -233,62 +246,75 @@ func (s *recordSet) sorted() [][]byte {
 	return out
 }
 
-// encode renders a baseline file.
-func encode(meta Meta, recs [][]byte) ([]byte, error) {
+// writeBaseline writes a baseline file to w and returns its checksum.
+func writeBaseline(w io.Writer, meta Meta, recs [][]byte) ([sha256.Size]byte, error) {
+	var sum [sha256.Size]byte
 	mj, err := json.Marshal(meta)
 	if err != nil {
-		return nil, fmt.Errorf("baseline metadata: %w", err)
+		return sum, fmt.Errorf("baseline metadata: %w", err)
 	}
-	size := len(magic) + len(mj) + 20 + sha256.Size
+	h := sha256.New()
+	bw := bufio.NewWriterSize(io.MultiWriter(w, h), 256<<10)
+	var num []byte
+	bw.Write(magic)
+	bw.Write(binary.AppendUvarint(num[:0], uint64(len(mj))))
+	bw.Write(mj)
+	bw.Write(binary.AppendUvarint(num[:0], uint64(len(recs))))
 	for _, r := range recs {
-		size += len(r) + 3
+		num = binary.AppendUvarint(num[:0], uint64(len(r)))
+		bw.Write(num)
+		bw.Write(r)
 	}
-	out := make([]byte, 0, size)
-	out = append(out, magic...)
-	out = binary.AppendUvarint(out, uint64(len(mj)))
-	out = append(out, mj...)
-	out = binary.AppendUvarint(out, uint64(len(recs)))
-	for _, r := range recs {
-		out = binary.AppendUvarint(out, uint64(len(r)))
-		out = append(out, r...)
+	if err := bw.Flush(); err != nil {
+		return sum, err
 	}
-	sum := sha256.Sum256(out)
-	return append(out, sum[:]...), nil
+	h.Sum(sum[:0])
+	_, err = w.Write(sum[:])
+	return sum, err
+}
+
+// encode renders a baseline file in memory (for tests and fuzzing).
+func encode(meta Meta, recs [][]byte) ([]byte, error) {
+	var b bytes.Buffer
+	_, err := writeBaseline(&b, meta, recs)
+	return b.Bytes(), err
 }
 
 // save writes the baseline atomically (temporary file, fsync, rename, fsync
-// of the directory), mode 0600, creating its directory 0700 when missing.
-func save(file string, data []byte) error {
+// of the directory), mode 0600, creating its directory 0700 when missing,
+// and returns its checksum.
+func save(file string, meta Meta, recs [][]byte) ([sha256.Size]byte, error) {
+	var sum [sha256.Size]byte
 	dir := filepath.Dir(file)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return fmt.Errorf("baseline: %w", err)
+		return sum, fmt.Errorf("baseline: %w", err)
 	}
 	tmp, err := os.CreateTemp(dir, ".fim-baseline-*")
 	if err != nil {
-		return fmt.Errorf("baseline: %w", err)
+		return sum, fmt.Errorf("baseline: %w", err)
 	}
 	defer os.Remove(tmp.Name())
 	if err := tmp.Chmod(0o600); err != nil {
 		tmp.Close()
-		return fmt.Errorf("baseline: %w", err)
+		return sum, fmt.Errorf("baseline: %w", err)
 	}
-	if _, err := tmp.Write(data); err != nil {
+	if sum, err = writeBaseline(tmp, meta, recs); err != nil {
 		tmp.Close()
-		return fmt.Errorf("baseline: writing %s: %w", tmp.Name(), err)
+		return sum, fmt.Errorf("baseline: writing %s: %w", tmp.Name(), err)
 	}
 	if err := tmp.Sync(); err != nil {
 		tmp.Close()
-		return fmt.Errorf("baseline: %w", err)
+		return sum, fmt.Errorf("baseline: %w", err)
 	}
 	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("baseline: %w", err)
+		return sum, fmt.Errorf("baseline: %w", err)
 	}
 	if err := os.Rename(tmp.Name(), file); err != nil {
-		return fmt.Errorf("baseline: %w", err)
+		return sum, fmt.Errorf("baseline: %w", err)
 	}
 	if d, err := os.Open(dir); err == nil {
 		d.Sync()
 		d.Close()
 	}
-	return nil
+	return sum, nil
 }

@@ -203,6 +203,28 @@ func (d *decoder) u32() uint32 {
 	return uint32(v)
 }
 
+// recordStat decodes the fields sameStat compares (and whether a hash is
+// recorded) without allocating.
+func recordStat(rec []byte) (st Entry, err error) {
+	d := decoder{b: rec}
+	d.bytes(d.uvarint())
+	st.Type = FileType(d.byte1())
+	d.uvarint() // mode
+	d.uvarint() // uid
+	d.uvarint() // gid
+	st.Size = d.varint()
+	st.Mtime = d.varint()
+	st.Ctime = d.varint()
+	st.Ino = d.uvarint()
+	d.bytes(d.uvarint()) // link
+	for nx := d.uvarint(); nx > 0 && d.err == nil; nx-- {
+		d.bytes(d.uvarint())
+		d.bytes(d.uvarint())
+	}
+	st.HasHash = d.byte1() == 1
+	return st, d.err
+}
+
 // recordPath returns the path a record starts with.
 func recordPath(rec []byte) ([]byte, error) {
 	d := decoder{b: rec}

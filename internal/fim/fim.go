@@ -124,7 +124,7 @@ func Init(ctx context.Context, opts Options) (*Report, error) {
 	var hashed atomic.Int64
 	s := opts.newScanner(root, &hashed, &rep.Warnings)
 	var set recordSet
-	err = s.run(ctx, expand(root, opts.Config.Paths), func(e *Entry) {
+	err = s.run(ctx, expand(root, opts.Config.Paths), func(e *Entry, _ int, _ bool) {
 		rep.Files++
 		set.add(e)
 	})
@@ -138,12 +138,8 @@ func Init(ctx context.Context, opts Options) (*Report, error) {
 		Packages: packageVersions(root),
 	}
 	rep.Hashed = int(hashed.Load())
-	data, err := encode(rep.Meta, set.sorted())
-	if err != nil {
-		return nil, err
-	}
-	copy(rep.Digest[:], data[len(data)-32:])
-	return rep, save(opts.baselineFile(), data)
+	rep.Digest, err = save(opts.baselineFile(), rep.Meta, set.sorted())
+	return rep, err
 }
 
 func displayRoot(root string) string {
@@ -166,34 +162,35 @@ func checkRoot(b *Baseline, root, file string) error {
 func compare(ctx context.Context, b *Baseline, opts *Options, root string, tops []string, rep *Report, set *recordSet) ([]bool, error) {
 	var hashed atomic.Int64
 	s := opts.newScanner(root, &hashed, &rep.Warnings)
-	if !opts.Full {
-		s.reuse = func(e *Entry) bool {
-			i := b.Find(e.Path)
-			if i < 0 {
-				return false
-			}
-			old := b.Entry(i)
-			if !e.sameStat(&old) || (old.Type == TypeRegular && !old.HasHash) {
-				return false
-			}
-			e.Hash, e.HasHash, e.Link, e.Xattrs = old.Hash, old.HasHash, old.Link, old.Xattrs
-			return true
+	s.lookup = func(e *Entry) (int, bool) {
+		i := b.Find(e.Path)
+		if i < 0 || opts.Full {
+			return i, false
 		}
+		// ctime unchanged: no chmod, chown, setxattr or write since, so
+		// mode, owner, xattrs and content are the baseline's record.
+		old, err := recordStat(b.recs[i])
+		return i, err == nil && e.sameStat(&old) && (old.Type != TypeRegular || old.HasHash)
 	}
 	seen := make([]bool, b.Len())
-	err := s.run(ctx, tops, func(e *Entry) {
+	err := s.run(ctx, tops, func(e *Entry, i int, same bool) {
 		rep.Files++
 		if set != nil {
-			set.add(e)
+			if same {
+				set.addRef(b.recs[i])
+			} else {
+				set.add(e)
+			}
 		}
-		i := b.Find(e.Path)
 		if i < 0 {
 			rep.Changes = append(rep.Changes, Change{Path: e.Path, Kind: KindNew, New: summary(e)})
 			return
 		}
 		seen[i] = true
-		old := b.Entry(i)
-		rep.Changes = diff(rep.Changes, &old, e)
+		if !same {
+			old := b.Entry(i)
+			rep.Changes = diff(rep.Changes, &old, e)
+		}
 	})
 	rep.Hashed = int(hashed.Load())
 	return seen, err
@@ -277,7 +274,7 @@ func Accept(ctx context.Context, b *Baseline, paths []string, opts Options) (*Re
 				rep.Changes = append(rep.Changes, Change{Path: old.Path, Kind: KindRemoved, Old: summary(&old)})
 			}
 		default:
-			set.addRaw(b.recs[i])
+			set.addRef(b.recs[i])
 		}
 	}
 	sortChanges(rep.Changes)
@@ -290,12 +287,8 @@ func Accept(ctx context.Context, b *Baseline, paths []string, opts Options) (*Re
 	}
 	meta.Packages = packageVersions(root)
 	rep.Meta = meta
-	data, err := encode(meta, set.sorted())
-	if err != nil {
-		return nil, err
-	}
-	copy(rep.Digest[:], data[len(data)-32:])
-	return rep, save(opts.baselineFile(), data)
+	rep.Digest, err = save(opts.baselineFile(), meta, set.sorted())
+	return rep, err
 }
 
 // inScope reports whether p is one of the configured trees (or inside one)

@@ -134,6 +134,11 @@ func TestFilesVanishingMidWalk(t *testing.T) {
 	}
 	opts := testOpts(t, root)
 	b := initAndLoad(t, opts)
+	walked := 0
+	filepath.WalkDir(d, func(string, os.DirEntry, error) error { walked++; return nil })
+	if b.Len() != walked || walked != 3031 {
+		t.Fatalf("baseline has %d entries, filepath.WalkDir finds %d, want 3031", b.Len(), walked)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	wg.Add(1)

@@ -26,14 +26,17 @@ type scanner struct {
 	root    string // prefix of the image on disk, "" for the live system
 	exclude []string
 	workers int
-	// reuse, when set, may fill e from the baseline when nothing changed
-	// and returns true then; called from the walking goroutine only.
-	reuse func(e *Entry) bool
+	// lookup, when set, returns the index of e's baseline record (or -1)
+	// and whether e is unchanged, in which case it has filled e from the
+	// record; called from the walking goroutine only.
+	lookup func(e *Entry) (base int, same bool)
 	// warn reports a file that could not be fully read; called from the
 	// emitting goroutine only.
 	warn func(path string, err error)
 	// hashed counts the files read, when set.
 	hashed *atomic.Int64
+	// newItem hands out a cleared item (pooled by run).
+	newItem func() *item
 }
 
 // item is an entry on its way from the walker through a worker to emit.
@@ -42,6 +45,10 @@ type item struct {
 	err error // a read problem: reported, the entry kept without what failed
 	// gone marks a file that vanished between readdir and read: dropped.
 	gone bool
+	// base is the index of the baseline record (-1: none); same says the
+	// entry was taken from it unchanged.
+	base int
+	same bool
 }
 
 // diskPath is where the image path p is on this machine.
@@ -79,8 +86,10 @@ func expand(root string, patterns []string) []string {
 	return kept
 }
 
-// run walks tops (image paths) and calls emit once per entry, serially.
-func (s *scanner) run(ctx context.Context, tops []string, emit func(*Entry)) error {
+// run walks tops (image paths) and calls emit once per entry, serially,
+// with the index of its baseline record (-1 when there is none or no
+// lookup) and whether it is unchanged from that record.
+func (s *scanner) run(ctx context.Context, tops []string, emit func(e *Entry, base int, same bool)) error {
 	workers := s.workers
 	if workers <= 0 {
 		workers = min(runtime.GOMAXPROCS(0), 16)
@@ -100,6 +109,8 @@ func (s *scanner) run(ctx context.Context, tops []string, emit func(*Entry)) err
 			}
 		}()
 	}
+	pool := sync.Pool{New: func() any { return new(item) }}
+	s.newItem = func() *item { return pool.Get().(*item) }
 	var walkErr error
 	go func() {
 		defer func() {
@@ -119,8 +130,10 @@ func (s *scanner) run(ctx context.Context, tops []string, emit func(*Entry)) err
 			s.warn(it.e.Path, it.err)
 		}
 		if !it.gone {
-			emit(&it.e)
+			emit(&it.e, it.base, it.same)
 		}
+		*it = item{}
+		pool.Put(it)
 	}
 	return walkErr
 }
@@ -137,18 +150,23 @@ func (s *scanner) walkTop(ctx context.Context, top string, jobs, results chan<- 
 		results <- &item{e: Entry{Path: top}, err: err, gone: true}
 		return nil
 	}
-	it := &item{e: entryFromStat(top, &st)}
-	s.dispatch(it, jobs, results)
-	if it.e.Type == TypeDir {
+	it := s.newItem()
+	it.e = entryFromStat(top, &st)
+	isDir := it.e.Type == TypeDir
+	s.dispatch(it, jobs, results) // it belongs to the emitter now
+	if isDir {
 		return s.walkDir(ctx, top, jobs, results)
 	}
 	return nil
 }
 
 func (s *scanner) dispatch(it *item, jobs, results chan<- *item) {
-	if s.reuse != nil && s.reuse(&it.e) {
-		results <- it
-		return
+	it.base = -1
+	if s.lookup != nil {
+		if it.base, it.same = s.lookup(&it.e); it.same {
+			results <- it
+			return
+		}
 	}
 	jobs <- it
 }
@@ -201,9 +219,11 @@ func (s *scanner) walkDir(ctx context.Context, dir string, jobs, results chan<- 
 			}
 			continue
 		}
-		it := &item{e: entryFromStat(p, &st)}
-		s.dispatch(it, jobs, results)
-		if it.e.Type == TypeDir {
+		it := s.newItem()
+		it.e = entryFromStat(p, &st)
+		isDir := it.e.Type == TypeDir
+		s.dispatch(it, jobs, results) // it belongs to the emitter now
+		if isDir {
 			subdirs = append(subdirs, p)
 		}
 	}
