@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/BurntSushi/toml"
@@ -108,7 +110,7 @@ Exit status: 0 no change, 1 changes (or problems) found, 2 bad usage or
 input (including a truncated or tampered baseline, which is refused).`,
 		Args: cobra.NoArgs,
 	}
-	cmd.AddCommand(newFimInitCmd(g), newFimCheckCmd(g), newFimAcceptCmd(g), newFimVerifyCmd(g))
+	cmd.AddCommand(newFimInitCmd(g), newFimCheckCmd(g), newFimAcceptCmd(g), newFimVerifyCmd(g), newFimWatchCmd(g))
 	return cmd
 }
 
@@ -269,6 +271,48 @@ baseline. Conffiles are not in md5sums and are not checked.`,
 	cmd.Flags().StringVar(&f.root, "root", "", "verify the filesystem under `DIR` with its own dpkg database")
 	cmd.Flags().BoolVar(&f.asJSON, "json", false, "print one JSON object per problem")
 	cmd.Flags().IntVar(&f.workers, "workers", 0, "hashing goroutines (default: one per CPU, at most 16)")
+	return cmd
+}
+
+func newFimWatchCmd(g *globals) *cobra.Command {
+	var f fimFlags
+	cmd := &cobra.Command{
+		Use:   "watch",
+		Short: "Report changes to fim.realtime paths as they happen (inotify), until interrupted",
+		Long: `rampart fim watch watches the fim.realtime paths with inotify and prints
+each change (against the baseline, then against what it last saw) within
+about a second. It runs until interrupted (SIGINT or SIGTERM).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts, err := f.options(g)
+			if err != nil {
+				return err
+			}
+			b, err := fim.Load(opts.Config.Baseline)
+			if err != nil {
+				return usageErr(err)
+			}
+			w, err := fim.NewWatcher(b, opts)
+			if err != nil {
+				return usageErr(err)
+			}
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			n := 0
+			err = w.Run(ctx, func(c fim.Change) {
+				n++
+				printChanges(g.stdout, f.asJSON, []fim.Change{c})
+			})
+			if err != nil {
+				return failErr(err)
+			}
+			if n > 0 {
+				return silentExit(ExitFail)
+			}
+			return nil
+		},
+	}
+	f.register(cmd)
 	return cmd
 }
 
