@@ -6,7 +6,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -143,9 +145,68 @@ func verify(t *testing.T, root string) *dpkg.VerifyResult {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := db.Verify(context.Background(), 2)
+	res, err := db.Verify(context.Background(), 2, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return res
+}
+
+func TestVerifyPackagesCache(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root for dpkg's file ownership")
+	}
+	for _, tool := range []string{"dpkg", "dpkg-deb"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("%s not installed", tool)
+		}
+	}
+	root := newDpkgRoot(t)
+	dpkgInstall(t, root, buildDeb(t, t.TempDir(), "2.0-1"))
+	cacheFile := filepath.Join(t.TempDir(), "cache")
+	run := func() *dpkg.VerifyResult {
+		t.Helper()
+		cache, err := LoadPackageCache(cacheFile, root)
+		if err != nil {
+			t.Fatal(err)
+		}
+		db, err := dpkg.Open(root)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := db.Verify(context.Background(), 2, cache)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cache.Save(cacheFile, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	if res := run(); res.Hashed != 2 || len(res.Problems) != 0 {
+		t.Fatalf("first run: %d read, problems %+v; want 2, none", res.Hashed, res.Problems)
+	}
+	if res := run(); res.Hashed != 0 || len(res.Problems) != 0 {
+		t.Fatalf("second run: %d read, problems %+v; want 0 (cached), none", res.Hashed, res.Problems)
+	}
+	// Same size, mtime put back: ctime still moves, so it is read and caught.
+	bin := filepath.Join(root, "usr/bin/rfim-demo")
+	fi, _ := os.Stat(bin)
+	old, _ := os.ReadFile(bin)
+	writeFile(t, bin, strings.Repeat("X", len(old)), 0o755)
+	os.Chtimes(bin, fi.ModTime(), fi.ModTime())
+	res := run()
+	if len(res.Problems) != 1 || res.Problems[0].Kind != dpkg.ProblemTampered {
+		t.Fatalf("after a same-size edit: problems %+v, want the tampered file", res.Problems)
+	}
+	if res := run(); len(res.Problems) != 1 {
+		t.Errorf("a tampered file left the cache believing it intact: %+v", res.Problems)
+	}
+	// A cache changed outside rampart is not used (everything is read).
+	data, _ := os.ReadFile(cacheFile)
+	data[len(data)/2] ^= 1
+	os.WriteFile(cacheFile, data, 0o600)
+	if _, err := LoadPackageCache(cacheFile, root); err == nil || !strings.Contains(err.Error(), "checksum mismatch") {
+		t.Errorf("tampered cache: %v, want a checksum mismatch", err)
+	}
 }

@@ -33,14 +33,26 @@ type Problem struct {
 // VerifyResult sums up a verification.
 type VerifyResult struct {
 	Problems []Problem
-	// Files is how many packaged files were checked.
-	Files int
+	// Files is how many packaged files were checked; Hashed how many of
+	// them were read and matched (the others were known from the cache).
+	Files, Hashed int
+}
+
+// Cache lets Verify skip files it found intact before. Its methods are
+// called from several goroutines at once.
+type Cache interface {
+	// Known reports whether the file at path, with this lstat, was found to
+	// match sum before.
+	Known(path string, sum [16]byte, st *unix.Stat_t) bool
+	// Matched records that the file at path, with this lstat, matched sum.
+	Matched(path string, sum [16]byte, st *unix.Stat_t)
 }
 
 // Verify compares every packaged file under the root with its md5 sum, on
-// workers goroutines (0: GOMAXPROCS), like debsums without conffiles.
-// Problems come back sorted by path.
-func (db *DB) Verify(ctx context.Context, workers int) (*VerifyResult, error) {
+// workers goroutines (0: GOMAXPROCS), like debsums without conffiles. With
+// a cache, a file whose lstat is what it was when it last matched is not
+// read again. Problems come back sorted by path.
+func (db *DB) Verify(ctx context.Context, workers int, cache Cache) (*VerifyResult, error) {
 	if db.files == nil {
 		if err := db.LoadSums(); err != nil {
 			return nil, err
@@ -70,7 +82,18 @@ func (db *DB) Verify(ctx context.Context, workers int) (*VerifyResult, error) {
 			defer wg.Done()
 			buf := make([]byte, 128<<10)
 			for j := range jobs {
-				sum, err := MD5File(db.root+j.path, buf)
+				var st unix.Stat_t
+				err := unix.Lstat(db.root+j.path, &st)
+				if err == nil && st.Mode&unix.S_IFMT != unix.S_IFREG {
+					err = errNotRegular
+				}
+				if err == nil && cache != nil && cache.Known(j.path, j.o.Sum, &st) {
+					continue
+				}
+				var sum [16]byte
+				if err == nil {
+					sum, err = MD5File(db.root+j.path, buf)
+				}
 				p := Problem{Path: j.path, Package: j.o.Package, Version: db.Versions[j.o.Package], Expected: hex.EncodeToString(j.o.Sum[:])}
 				switch {
 				case errors.Is(err, unix.ENOENT):
@@ -82,6 +105,12 @@ func (db *DB) Verify(ctx context.Context, workers int) (*VerifyResult, error) {
 				case sum != j.o.Sum:
 					p.Kind, p.Actual = ProblemTampered, hex.EncodeToString(sum[:])
 				default:
+					mu.Lock()
+					res.Hashed++
+					mu.Unlock()
+					if cache != nil {
+						cache.Matched(j.path, j.o.Sum, &st)
+					}
 					continue
 				}
 				report(p)
