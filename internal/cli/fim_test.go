@@ -227,3 +227,39 @@ func TestFimUsage(t *testing.T) {
 		})
 	}
 }
+
+func TestFimRefusesTamperedBaseline(t *testing.T) {
+	root := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(root, "data"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(root, "data", "f"), []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	db := filepath.Join(t.TempDir(), "b")
+	args := []string{"--root", root, "--path", "/data", "--baseline", db}
+	if code, out, errs := runCLI(t, append([]string{"fim", "init"}, args...)...); code != 0 {
+		t.Fatalf("init: %d %s %s", code, out, errs)
+	}
+	data, err := os.ReadFile(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(db, data[:len(data)-1], 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, verb := range []string{"check", "accept"} {
+		code, out, errs := runCLI(t, append([]string{"fim", verb}, args...)...)
+		if code != 2 || out != "" || !strings.Contains(errs, "checksum mismatch") || !strings.Contains(errs, db) {
+			t.Errorf("%s with a truncated baseline: exit %d, stdout %q, stderr %q; want 2 and a checksum mismatch naming the file", verb, code, out, errs)
+		}
+	}
+	// Another root's baseline is refused too.
+	if err := os.WriteFile(db, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errs := runCLI(t, "fim", "check", "--root", t.TempDir(), "--path", "/data", "--baseline", db)
+	if code != 2 || !strings.Contains(errs, "was taken of root "+root) {
+		t.Errorf("check of another root: exit %d, %s", code, errs)
+	}
+}
