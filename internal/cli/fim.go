@@ -12,16 +12,12 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/BurntSushi/toml"
 	"github.com/spf13/cobra"
 
+	"github.com/rampart-ids/rampart/internal/config"
 	"github.com/rampart-ids/rampart/internal/fim"
 	"github.com/rampart-ids/rampart/internal/fim/dpkg"
 )
-
-// fimDefaultConfig is read for the [fim] section when --config is not given
-// and the file exists.
-const fimDefaultConfig = "/etc/rampart/rampart.toml"
 
 // fimFlags are the flags every fim subcommand takes.
 type fimFlags struct {
@@ -33,7 +29,7 @@ type fimFlags struct {
 
 func (f *fimFlags) register(cmd *cobra.Command) {
 	fl := cmd.Flags()
-	fl.StringVar(&f.config, "config", "", "read the [fim] section of `FILE` (default "+fimDefaultConfig+" if present)")
+	fl.StringVar(&f.config, "config", "", "read the [fim] section of `FILE` (default "+config.DefaultPath+" if present, and its rampart.d)")
 	fl.StringVar(&f.root, "root", "", "check the filesystem under `DIR` (a mounted image): configured paths are taken under it")
 	fl.StringVar(&f.baseline, "baseline", "", "baseline `FILE` (default fim.baseline, else "+fim.DefaultBaselinePath+")")
 	fl.StringArrayVar(&f.paths, "path", nil, "watch `PATH` instead of fim.paths (repeatable; shell patterns allowed)")
@@ -66,30 +62,22 @@ func (f *fimFlags) options(g *globals) (fim.Options, error) {
 	}, nil
 }
 
-// loadFimConfig reads the [fim] section of file over the defaults; keys it
-// does not know are errors naming them.
+// loadFimConfig reads the [fim] section of the configuration at file (the
+// default file, when file is empty, if it exists), checked like every
+// other section: an unknown key or bad value names its file and line.
 func loadFimConfig(file string) (fim.Config, error) {
-	cfg := fim.DefaultConfig()
+	opt := config.Options{SkipFileChecks: true}
 	if file == "" {
-		if _, err := os.Stat(fimDefaultConfig); err != nil {
-			return cfg, nil
-		}
-		file = fimDefaultConfig
+		file, opt.MissingOK = config.DefaultPath, true
 	}
-	var doc struct {
-		Fim *fim.Config `toml:"fim"`
-	}
-	doc.Fim = &cfg
-	md, err := toml.DecodeFile(file, &doc)
+	c, err := config.LoadWith(file, opt)
 	if err != nil {
-		return cfg, fmt.Errorf("%s: %w", file, err)
+		return fim.Config{}, err
 	}
-	for _, k := range md.Undecoded() {
-		if len(k) > 0 && k[0] == "fim" {
-			return cfg, fmt.Errorf("%s: unknown key %q (fim takes enabled, paths, exclude, realtime, schedule, baseline)", file, k.String())
-		}
-	}
-	return cfg, nil
+	return fim.Config{
+		Enabled: c.FIM.Enabled, Paths: c.FIM.Paths, Exclude: c.FIM.Exclude, Realtime: c.FIM.Realtime,
+		Schedule: c.FIM.Schedule.String(), Baseline: c.FIM.Baseline,
+	}, nil
 }
 
 func newFimCmd(g *globals) *cobra.Command {

@@ -210,8 +210,8 @@ func TestFimUsage(t *testing.T) {
 		args     []string
 		contains string
 	}{
-		{"unknown key", []string{"fim", "check", "--config", bad}, `unknown key "fim.exclud"`},
-		{"relative path", []string{"fim", "init", "--config", rel, "--baseline", filepath.Join(dir, "b")}, `fim.paths: "etc" is not absolute`},
+		{"unknown key", []string{"fim", "check", "--config", bad}, `fim.exclud: unknown key (did you mean "exclude"?)`},
+		{"relative path", []string{"fim", "init", "--config", rel, "--baseline", filepath.Join(dir, "b")}, `fim.paths: "etc" must be an absolute path (write /etc)`},
 		{"no baseline", []string{"fim", "check", "--baseline", filepath.Join(dir, "none")}, "run 'rampart fim init' first"},
 		{"missing root", []string{"fim", "init", "--root", filepath.Join(dir, "none"), "--baseline", filepath.Join(dir, "b")}, "--root"},
 		{"bad flag", []string{"fim", "check", "--nope"}, "unknown flag"},
