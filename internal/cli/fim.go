@@ -22,9 +22,9 @@ import (
 // fimFlags are the flags every fim subcommand takes.
 type fimFlags struct {
 	config, root, baseline, cache string
-	paths, exclude         []string
-	asJSON, full           bool
-	workers                int
+	paths, exclude                []string
+	asJSON, full                  bool
+	workers                       int
 }
 
 func (f *fimFlags) register(cmd *cobra.Command) {

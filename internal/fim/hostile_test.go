@@ -235,3 +235,27 @@ func TestPermissionErrors(t *testing.T) {
 		t.Errorf("unreadable file recorded with a hash")
 	}
 }
+
+func TestRootSymlinksDoNotLeaveTheImage(t *testing.T) {
+	outside := t.TempDir()
+	writeFile(t, filepath.Join(outside, "ssh", "host_key"), "host secret", 0o600)
+	root := t.TempDir()
+	writeFile(t, filepath.Join(root, "data", "f"), "x", 0o644)
+	// /home in the image points at an absolute path: on this host it is outside the image.
+	if err := os.Symlink(outside, filepath.Join(root, "home")); err != nil {
+		t.Fatal(err)
+	}
+	opts := testOpts(t, root)
+	opts.Config.Paths = []string{"/data", "/home/ssh", "/home/*"}
+	var warned []string
+	opts.Warn = func(p string, err error) { warned = append(warned, p+": "+err.Error()) }
+	b := initAndLoad(t, opts)
+	for i := 0; i < b.Len(); i++ {
+		if e := b.Entry(i); strings.HasPrefix(e.Path, "/home/") {
+			t.Errorf("baseline holds %s, reached through the image's /home symlink", e.Path)
+		}
+	}
+	if len(warned) == 0 || !strings.Contains(strings.Join(warned, "\n"), "/home is a symlink inside the image") {
+		t.Errorf("warnings %q, want one naming /home", warned)
+	}
+}

@@ -142,6 +142,12 @@ func (s *scanner) walkTop(ctx context.Context, top string, jobs, results chan<- 
 	if excluded(s.exclude, top) {
 		return nil
 	}
+	if link := s.symlinkAbove(top); link != "" {
+		// Under --root, following it could leave the image (an absolute
+		// target is resolved on this host).
+		results <- &item{e: Entry{Path: top}, err: fmt.Errorf("not walked: %s is a symlink inside the image; configure the path it points to", link), gone: true}
+		return nil
+	}
 	var st unix.Stat_t
 	if err := unix.Lstat(s.diskPath(top), &st); err != nil {
 		if errors.Is(err, unix.ENOENT) || errors.Is(err, unix.ENOTDIR) {
@@ -158,6 +164,24 @@ func (s *scanner) walkTop(ctx context.Context, top string, jobs, results chan<- 
 		return s.walkDir(ctx, top, jobs, results)
 	}
 	return nil
+}
+
+// symlinkAbove returns the first directory above the image path p that is
+// a symlink, when scanning under a root; "" when there is none.
+func (s *scanner) symlinkAbove(p string) string {
+	if s.root == "" {
+		return ""
+	}
+	for i := 1; i < len(p); i++ {
+		if p[i] != '/' {
+			continue
+		}
+		var st unix.Stat_t
+		if unix.Lstat(s.root+p[:i], &st) == nil && typeOf(st.Mode) == TypeSymlink {
+			return p[:i]
+		}
+	}
+	return ""
 }
 
 func (s *scanner) dispatch(it *item, jobs, results chan<- *item) {
