@@ -263,3 +263,42 @@ func TestFimRefusesTamperedBaseline(t *testing.T) {
 		t.Errorf("check of another root: exit %d, %s", code, errs)
 	}
 }
+
+func TestFimVerifyPackages(t *testing.T) {
+	root := t.TempDir()
+	write := func(rel, content string) {
+		t.Helper()
+		p := filepath.Join(root, rel)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A database as dpkg writes it: md5("hello\n") and md5("bye\n").
+	write("var/lib/dpkg/status", "Package: demo\nStatus: install ok installed\nArchitecture: all\nVersion: 1.0-1\n\n")
+	write("var/lib/dpkg/info/demo.md5sums", "b1946ac92492d2347c6235b4d2611184  usr/bin/demo\n91fc14ad02afd60985bb8165bda320a6  usr/share/demo/README\n")
+	write("usr/bin/demo", "hello\n")
+	write("usr/share/demo/README", "bye\n")
+	code, out, errs := runCLI(t, "fim", "verify-packages", "--root", root, "--json")
+	if code != 0 || out != "" {
+		t.Fatalf("intact files: exit %d, %q %s", code, out, errs)
+	}
+	write("usr/bin/demo", "hello, edited\n")
+	code, out, errs = runCLI(t, "fim", "verify-packages", "--root", root, "--json")
+	if code != 1 {
+		t.Fatalf("edited file: exit %d, want 1\n%s%s", code, out, errs)
+	}
+	var p struct{ Path, Package, Version, Kind string }
+	if err := json.Unmarshal([]byte(strings.TrimSpace(out)), &p); err != nil {
+		t.Fatalf("output %q: %v", out, err)
+	}
+	if p.Path != "/usr/bin/demo" || p.Package != "demo" || p.Version != "1.0-1" || p.Kind != "tampered" {
+		t.Errorf("problem %+v, want /usr/bin/demo of demo 1.0-1 tampered", p)
+	}
+	write("var/lib/dpkg/info/demo.md5sums", "not a sum\n")
+	if code, _, errs := runCLI(t, "fim", "verify-packages", "--root", root); code != 2 || !strings.Contains(errs, "demo.md5sums: line 1") {
+		t.Errorf("broken md5sums: exit %d, %s", code, errs)
+	}
+}
