@@ -35,6 +35,9 @@ const (
 	VerdictUpgrade = "package-upgrade"
 	// VerdictReinstall: same version, reinstalled since the baseline.
 	VerdictReinstall = "package-reinstall"
+	// VerdictInstall: a new file that is what its (newly installed or
+	// upgraded) package ships.
+	VerdictInstall = "package-install"
 	// VerdictTampered: the file differs from what its package ships.
 	VerdictTampered = "tampered"
 	// VerdictRestored: the file is the package's again, with no dpkg run
@@ -80,6 +83,8 @@ func (c Change) String() string {
 		switch p.Verdict {
 		case VerdictUpgrade:
 			fmt.Fprintf(&b, " (package upgrade: %s %s → %s)", p.Name, p.OldVersion, p.NewVersion)
+		case VerdictInstall:
+			fmt.Fprintf(&b, " (package install: %s %s)", p.Name, p.NewVersion)
 		case VerdictReinstall:
 			fmt.Fprintf(&b, " (package reinstall: %s %s)", p.Name, p.NewVersion)
 		case VerdictTampered:

@@ -21,7 +21,7 @@ func annotatePackages(root string, meta Meta, changes []Change) {
 	buf := make([]byte, 128<<10)
 	for i := range changes {
 		c := &changes[i]
-		if c.Kind != KindContent {
+		if c.Kind != KindContent && c.Kind != KindNew {
 			continue
 		}
 		if db == nil {
@@ -43,6 +43,11 @@ func annotatePackages(root string, meta Meta, changes []Change) {
 		sum, err := dpkg.MD5File(root+c.Path, buf)
 		if err != nil || sum != o.Sum {
 			note.Verdict = VerdictTampered
+			continue
+		}
+		if c.Kind == KindNew {
+			note.OldVersion = ""
+			note.Verdict = VerdictInstall
 			continue
 		}
 		// The file is what the installed package ships: which dpkg run put it there?

@@ -24,6 +24,9 @@ func buildDeb(t *testing.T, dir, version string) string {
 		"Package: rfim-demo\nVersion: %s\nArchitecture: all\nMaintainer: rampart tests <tests@example.org>\nDescription: rampart fim test package\n", version), 0o644)
 	writeFile(t, filepath.Join(tree, "usr", "bin", "rfim-demo"), "#!/bin/sh\necho "+version+"\n", 0o755)
 	writeFile(t, filepath.Join(tree, "usr", "share", "doc", "rfim-demo", "README"), "demo\n", 0o644)
+	if version == "1.1-1" { // the upgrade brings a new file
+		writeFile(t, filepath.Join(tree, "usr", "bin", "rfim-helper"), "#!/bin/sh\n", 0o755)
+	}
 	deb := filepath.Join(dir, "rfim-demo_"+version+"_all.deb")
 	if out, err := exec.Command("dpkg-deb", "--root-owner-group", "-Zgzip", "--build", tree, deb).CombinedOutput(); err != nil {
 		t.Fatalf("dpkg-deb: %v\n%s", err, out)
@@ -81,22 +84,31 @@ func TestPackageUpgradeVersusTampering(t *testing.T) {
 	t.Run("upgrade", func(t *testing.T) {
 		root, opts, b := setup()
 		dpkgInstall(t, root, v2)
+		// A file dropped in by hand beside the package's.
+		writeFile(t, filepath.Join(root, "usr/bin/rfim-dropped"), "#!/bin/sh\n", 0o755)
 		rep, err := Check(context.Background(), b, opts)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := changeSet(rep.Changes); !cmp.Equal(got, []string{"content /usr/bin/rfim-demo"}) {
-			t.Fatalf("changes %v, want the one content change", got)
+		if got := changeSet(rep.Changes); !cmp.Equal(got, []string{"content /usr/bin/rfim-demo", "new /usr/bin/rfim-dropped", "new /usr/bin/rfim-helper"}) {
+			t.Fatalf("changes %v, want the content change and the two new files", got)
 		}
 		want := &PackageNote{Name: "rfim-demo", OldVersion: "1.0-1", NewVersion: "1.1-1", Verdict: VerdictUpgrade}
 		if diff := cmp.Diff(want, rep.Changes[0].Package); diff != "" {
 			t.Errorf("package note (-want +got):\n%s", diff)
 		}
-		if rep.Tampering() != 0 {
-			t.Errorf("an upgrade counted as tampering")
+		if p := rep.Changes[1].Package; p != nil {
+			t.Errorf("a file no package owns got a package note %+v", p)
+		}
+		want = &PackageNote{Name: "rfim-demo", NewVersion: "1.1-1", Verdict: VerdictInstall}
+		if diff := cmp.Diff(want, rep.Changes[2].Package); diff != "" {
+			t.Errorf("new packaged file's note (-want +got):\n%s", diff)
+		}
+		if rep.Tampering() != 1 {
+			t.Errorf("Tampering() = %d, want 1 (the dropped file; the upgrade is explained)", rep.Tampering())
 		}
 		res := verify(t, root)
-		if len(res.Problems) != 0 || res.Files != 2 {
+		if len(res.Problems) != 0 || res.Files != 3 {
 			t.Errorf("verify after a clean upgrade: %d files, problems %+v", res.Files, res.Problems)
 		}
 	})
