@@ -10,6 +10,7 @@ pkgs=(
   openssh-server openssh-client rsyslog     # the real sshd + syslog of the end-to-end tests
   logrotate python3 ca-certificates         # rotation tests, flood generator
   prometheus                                # promtool checks dist/monitoring's alerting rules
+  libcap2-bin aide                          # fim: setcap in tests, AIDE beside rampart in bench-fim.sh
 )
 missing=()
 for p in "${pkgs[@]}"; do

@@ -17,4 +17,5 @@ var commands = []func(*globals) *cobra.Command{
 	newPingCmd,
 	newEventsCmd,
 	newWhyCmd,
+	newFimCmd,
 }

@@ -45,6 +45,8 @@ type Config struct {
 	Alerts []Alert
 	// Log is the [log] table.
 	Log Log
+	// FIM is the [fim] table.
+	FIM FIM
 	// Files lists the layers read, lowest first; the first is BuiltinName.
 	Files []string
 	// Warnings are problems that do not stop the daemon, such as a log

@@ -29,6 +29,7 @@ func TestDocs(t *testing.T) {
 		{"events keys", keyTable(eventsKeys(), false)},
 		{"alert keys", keyTable(alertKeys(), false)},
 		{"log keys", keyTable(logKeys(), false)},
+		{"fim keys", keyTable(fimKeys(), false)},
 	}
 	want := doc
 	for _, b := range blocks {
