@@ -1,0 +1,409 @@
+package webattack
+
+import (
+	"fmt"
+	"unsafe"
+
+	libinjection "github.com/corazawaf/libinjection-go"
+
+	"github.com/rampart-ids/rampart/internal/accesslog"
+)
+
+// Scores decide what a request's matches mean. A match adds its severity's
+// Points; a request is reported (a finding) from ReportScore on, and is
+// SingleHit — bannable on that one request — from SingleHitScore on. So
+// one low sign is noted only in --explain, a medium one is a finding that
+// counts towards a jail's maxretry, and a high or critical one, or two
+// medium ones together, ban at once.
+const (
+	ReportScore    = 3
+	SingleHitScore = 6
+)
+
+// MaxMatches bounds the matches kept per request.
+const MaxMatches = 16
+
+// maxFragment bounds the evidence copied per match.
+const maxFragment = 160
+
+// Ruleset is a compiled set of rules, shared read-only by Detectors.
+type Ruleset struct {
+	rules []*Rule
+	regex []*Rule // EngineRegex, in rule order
+	sqli  []*Rule
+	xss   []*Rule
+	pf    *prefilter
+}
+
+// Compile builds a Ruleset from rules (see BuiltinRules).
+func Compile(rules []*Rule) (*Ruleset, error) {
+	rs := &Ruleset{rules: rules}
+	var lit []*Rule
+	for i, r := range rules {
+		r.index = i
+		switch r.Engine {
+		case EngineRegex:
+			rs.regex = append(rs.regex, r)
+		case EngineSQLi:
+			rs.sqli = append(rs.sqli, r)
+		case EngineXSS:
+			rs.xss = append(rs.xss, r)
+		default:
+			return nil, fmt.Errorf("webattack: rule %s: unknown engine", r.ID)
+		}
+		lit = append(lit, r)
+	}
+	rs.pf = buildPrefilter(lit)
+	return rs, nil
+}
+
+// Rules returns the compiled rules in order.
+func (rs *Ruleset) Rules() []*Rule { return rs.rules }
+
+// Match is one rule that fired on a request.
+type Match struct {
+	Rule     *Rule
+	Field    Field
+	Fragment []byte // the decoded text that matched; valid until the next Scan
+	Detail   string // libinjection's fingerprint for SQLi, else empty
+}
+
+// Result is what Scan found in one request. Reuse one Result across calls:
+// its buffers are kept, so the miss path allocates nothing.
+type Result struct {
+	Score     int
+	Severity  Severity // highest among the matches
+	SingleHit bool     // Score >= SingleHitScore: ban on this request alone
+	Matches   []Match
+	Anomalies Anomaly
+	frag      []byte
+}
+
+// Top returns the match of highest severity (the first of those), or nil.
+func (r *Result) Top() *Match {
+	var top *Match
+	for i := range r.Matches {
+		if top == nil || r.Matches[i].Rule.Severity > top.Rule.Severity {
+			top = &r.Matches[i]
+		}
+	}
+	return top
+}
+
+func (r *Result) reset() {
+	if r.Matches == nil {
+		r.Matches = make([]Match, 0, MaxMatches)
+		r.frag = make([]byte, 0, MaxMatches*maxFragment)
+	}
+	r.Score, r.Severity, r.SingleHit, r.Anomalies = 0, 0, false, 0
+	r.Matches = r.Matches[:0]
+	r.frag = r.frag[:0]
+}
+
+// Stats counts what a Detector has seen.
+type Stats struct {
+	Lines    int // lines given to Scan
+	Skipped  int // lines that did not parse as an access log (see Detector.LastError)
+	Flagged  int // requests that scored ReportScore or more
+	Requests int // requests scanned (parsed lines and ScanRequest calls)
+}
+
+type span struct{ start, end int32 }
+
+// Detector scans requests with a Ruleset. It is not safe for concurrent
+// use; give each goroutine its own (Ruleset.NewDetector).
+type Detector struct {
+	rs      *Ruleset
+	parser  *accesslog.Parser
+	req     accesslog.Request
+	norm    normaliser
+	val     [numFieldKinds][]byte // normalised field values
+	low     [numFieldKinds][]byte // the same, lower case
+	args    []span                // values within val[FieldArgs]
+	cand    [numFieldKinds][]uint64
+	any     []uint64
+	fired   []uint64
+	Stats   Stats
+	lastErr error
+}
+
+// NewDetector returns a Detector reading lines in format f.
+func (rs *Ruleset) NewDetector(f accesslog.Format) *Detector {
+	d := &Detector{rs: rs, parser: accesslog.NewParser(f)}
+	for i := range d.cand {
+		d.cand[i] = make([]uint64, rs.pf.words)
+	}
+	d.any = make([]uint64, rs.pf.words)
+	d.fired = make([]uint64, rs.pf.words)
+	return d
+}
+
+// LastError is the parse error of the last line Scan skipped.
+func (d *Detector) LastError() error { return d.lastErr }
+
+// Request is the request the last Scan parsed; valid until the next Scan.
+func (d *Detector) Request() *accesslog.Request { return &d.req }
+
+// Scan parses one access-log line and scans it; it reports whether the
+// request scored at least ReportScore. Lines that do not parse are counted
+// in Stats.Skipped and report false.
+func (d *Detector) Scan(line []byte, res *Result) bool {
+	d.Stats.Lines++
+	if err := d.parser.Parse(line, &d.req); err != nil {
+		d.Stats.Skipped++
+		d.lastErr = err
+		res.reset()
+		return false
+	}
+	return d.ScanRequest(&d.req, res)
+}
+
+// ScanRequest scans a parsed request.
+func (d *Detector) ScanRequest(r *accesslog.Request, res *Result) bool {
+	d.Stats.Requests++
+	res.reset()
+	an := d.prepare(r)
+	res.Anomalies = an
+	d.match(res)
+	if res.Score >= ReportScore {
+		d.Stats.Flagged++
+		return true
+	}
+	return false
+}
+
+// prepare fills the normalised fields.
+func (d *Detector) prepare(r *accesslog.Request) Anomaly {
+	for i := range d.val {
+		d.val[i] = d.val[i][:0]
+	}
+	d.args = d.args[:0]
+	var an, a Anomaly
+	d.val[FieldMethod] = append(d.val[FieldMethod], r.Method...)
+	d.val[FieldPath], an = d.norm.value(d.val[FieldPath], r.Path, false)
+	d.val[FieldNPath], a = normPath(d.val[FieldNPath], d.val[FieldPath])
+	an |= a
+	q := r.Query
+	for len(q) > 0 {
+		end := 0
+		for end < len(q) && (q[end] != '&' || isEntityAt(q[end:])) {
+			end++
+		}
+		part := q[:end]
+		if end < len(q) {
+			q = q[end+1:]
+		} else {
+			q = nil
+		}
+		if len(part) == 0 {
+			continue
+		}
+		eq := -1
+		for i, c := range part {
+			if c == '=' {
+				eq = i
+				break
+			}
+		}
+		name, value := part, part[:0]
+		if eq >= 0 {
+			name, value = part[:eq], part[eq+1:]
+		}
+		d.val[FieldQuery], a = d.norm.value(d.val[FieldQuery], name, true)
+		an |= a
+		if eq >= 0 {
+			d.val[FieldQuery] = append(d.val[FieldQuery], '=')
+		}
+		start := len(d.val[FieldArgs])
+		d.val[FieldArgs], a = d.norm.value(d.val[FieldArgs], value, true)
+		an |= a
+		d.args = append(d.args, span{int32(start), int32(len(d.val[FieldArgs]))})
+		d.val[FieldQuery] = append(d.val[FieldQuery], d.val[FieldArgs][start:]...)
+		d.val[FieldQuery] = append(d.val[FieldQuery], '\n')
+		d.val[FieldArgs] = append(d.val[FieldArgs], '\n')
+	}
+	if !isDash(r.UserAgent) {
+		d.val[FieldUA], _ = d.norm.value(d.val[FieldUA], r.UserAgent, false)
+	}
+	if !isDash(r.Referer) {
+		d.val[FieldReferer], _ = d.norm.value(d.val[FieldReferer], r.Referer, false)
+	}
+	d.val[FieldHost] = append(d.val[FieldHost], r.Host...)
+	if an != 0 {
+		d.val[FieldAnomaly] = an.appendWords(d.val[FieldAnomaly])
+	}
+	for f := range d.val {
+		d.low[f] = append(d.low[f][:0], d.val[f]...)
+		lower(d.low[f])
+	}
+	return an
+}
+
+// isEntityAt reports whether b starts with an HTML character reference
+// ("&lt;", "&#60;"): a query like "q=&lt;script&gt;" is one parameter with
+// an entity-encoded value, not three parameters.
+func isEntityAt(b []byte) bool {
+	if len(b) < 3 {
+		return false
+	}
+	_, n := entity(b)
+	return n > 0 && (b[1] == '#' || b[n-1] == ';')
+}
+
+func isDash(b []byte) bool { return len(b) == 1 && b[0] == '-' }
+
+func bstr(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	return unsafe.String(&b[0], len(b))
+}
+
+func (d *Detector) match(res *Result) {
+	rs := d.rs
+	words := rs.pf.words
+	for w := 0; w < words; w++ {
+		d.any[w], d.fired[w] = 0, 0
+	}
+	for f := range d.low {
+		c := d.cand[f]
+		for w := range c {
+			c[w] = 0
+		}
+		if len(d.low[f]) == 0 {
+			continue
+		}
+		if rs.pf.scan(d.low[f], c) {
+			for w := range c {
+				d.any[w] |= c[w]
+			}
+		}
+	}
+	for _, r := range rs.regex {
+		if d.any[r.index/64]&(1<<(r.index%64)) == 0 {
+			continue
+		}
+		for f := Field(0); f < numFieldKinds; f++ {
+			if !r.Fields.Has(f) || d.cand[f][r.index/64]&(1<<(r.index%64)) == 0 {
+				continue
+			}
+			v := d.val[f]
+			if r.Fold {
+				v = d.low[f]
+			}
+			if loc := r.Pattern.FindIndex(v); loc != nil {
+				d.add(res, r, f, d.val[f][loc[0]:loc[1]], "")
+				break
+			}
+		}
+	}
+	d.libinjection(res)
+}
+
+// worthSQLi is the cheap check before libinjection's SQLi tokenizer: a
+// value of only letters, digits and . _ ~ : cannot change a query.
+func worthSQLi(v []byte) bool {
+	if len(v) < 2 {
+		return false
+	}
+	for _, c := range v {
+		if !(('a' <= c && c <= 'z') || ('A' <= c && c <= 'Z') || ('0' <= c && c <= '9') || c == '.' || c == '_' || c == '~' || c == ':' || c >= 0x80) {
+			return true
+		}
+	}
+	return false
+}
+
+// worthXSS: libinjection's XSS check needs a tag or an attribute.
+func worthXSS(v []byte) bool {
+	for _, c := range v {
+		if c == '<' || c == '=' {
+			return true
+		}
+	}
+	return false
+}
+
+func (d *Detector) libinjection(res *Result) {
+	rs := d.rs
+	if len(rs.sqli) == 0 && len(rs.xss) == 0 {
+		return
+	}
+	each := func(f Field, v []byte) {
+		if len(v) == 0 {
+			return
+		}
+		if len(rs.sqli) > 0 && worthSQLi(v) {
+			if ok, fp := libinjection.IsSQLi(bstr(v)); ok {
+				for _, r := range rs.sqli {
+					if r.Fields.Has(f) && !d.hasFired(r) && (r.Pattern == nil || r.Pattern.MatchString(fp)) {
+						d.add(res, r, f, v, fp)
+					}
+				}
+			}
+		}
+		if len(rs.xss) > 0 && worthXSS(v) && libinjection.IsXSS(bstr(v)) {
+			for _, r := range rs.xss {
+				if r.Fields.Has(f) && !d.hasFired(r) {
+					d.add(res, r, f, v, "")
+				}
+			}
+		}
+	}
+	args := d.val[FieldArgs]
+	for _, s := range d.args {
+		each(FieldArgs, args[s.start:s.end])
+	}
+	if d.wantsField(FieldPath) {
+		p := d.val[FieldPath]
+		start := 0
+		for i := 0; i <= len(p); i++ {
+			if i == len(p) || p[i] == '/' {
+				each(FieldPath, p[start:i])
+				start = i + 1
+			}
+		}
+	}
+	for _, f := range [...]Field{FieldUA, FieldReferer} {
+		if d.wantsField(f) {
+			each(f, d.val[f])
+		}
+	}
+}
+
+func (d *Detector) wantsField(f Field) bool {
+	for _, r := range d.rs.sqli {
+		if r.Fields.Has(f) {
+			return true
+		}
+	}
+	for _, r := range d.rs.xss {
+		if r.Fields.Has(f) {
+			return true
+		}
+	}
+	return false
+}
+
+func (d *Detector) hasFired(r *Rule) bool { return d.fired[r.index/64]&(1<<(r.index%64)) != 0 }
+
+func (d *Detector) add(res *Result, r *Rule, f Field, frag []byte, detail string) {
+	if d.hasFired(r) {
+		return
+	}
+	d.fired[r.index/64] |= 1 << (r.index % 64)
+	res.Score += r.Severity.Points()
+	if r.Severity > res.Severity {
+		res.Severity = r.Severity
+	}
+	res.SingleHit = res.Score >= SingleHitScore
+	if len(res.Matches) == MaxMatches {
+		return
+	}
+	if len(frag) > maxFragment {
+		frag = frag[:maxFragment]
+	}
+	start := len(res.frag)
+	res.frag = append(res.frag, frag...)
+	res.Matches = append(res.Matches, Match{Rule: r, Field: f, Fragment: res.frag[start:len(res.frag):len(res.frag)], Detail: detail})
+}

@@ -1,0 +1,130 @@
+package webattack
+
+// prefilter is an Aho-Corasick automaton over every rule's literals,
+// matched case-insensitively in one pass per field. Its output for a field
+// is the set of rules one of whose literals occurs there; only those rules
+// run their pattern. Bytes are mapped to classes first (all bytes that
+// appear in no literal share class 0) so the transition table stays small.
+type prefilter struct {
+	cls   [256]uint8
+	ncls  int
+	delta []int32 // delta[state*ncls+class] = next state
+	out   []int32 // out[state] = offset into bits of its rule set, or -1
+	bits  []uint64
+	words int // uint64 words per rule set
+}
+
+func buildPrefilter(rules []*Rule) *prefilter {
+	p := &prefilter{words: (len(rules) + 63) / 64}
+	if p.words == 0 {
+		p.words = 1
+	}
+	// Byte classes: one per distinct lower-case byte, upper case sharing it.
+	next := 1
+	for _, r := range rules {
+		for _, l := range r.Literals {
+			for i := 0; i < len(l); i++ {
+				c := l[i]
+				if p.cls[c] == 0 {
+					if next == 255 {
+						continue // more distinct bytes than classes: shares class 255's slot below
+					}
+					p.cls[c] = uint8(next)
+					if 'a' <= c && c <= 'z' {
+						p.cls[c-'a'+'A'] = uint8(next)
+					}
+					next++
+				}
+			}
+		}
+	}
+	p.ncls = next
+	// Trie.
+	type node struct {
+		next  map[uint8]int32
+		rules []int
+	}
+	nodes := []node{{next: map[uint8]int32{}}}
+	for ri, r := range rules {
+		for _, l := range r.Literals {
+			s := int32(0)
+			for i := 0; i < len(l); i++ {
+				k := p.cls[l[i]]
+				n, ok := nodes[s].next[k]
+				if !ok {
+					n = int32(len(nodes))
+					nodes = append(nodes, node{next: map[uint8]int32{}})
+					nodes[s].next[k] = n
+				}
+				s = n
+			}
+			nodes[s].rules = append(nodes[s].rules, ri)
+		}
+	}
+	// Breadth-first: fail links, then full transitions and output sets.
+	n := len(nodes)
+	p.delta = make([]int32, n*p.ncls)
+	fail := make([]int32, n)
+	sets := make([][]uint64, n)
+	order := []int32{0}
+	for q := 0; q < len(order); q++ {
+		s := order[q]
+		set := make([]uint64, p.words)
+		if s != 0 {
+			copy(set, sets[fail[s]])
+		}
+		for _, ri := range nodes[s].rules {
+			set[ri/64] |= 1 << (ri % 64)
+		}
+		sets[s] = set
+		for c := 0; c < p.ncls; c++ {
+			child, ok := nodes[s].next[uint8(c)]
+			if c == 0 {
+				ok = false // class 0 is "in no literal"
+			}
+			if ok {
+				if s == 0 {
+					fail[child] = 0
+				} else {
+					fail[child] = p.delta[int(fail[s])*p.ncls+c]
+				}
+				p.delta[int(s)*p.ncls+c] = child
+				order = append(order, child)
+			} else if s != 0 {
+				p.delta[int(s)*p.ncls+c] = p.delta[int(fail[s])*p.ncls+c]
+			}
+		}
+	}
+	p.out = make([]int32, n)
+	for s := range sets {
+		p.out[s] = -1
+		empty := true
+		for _, w := range sets[s] {
+			if w != 0 {
+				empty = false
+			}
+		}
+		if !empty {
+			p.out[s] = int32(len(p.bits))
+			p.bits = append(p.bits, sets[s]...)
+		}
+	}
+	return p
+}
+
+// scan ORs into cand the rules with a literal in b and reports whether any.
+func (p *prefilter) scan(b []byte, cand []uint64) bool {
+	s := int32(0)
+	hit := false
+	ncls := int32(p.ncls)
+	for _, c := range b {
+		s = p.delta[s*ncls+int32(p.cls[c])]
+		if o := p.out[s]; o >= 0 {
+			hit = true
+			for w := 0; w < p.words; w++ {
+				cand[w] |= p.bits[int(o)+w]
+			}
+		}
+	}
+	return hit
+}
