@@ -38,9 +38,10 @@ type Ruleset struct {
 // Compile builds a Ruleset from rules (see BuiltinRules).
 func Compile(rules []*Rule) (*Ruleset, error) {
 	rs := &Ruleset{rules: rules}
-	var lit []*Rule
+	groups := make([][]string, len(rules))
 	for i, r := range rules {
-		r.index = i
+		r.index, r.index2 = i, -1
+		groups[i] = r.Literals
 		switch r.Engine {
 		case EngineRegex:
 			rs.regex = append(rs.regex, r)
@@ -51,9 +52,14 @@ func Compile(rules []*Rule) (*Ruleset, error) {
 		default:
 			return nil, fmt.Errorf("webattack: rule %s: unknown engine", r.ID)
 		}
-		lit = append(lit, r)
 	}
-	rs.pf = buildPrefilter(lit)
+	for _, r := range rules {
+		if len(r.Requires) > 0 {
+			r.index2 = len(groups)
+			groups = append(groups, r.Requires)
+		}
+	}
+	rs.pf = buildPrefilter(groups)
 	return rs, nil
 }
 
@@ -125,6 +131,11 @@ type Detector struct {
 	fired   []uint64
 	Stats   Stats
 	lastErr error
+	// exhaustive runs every rule even after the request is SingleHit
+	// (for --explain and the rule tests); Scan stops at the first
+	// SingleHit, since one strong sign is all a ban needs.
+	exhaustive bool
+	libFields  FieldSet // fields some libinjection rule looks at
 }
 
 // NewDetector returns a Detector reading lines in format f.
@@ -132,6 +143,12 @@ func (rs *Ruleset) NewDetector(f accesslog.Format) *Detector {
 	d := &Detector{rs: rs, parser: accesslog.NewParser(f)}
 	for i := range d.cand {
 		d.cand[i] = make([]uint64, rs.pf.words)
+	}
+	for _, r := range rs.sqli {
+		d.libFields |= r.Fields
+	}
+	for _, r := range rs.xss {
+		d.libFields |= r.Fields
 	}
 	d.any = make([]uint64, rs.pf.words)
 	d.fired = make([]uint64, rs.pf.words)
@@ -183,6 +200,8 @@ func (d *Detector) prepare(r *accesslog.Request) Anomaly {
 	d.val[FieldPath], an = d.norm.value(d.val[FieldPath], r.Path, false)
 	d.val[FieldNPath], a = normPath(d.val[FieldNPath], d.val[FieldPath])
 	an |= a
+	d.val[FieldRawQuery], a = d.norm.value(d.val[FieldRawQuery], r.Query, true)
+	an |= a
 	q := r.Query
 	for len(q) > 0 {
 		end := 0
@@ -205,13 +224,13 @@ func (d *Detector) prepare(r *accesslog.Request) Anomaly {
 				break
 			}
 		}
-		name, value := part, part[:0]
+		// A part without '=' ("?-s", "?cd /tmp;...") is both the name and
+		// the value: it is what a handler that reads the raw query sees.
+		name, value := part[:0], part
 		if eq >= 0 {
 			name, value = part[:eq], part[eq+1:]
-		}
-		d.val[FieldQuery], a = d.norm.value(d.val[FieldQuery], name, true)
-		an |= a
-		if eq >= 0 {
+			d.val[FieldQuery], a = d.norm.value(d.val[FieldQuery], name, true)
+			an |= a
 			d.val[FieldQuery] = append(d.val[FieldQuery], '=')
 		}
 		start := len(d.val[FieldArgs])
@@ -287,6 +306,9 @@ func (d *Detector) match(res *Result) {
 			if !r.Fields.Has(f) || d.cand[f][r.index/64]&(1<<(r.index%64)) == 0 {
 				continue
 			}
+			if r.index2 >= 0 && d.cand[f][r.index2/64]&(1<<(r.index2%64)) == 0 {
+				continue
+			}
 			v := d.val[f]
 			if r.Fold {
 				v = d.low[f]
@@ -296,19 +318,37 @@ func (d *Detector) match(res *Result) {
 				break
 			}
 		}
+		if res.SingleHit && !d.exhaustive {
+			return
+		}
 	}
 	d.libinjection(res)
 }
 
-// worthSQLi is the cheap check before libinjection's SQLi tokenizer: a
-// value of only letters, digits and . _ ~ : cannot change a query.
+// worthSQLi is the cheap check before libinjection's SQLi tokenizer: an
+// injection has to leave the value's context or the query's grammar, which
+// takes a quote, a bracket, an operator, a comment or a space; a slug such
+// as "summer-sale-2026" or a token has none of them.
 func worthSQLi(v []byte) bool {
 	if len(v) < 2 {
 		return false
 	}
-	for _, c := range v {
-		if !(('a' <= c && c <= 'z') || ('A' <= c && c <= 'Z') || ('0' <= c && c <= '9') || c == '.' || c == '_' || c == '~' || c == ':' || c >= 0x80) {
+	for i, c := range v {
+		switch c {
+		case '\'', '"', '`', '(', ')', ';', '=', '<', '>', '|', '&', '#', ' ', '\t', '\n', '\r', '@', ',', '!', '^', '~', '\\', '%':
 			return true
+		case '-':
+			if i+1 < len(v) && v[i+1] == '-' {
+				return true
+			}
+		case '/':
+			if i+1 < len(v) && v[i+1] == '*' {
+				return true
+			}
+		case '*':
+			if i+1 < len(v) && v[i+1] == '/' {
+				return true
+			}
 		}
 	}
 	return false
@@ -330,7 +370,7 @@ func (d *Detector) libinjection(res *Result) {
 		return
 	}
 	each := func(f Field, v []byte) {
-		if len(v) == 0 {
+		if len(v) == 0 || (res.SingleHit && !d.exhaustive) {
 			return
 		}
 		if len(rs.sqli) > 0 && worthSQLi(v) {
@@ -371,19 +411,7 @@ func (d *Detector) libinjection(res *Result) {
 	}
 }
 
-func (d *Detector) wantsField(f Field) bool {
-	for _, r := range d.rs.sqli {
-		if r.Fields.Has(f) {
-			return true
-		}
-	}
-	for _, r := range d.rs.xss {
-		if r.Fields.Has(f) {
-			return true
-		}
-	}
-	return false
-}
+func (d *Detector) wantsField(f Field) bool { return d.libFields.Has(f) }
 
 func (d *Detector) hasFired(r *Rule) bool { return d.fired[r.index/64]&(1<<(r.index%64)) != 0 }
 

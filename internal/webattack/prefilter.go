@@ -14,15 +14,16 @@ type prefilter struct {
 	words int // uint64 words per rule set
 }
 
-func buildPrefilter(rules []*Rule) *prefilter {
-	p := &prefilter{words: (len(rules) + 63) / 64}
+// buildPrefilter compiles literal groups: group i sets bit i.
+func buildPrefilter(groups [][]string) *prefilter {
+	p := &prefilter{words: (len(groups) + 63) / 64}
 	if p.words == 0 {
 		p.words = 1
 	}
 	// Byte classes: one per distinct lower-case byte, upper case sharing it.
 	next := 1
-	for _, r := range rules {
-		for _, l := range r.Literals {
+	for _, g := range groups {
+		for _, l := range g {
 			for i := 0; i < len(l); i++ {
 				c := l[i]
 				if p.cls[c] == 0 {
@@ -45,8 +46,8 @@ func buildPrefilter(rules []*Rule) *prefilter {
 		rules []int
 	}
 	nodes := []node{{next: map[uint8]int32{}}}
-	for ri, r := range rules {
-		for _, l := range r.Literals {
+	for ri, g := range groups {
+		for _, l := range g {
 			s := int32(0)
 			for i := 0; i < len(l); i++ {
 				k := p.cls[l[i]]

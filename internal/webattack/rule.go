@@ -76,10 +76,11 @@ const (
 	FieldReferer       // Referer
 	FieldHost          // vhost or Host
 	FieldAnomaly       // words for the normaliser's Anomaly set
+	FieldRawQuery      // the whole query decoded at once: & and = kept as sent
 	numFieldKinds
 )
 
-var fieldNames = [numFieldKinds]string{"method", "path", "npath", "query", "args", "ua", "referer", "host", "anomaly"}
+var fieldNames = [numFieldKinds]string{"method", "path", "npath", "query", "args", "ua", "referer", "host", "anomaly", "rawquery"}
 
 // String returns the field's name as rule files write it.
 func (f Field) String() string {
@@ -96,7 +97,7 @@ type FieldSet uint16
 func (s FieldSet) Has(f Field) bool { return s&(1<<f) != 0 }
 
 var fieldAliases = map[string]FieldSet{
-	"uri":     1<<FieldPath | 1<<FieldQuery,
+	"uri":     1<<FieldPath | 1<<FieldQuery | 1<<FieldRawQuery,
 	"headers": 1<<FieldUA | 1<<FieldReferer,
 	"request": 1<<FieldPath | 1<<FieldQuery | 1<<FieldUA | 1<<FieldReferer,
 }
@@ -122,13 +123,17 @@ type Rule struct {
 	// Literals are lower-case strings one of which must appear in a field
 	// before the pattern runs there: the cheap check that rejects most lines.
 	Literals []string
+	// Requires is a second literal group: when set, one of these must
+	// appear in the same field as well.
+	Requires []string
 	Pattern  *regexp.Regexp
 	// Fold makes Pattern see the field in lower case (the default).
 	Fold   bool
 	Attack []string
 	Benign []string
 	Source string // file:rule-id, for error messages
-	index  int
+	index  int    // bit of Literals in prefilter sets
+	index2 int    // bit of Requires, or -1
 }
 
 type ruleFile struct {
@@ -143,6 +148,8 @@ type ruleSpec struct {
 	Fields   []string `toml:"fields"`
 	Engine   string   `toml:"engine"`
 	Literals []string `toml:"literals"`
+	Requires []string `toml:"requires"`
+	Product  [][]string `toml:"literal_product"`
 	Pattern  string   `toml:"pattern"`
 	Fold     *bool    `toml:"fold"`
 	Attack   []string `toml:"attack"`
@@ -193,7 +200,7 @@ func ParseRules(name string, data []byte) ([]*Rule, error) {
 		return nil, fmt.Errorf("%s: %v", name, err)
 	}
 	if und := md.Undecoded(); len(und) > 0 {
-		return nil, fmt.Errorf("%s: unknown key %q (want category and [[rule]] tables with id, title, severity, fields, engine, literals, pattern, fold, attack, benign)", name, und[0].String())
+		return nil, fmt.Errorf("%s: unknown key %q (want category and [[rule]] tables with id, title, severity, fields, engine, literals, literal_product, requires, pattern, fold, attack, benign)", name, und[0].String())
 	}
 	if f.Category == "" {
 		return nil, fmt.Errorf("%s: category: missing (e.g. category = \"sqli\")", name)
@@ -249,6 +256,13 @@ func compileRule(category string, s ruleSpec) (*Rule, error) {
 	if s.Fold != nil {
 		r.Fold = *s.Fold
 	}
+	if len(s.Product) > 0 {
+		lits, err := expandProduct(s.Product)
+		if err != nil {
+			return nil, err
+		}
+		s.Literals = append(s.Literals, lits...)
+	}
 	switch s.Engine {
 	case "", "regex":
 		r.Engine = EngineRegex
@@ -265,12 +279,15 @@ func compileRule(category string, s ruleSpec) (*Rule, error) {
 	default:
 		return nil, fmt.Errorf("engine: %q is not regex, libinjection-sqli or libinjection-xss", s.Engine)
 	}
-	for _, l := range s.Literals {
+	for _, l := range append(s.Literals, s.Requires...) {
 		if l == "" || l != strings.ToLower(l) {
 			return nil, fmt.Errorf("literals: %q must be non-empty and lower case (literals match case-insensitively)", l)
 		}
 	}
-	r.Literals = s.Literals
+	if len(s.Requires) > 0 && len(s.Literals) == 0 {
+		return nil, fmt.Errorf("requires: needs literals too")
+	}
+	r.Literals, r.Requires = s.Literals, s.Requires
 	if s.Pattern != "" {
 		re, err := regexp.Compile(s.Pattern)
 		if err != nil {
@@ -279,4 +296,29 @@ func compileRule(category string, s ruleSpec) (*Rule, error) {
 		r.Pattern = re
 	}
 	return r, nil
+}
+
+// maxProduct bounds the literals one literal_product may expand to.
+const maxProduct = 4096
+
+// expandProduct turns [["a","b"],["", " "],["x"]] into "ax", "a x", "bx",
+// "b x": the literals a pattern such as [ab]\s?x needs, written compactly.
+func expandProduct(parts [][]string) ([]string, error) {
+	out := []string{""}
+	for _, p := range parts {
+		if len(p) == 0 {
+			return nil, fmt.Errorf("literal_product: empty list")
+		}
+		if len(out)*len(p) > maxProduct {
+			return nil, fmt.Errorf("literal_product: more than %d literals", maxProduct)
+		}
+		next := make([]string, 0, len(out)*len(p))
+		for _, a := range out {
+			for _, b := range p {
+				next = append(next, a+b)
+			}
+		}
+		out = next
+	}
+	return out, nil
 }
