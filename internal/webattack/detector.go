@@ -59,7 +59,11 @@ func Compile(rules []*Rule) (*Ruleset, error) {
 			groups = append(groups, r.Requires)
 		}
 	}
-	rs.pf = buildPrefilter(groups)
+	pf, err := buildPrefilter(groups)
+	if err != nil {
+		return nil, err
+	}
+	rs.pf = pf
 	return rs, nil
 }
 
@@ -136,6 +140,8 @@ type Detector struct {
 	// SingleHit, since one strong sign is all a ban needs.
 	exhaustive bool
 	libFields  FieldSet // fields some libinjection rule looks at
+	uaCache    *headerCache
+	refCache   *headerCache
 }
 
 // NewDetector returns a Detector reading lines in format f.
@@ -150,6 +156,7 @@ func (rs *Ruleset) NewDetector(f accesslog.Format) *Detector {
 	for _, r := range rs.xss {
 		d.libFields |= r.Fields
 	}
+	d.uaCache, d.refCache = newHeaderCache(rs.pf.words), newHeaderCache(rs.pf.words)
 	d.any = make([]uint64, rs.pf.words)
 	d.fired = make([]uint64, rs.pf.words)
 	return d
@@ -200,6 +207,11 @@ func (d *Detector) prepare(r *accesslog.Request) Anomaly {
 	d.val[FieldPath], an = d.norm.value(d.val[FieldPath], r.Path, false)
 	d.val[FieldNPath], a = normPath(d.val[FieldNPath], d.val[FieldPath])
 	an |= a
+	if len(r.Query) > 0 {
+		// Every parameter of the query field follows a newline, the first
+		// too, so literals can anchor at a parameter's start.
+		d.val[FieldQuery] = append(d.val[FieldQuery], '\n')
+	}
 	d.val[FieldRawQuery], a = d.norm.value(d.val[FieldRawQuery], r.Query, true)
 	an |= a
 	q := r.Query
@@ -292,11 +304,23 @@ func (d *Detector) match(res *Result) {
 		if len(d.low[f]) == 0 {
 			continue
 		}
-		if rs.pf.scan(d.low[f], c) {
-			for w := range c {
-				d.any[w] |= c[w]
-			}
+		switch Field(f) {
+		case FieldUA:
+			d.uaCache.scan(rs.pf, d.low[f], c)
+		case FieldReferer:
+			d.refCache.scan(rs.pf, d.low[f], c)
+		default:
+			rs.pf.scan(d.low[f], c)
 		}
+		for w := range c {
+			d.any[w] |= c[w]
+		}
+	}
+	// libinjection first: it is what finds most SQLi and XSS, and a
+	// single-hit there saves the patterns.
+	d.libinjection(res)
+	if res.SingleHit && !d.exhaustive {
+		return
 	}
 	for _, r := range rs.regex {
 		if d.any[r.index/64]&(1<<(r.index%64)) == 0 {
@@ -322,7 +346,6 @@ func (d *Detector) match(res *Result) {
 			return
 		}
 	}
-	d.libinjection(res)
 }
 
 // worthSQLi is the cheap check before libinjection's SQLi tokenizer: an

@@ -1,5 +1,7 @@
 package webattack
 
+import "fmt"
+
 // prefilter is an Aho-Corasick automaton over every rule's literals,
 // matched case-insensitively in one pass per field. Its output for a field
 // is the set of rules one of whose literals occurs there; only those rules
@@ -8,20 +10,30 @@ package webattack
 type prefilter struct {
 	cls   [256]uint8
 	ncls  int
-	delta []int32 // delta[state*ncls+class] = next state
-	out   []int32 // out[state] = offset into bits of its rule set, or -1
+	delta []uint16 // delta[state*ncls+class] = next state (few states: half the cache)
+	out   []int32  // out[state] = offset into bits of its rule set, or -1
 	bits  []uint64
 	words int // uint64 words per rule set
 }
 
 // buildPrefilter compiles literal groups: group i sets bit i.
-func buildPrefilter(groups [][]string) *prefilter {
+func buildPrefilter(groups [][]string) (*prefilter, error) {
 	p := &prefilter{words: (len(groups) + 63) / 64}
 	if p.words == 0 {
 		p.words = 1
 	}
-	// Byte classes: one per distinct lower-case byte, upper case sharing it.
+	// Byte classes: one per distinct lower-case byte, upper case sharing
+	// it. The shell separators ; | & share one class and so do space and tab: the
+	// prefilter only has to let through a superset of what patterns match,
+	// and this keeps "separator, blank, command" literals from multiplying
+	// the automaton.
 	next := 1
+	for _, eq := range [...]string{";|&", " \t"} {
+		for i := 0; i < len(eq); i++ {
+			p.cls[eq[i]] = uint8(next)
+		}
+		next++
+	}
 	for _, g := range groups {
 		for _, l := range g {
 			for i := 0; i < len(l); i++ {
@@ -64,7 +76,10 @@ func buildPrefilter(groups [][]string) *prefilter {
 	}
 	// Breadth-first: fail links, then full transitions and output sets.
 	n := len(nodes)
-	p.delta = make([]int32, n*p.ncls)
+	if n > 1<<16 {
+		return nil, fmt.Errorf("webattack: the rules' literals make %d prefilter states, more than 65536: shorten literal lists", n)
+	}
+	p.delta = make([]uint16, n*p.ncls)
 	fail := make([]int32, n)
 	sets := make([][]uint64, n)
 	order := []int32{0}
@@ -87,9 +102,9 @@ func buildPrefilter(groups [][]string) *prefilter {
 				if s == 0 {
 					fail[child] = 0
 				} else {
-					fail[child] = p.delta[int(fail[s])*p.ncls+c]
+					fail[child] = int32(p.delta[int(fail[s])*p.ncls+c])
 				}
-				p.delta[int(s)*p.ncls+c] = child
+				p.delta[int(s)*p.ncls+c] = uint16(child)
 				order = append(order, child)
 			} else if s != 0 {
 				p.delta[int(s)*p.ncls+c] = p.delta[int(fail[s])*p.ncls+c]
@@ -110,16 +125,17 @@ func buildPrefilter(groups [][]string) *prefilter {
 			p.bits = append(p.bits, sets[s]...)
 		}
 	}
-	return p
+	return p, nil
 }
 
 // scan ORs into cand the rules with a literal in b and reports whether any.
 func (p *prefilter) scan(b []byte, cand []uint64) bool {
-	s := int32(0)
+	s := 0
 	hit := false
-	ncls := int32(p.ncls)
+	ncls := p.ncls
+	delta, cls := p.delta, &p.cls
 	for _, c := range b {
-		s = p.delta[s*ncls+int32(p.cls[c])]
+		s = int(delta[s*ncls+int(cls[c])])
 		if o := p.out[s]; o >= 0 {
 			hit = true
 			for w := 0; w < p.words; w++ {

@@ -67,16 +67,16 @@ type Field uint8
 
 // The fields.
 const (
-	FieldMethod  Field = iota
-	FieldPath          // URL-decoded path
-	FieldNPath         // decoded path with //, /./ and /../ resolved
-	FieldQuery         // decoded name=value pairs, one per line
-	FieldArgs          // decoded parameter values, one per line
-	FieldUA            // User-Agent
-	FieldReferer       // Referer
-	FieldHost          // vhost or Host
-	FieldAnomaly       // words for the normaliser's Anomaly set
-	FieldRawQuery      // the whole query decoded at once: & and = kept as sent
+	FieldMethod   Field = iota
+	FieldPath           // URL-decoded path
+	FieldNPath          // decoded path with //, /./ and /../ resolved
+	FieldQuery          // decoded name=value pairs, one per line
+	FieldArgs           // decoded parameter values, one per line
+	FieldUA             // User-Agent
+	FieldReferer        // Referer
+	FieldHost           // vhost or Host
+	FieldAnomaly        // words for the normaliser's Anomaly set
+	FieldRawQuery       // the whole query decoded at once: & and = kept as sent
 	numFieldKinds
 )
 
@@ -142,18 +142,19 @@ type ruleFile struct {
 }
 
 type ruleSpec struct {
-	ID       string   `toml:"id"`
-	Title    string   `toml:"title"`
-	Severity string   `toml:"severity"`
-	Fields   []string `toml:"fields"`
-	Engine   string   `toml:"engine"`
-	Literals []string `toml:"literals"`
-	Requires []string `toml:"requires"`
+	ID       string     `toml:"id"`
+	Title    string     `toml:"title"`
+	Severity string     `toml:"severity"`
+	Fields   []string   `toml:"fields"`
+	Engine   string     `toml:"engine"`
+	Literals []string   `toml:"literals"`
+	Requires []string   `toml:"requires"`
 	Product  [][]string `toml:"literal_product"`
-	Pattern  string   `toml:"pattern"`
-	Fold     *bool    `toml:"fold"`
-	Attack   []string `toml:"attack"`
-	Benign   []string `toml:"benign"`
+	ReqProd  [][]string `toml:"literal_product_requires"`
+	Pattern  string     `toml:"pattern"`
+	Fold     *bool      `toml:"fold"`
+	Attack   []string   `toml:"attack"`
+	Benign   []string   `toml:"benign"`
 }
 
 //go:embed rules/*.toml
@@ -200,7 +201,7 @@ func ParseRules(name string, data []byte) ([]*Rule, error) {
 		return nil, fmt.Errorf("%s: %v", name, err)
 	}
 	if und := md.Undecoded(); len(und) > 0 {
-		return nil, fmt.Errorf("%s: unknown key %q (want category and [[rule]] tables with id, title, severity, fields, engine, literals, literal_product, requires, pattern, fold, attack, benign)", name, und[0].String())
+		return nil, fmt.Errorf("%s: unknown key %q (want category and [[rule]] tables with id, title, severity, fields, engine, literals, literal_product, requires, literal_product_requires, pattern, fold, attack, benign)", name, und[0].String())
 	}
 	if f.Category == "" {
 		return nil, fmt.Errorf("%s: category: missing (e.g. category = \"sqli\")", name)
@@ -262,6 +263,13 @@ func compileRule(category string, s ruleSpec) (*Rule, error) {
 			return nil, err
 		}
 		s.Literals = append(s.Literals, lits...)
+	}
+	if len(s.ReqProd) > 0 {
+		lits, err := expandProduct(s.ReqProd)
+		if err != nil {
+			return nil, err
+		}
+		s.Requires = append(s.Requires, lits...)
 	}
 	switch s.Engine {
 	case "", "regex":

@@ -124,3 +124,15 @@ func TestPrefilterComplete(t *testing.T) {
 		}
 	}
 }
+
+// TestPrefilterSize keeps the automaton small enough to stay in cache: it
+// is scanned over every byte of every line.
+func TestPrefilterSize(t *testing.T) {
+	rs := builtin(t)
+	states := len(rs.pf.out)
+	size := len(rs.pf.delta) * 2
+	t.Logf("prefilter: %d states, %d byte classes, %d KiB table", states, rs.pf.ncls, size>>10)
+	if size > 2<<20 {
+		t.Errorf("prefilter table is %d KiB, want <= 2048", size>>10)
+	}
+}
