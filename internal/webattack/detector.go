@@ -348,17 +348,18 @@ func (d *Detector) match(res *Result) {
 	}
 }
 
-// worthSQLi is the cheap check before libinjection's SQLi tokenizer: an
-// injection has to leave the value's context or the query's grammar, which
-// takes a quote, a bracket, an operator, a comment or a space; a slug such
-// as "summer-sale-2026" or a token has none of them.
+// worthSQLi is the cheap check before libinjection's SQLi tokenizer (which
+// allocates): an injection has to leave the value's context or bend the
+// query's grammar, which takes a quote, a bracket, an operator or a
+// comment. Words and spaces alone ("1 union select 1") are left to the
+// SQLI-* patterns; a slug such as "summer-sale-2026" has none of them.
 func worthSQLi(v []byte) bool {
 	if len(v) < 2 {
 		return false
 	}
 	for i, c := range v {
 		switch c {
-		case '\'', '"', '`', '(', ')', ';', '=', '<', '>', '|', '&', '#', ' ', '\t', '\n', '\r', '@', ',', '!', '^', '~', '\\', '%':
+		case '\'', '"', '`', '(', ')', ';', '=', '<', '>', '|', '&', '#', '\\':
 			return true
 		case '-':
 			if i+1 < len(v) && v[i+1] == '-' {
