@@ -125,9 +125,9 @@ func TestHostileInput(t *testing.T) {
 	suffix := ` HTTP/1.1" 200 1 "-" "ua"`
 	lines := []string{
 		prefix + strings.Repeat("A", accesslog.MaxLine) + suffix, // over 1 MiB: skipped
-		prefix + strings.Repeat("%25", 200000) + suffix,           // deeply nested encoding
-		prefix + strings.Repeat("%zz%u12%", 50000) + suffix,       // broken escapes
-		prefix + strings.Repeat("\xff\xfe\xc0", 50000) + suffix,   // invalid UTF-8
+		prefix + strings.Repeat("%25", 200000) + suffix,          // deeply nested encoding
+		prefix + strings.Repeat("%zz%u12%", 50000) + suffix,      // broken escapes
+		prefix + strings.Repeat("\xff\xfe\xc0", 50000) + suffix,  // invalid UTF-8
 		prefix + strings.Repeat("${", 100000) + suffix,           // lookup nesting
 		prefix + strings.Repeat("&#x3c", 100000) + suffix,        // entity flood
 		prefix + strings.Repeat("../", 100000) + suffix,          // traversal flood

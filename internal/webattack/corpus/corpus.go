@@ -156,7 +156,8 @@ type Options struct {
 	// clients (default 30 per client).
 	BenignLines int
 	// AttackLines is the number of attack requests; the corpus is cycled
-	// if it is larger than the corpus (default: each attack once).
+	// if it is larger than the corpus (default: each attack once; a
+	// negative number for none).
 	AttackLines int
 }
 
@@ -187,8 +188,11 @@ func Generate(w io.Writer, opt Options) ([]Entry, error) {
 	if opt.BenignLines == 0 {
 		opt.BenignLines = opt.BenignClients * 30
 	}
-	if opt.AttackLines == 0 {
+	switch {
+	case opt.AttackLines == 0:
 		opt.AttackLines = len(attacks)
+	case opt.AttackLines < 0:
+		opt.AttackLines = 0 // benign only
 	}
 	rng := rand.New(rand.NewPCG(opt.Seed, 0x7a6d))
 	type req struct {
