@@ -305,6 +305,10 @@ func (d *Detector) match(res *Result) {
 			continue
 		}
 		switch Field(f) {
+		case FieldArgs:
+			// Every value is in the query field too (as name=value lines),
+			// so its literals are a superset of the values': no second scan.
+			copy(c, d.cand[FieldQuery])
 		case FieldUA:
 			d.uaCache.scan(rs.pf, d.low[f], c)
 		case FieldReferer:

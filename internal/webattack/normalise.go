@@ -1,6 +1,9 @@
 package webattack
 
-import "unicode/utf8"
+import (
+	"bytes"
+	"unicode/utf8"
+)
 
 // Anomaly is a set of evasion signs the normaliser saw while decoding a
 // value. They are exposed to rules as the words of the "anomaly" field.
@@ -81,13 +84,22 @@ func (n *normaliser) value(dst, src []byte, plus bool) ([]byte, Anomaly) {
 }
 
 func needsDecode(b []byte, plus bool) bool {
-	for _, c := range b {
-		if c == '%' || (plus && c == '+') {
-			return true
-		}
-	}
-	return false
+	return bytes.IndexByte(b, '%') >= 0 || (plus && bytes.IndexByte(b, '+') >= 0)
 }
+
+// special marks the bytes finish has to look at; runs of other bytes are
+// copied whole.
+var special = func() (t [256]bool) {
+	for c := 0; c < 0x20; c++ {
+		t[c] = true
+	}
+	for c := 0x7f; c < 0x100; c++ {
+		t[c] = true
+	}
+	t['&'] = true
+	t['\t'], t['\n'], t['\r'] = false, false, false
+	return t
+}()
 
 func hasValidEscape(b []byte) bool {
 	for i := 0; i+2 < len(b); i++ {
@@ -165,6 +177,16 @@ func appendRuneFolded(dst []byte, r rune) []byte {
 func finish(dst, src []byte) ([]byte, Anomaly) {
 	var an Anomaly
 	for i := 0; i < len(src); i++ {
+		if !special[src[i]] {
+			j := i + 1
+			for j < len(src) && !special[src[j]] {
+				j++
+			}
+			dst = append(dst, src[i:j]...)
+			if i = j; i == len(src) {
+				break
+			}
+		}
 		c := src[i]
 		switch {
 		case c == 0:
