@@ -142,6 +142,17 @@ type Detector struct {
 	libFields  FieldSet // fields some libinjection rule looks at
 	uaCache    *headerCache
 	refCache   *headerCache
+	lowered    FieldSet // fields whose low copy is current
+}
+
+// lowerField returns the lower-case copy of field f, making it on first use.
+func (d *Detector) lowerField(f Field) []byte {
+	if !d.lowered.Has(f) {
+		d.low[f] = append(d.low[f][:0], d.val[f]...)
+		lower(d.low[f])
+		d.lowered |= 1 << f
+	}
+	return d.low[f]
 }
 
 // NewDetector returns a Detector reading lines in format f.
@@ -263,10 +274,7 @@ func (d *Detector) prepare(r *accesslog.Request) Anomaly {
 	if an != 0 {
 		d.val[FieldAnomaly] = an.appendWords(d.val[FieldAnomaly])
 	}
-	for f := range d.val {
-		d.low[f] = append(d.low[f][:0], d.val[f]...)
-		lower(d.low[f])
-	}
+	d.lowered = 0 // lower-case copies are made when a pattern needs one
 	return an
 }
 
@@ -296,12 +304,13 @@ func (d *Detector) match(res *Result) {
 	for w := 0; w < words; w++ {
 		d.any[w], d.fired[w] = 0, 0
 	}
-	for f := range d.low {
+	// The automaton folds case itself, so it reads the fields as they are.
+	for f := range d.val {
 		c := d.cand[f]
 		for w := range c {
 			c[w] = 0
 		}
-		if len(d.low[f]) == 0 {
+		if len(d.val[f]) == 0 {
 			continue
 		}
 		switch Field(f) {
@@ -310,11 +319,11 @@ func (d *Detector) match(res *Result) {
 			// so its literals are a superset of the values': no second scan.
 			copy(c, d.cand[FieldQuery])
 		case FieldUA:
-			d.uaCache.scan(rs.pf, d.low[f], c)
+			d.uaCache.scan(rs.pf, d.val[f], c)
 		case FieldReferer:
-			d.refCache.scan(rs.pf, d.low[f], c)
+			d.refCache.scan(rs.pf, d.val[f], c)
 		default:
-			rs.pf.scan(d.low[f], c)
+			rs.pf.scan(d.val[f], c)
 		}
 		for w := range c {
 			d.any[w] |= c[w]
@@ -339,7 +348,7 @@ func (d *Detector) match(res *Result) {
 			}
 			v := d.val[f]
 			if r.Fold {
-				v = d.low[f]
+				v = d.lowerField(f)
 			}
 			if loc := r.Pattern.FindIndex(v); loc != nil {
 				d.add(res, r, f, d.val[f][loc[0]:loc[1]], "")
