@@ -1,7 +1,9 @@
 package webattack
 
 import (
+	"bytes"
 	"fmt"
+	"sort"
 	"unsafe"
 
 	libinjection "github.com/corazawaf/libinjection-go"
@@ -53,6 +55,9 @@ func Compile(rules []*Rule) (*Ruleset, error) {
 			return nil, fmt.Errorf("webattack: rule %s: unknown engine", r.ID)
 		}
 	}
+	// Strongest first: Scan stops at the first single-hit, so a critical
+	// rule that fires spares the weaker ones their patterns.
+	sort.SliceStable(rs.regex, func(i, j int) bool { return rs.regex[i].Severity > rs.regex[j].Severity })
 	for _, r := range rules {
 		if len(r.Requires) > 0 {
 			r.index2 = len(groups)
@@ -314,6 +319,12 @@ func (d *Detector) match(res *Result) {
 			continue
 		}
 		switch Field(f) {
+		case FieldNPath:
+			if bytes.Equal(d.val[FieldNPath], d.val[FieldPath]) {
+				copy(c, d.cand[FieldPath]) // nothing to resolve: same text
+			} else {
+				rs.pf.scan(d.val[f], c)
+			}
 		case FieldArgs:
 			// Every value is in the query field too (as name=value lines),
 			// so its literals are a superset of the values': no second scan.
