@@ -373,18 +373,23 @@ func (d *Detector) match(res *Result) {
 }
 
 // worthSQLi is the cheap check before libinjection's SQLi tokenizer (which
-// allocates): an injection has to leave the value's context or bend the
-// query's grammar, which takes a quote, a bracket, an operator or a
-// comment. Words and spaces alone ("1 union select 1") are left to the
-// SQLI-* patterns; a slug such as "summer-sale-2026" has none of them.
+// allocates, and tries three quoting contexts): an injection has to leave
+// the value's context or bend the query's grammar. An operator, bracket or
+// comment always qualifies; a quote only next to an SQL keyword (English
+// text with apostrophes, "don't stop believing", is the common case of a
+// quote and is spared). Words and spaces alone ("1 union select 1") are
+// left to the SQLI-* patterns; a slug such as "summer-sale-2026" has none.
 func worthSQLi(v []byte) bool {
 	if len(v) < 2 {
 		return false
 	}
+	quote := false
 	for i, c := range v {
 		switch c {
-		case '\'', '"', '`', '(', ')', ';', '=', '<', '>', '|', '&', '#', '\\':
+		case '(', ')', ';', '=', '<', '>', '|', '&', '#', '\\':
 			return true
+		case '\'', '"', '`':
+			quote = true
 		case '-':
 			if i+1 < len(v) && v[i+1] == '-' {
 				return true
@@ -398,6 +403,34 @@ func worthSQLi(v []byte) bool {
 				return true
 			}
 		}
+	}
+	return quote && hasSQLWord(v)
+}
+
+// hasSQLWord reports whether v has an SQL keyword as a whole word.
+func hasSQLWord(v []byte) bool {
+	var w [10]byte
+	for i := 0; i < len(v); {
+		if !isAlpha(v[i]) && v[i] != '_' {
+			i++
+			continue
+		}
+		j := i
+		for j < len(v) && (isAlpha(v[j]) || v[j] == '_') {
+			j++
+		}
+		if n := j - i; n >= 2 && n <= len(w) {
+			for k := 0; k < n; k++ {
+				w[k] = v[i+k] | 0x20
+			}
+			switch string(w[:n]) {
+			case "or", "and", "xor", "not", "union", "select", "from", "where", "like", "rlike", "regexp",
+				"sleep", "benchmark", "waitfor", "order", "group", "having", "insert", "update", "delete",
+				"drop", "exec", "execute", "declare", "null", "limit", "into", "char", "concat", "true", "false":
+				return true
+			}
+		}
+		i = j
 	}
 	return false
 }
