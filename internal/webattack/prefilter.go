@@ -76,8 +76,8 @@ func buildPrefilter(groups [][]string) (*prefilter, error) {
 	}
 	// Breadth-first: fail links, then full transitions and output sets.
 	n := len(nodes)
-	if n > 1<<16 {
-		return nil, fmt.Errorf("webattack: the rules' literals make %d prefilter states, more than 65536: shorten literal lists", n)
+	if n > maxStates {
+		return nil, fmt.Errorf("webattack: the rules' literals make %d prefilter states, more than %d: shorten literal lists", n, maxStates)
 	}
 	p.delta = make([]uint16, n*p.ncls)
 	fail := make([]int32, n)
@@ -125,8 +125,22 @@ func buildPrefilter(groups [][]string) (*prefilter, error) {
 			p.bits = append(p.bits, sets[s]...)
 		}
 	}
+	// Mark transitions into states with an output, so scan tests the
+	// entry it has just loaded instead of loading out[] for every byte.
+	for i, next := range p.delta {
+		if p.out[next] >= 0 {
+			p.delta[i] = next | hasOutput
+		}
+	}
 	return p, nil
 }
+
+// maxStates and hasOutput split a delta entry: the next state in the low
+// 15 bits, and whether that state has an output in the top bit.
+const (
+	maxStates = 1 << 15
+	hasOutput = 1 << 15
+)
 
 // scan ORs into cand the rules with a literal in b and reports whether any.
 func (p *prefilter) scan(b []byte, cand []uint64) bool {
@@ -135,8 +149,10 @@ func (p *prefilter) scan(b []byte, cand []uint64) bool {
 	ncls := p.ncls
 	delta, cls := p.delta, &p.cls
 	for _, c := range b {
-		s = int(delta[s*ncls+int(cls[c])])
-		if o := p.out[s]; o >= 0 {
+		x := delta[s*ncls+int(cls[c])]
+		s = int(x &^ hasOutput)
+		if x&hasOutput != 0 {
+			o := p.out[s]
 			hit = true
 			for w := 0; w < p.words; w++ {
 				cand[w] |= p.bits[int(o)+w]
