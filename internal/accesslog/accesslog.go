@@ -125,6 +125,9 @@ type ParseError struct {
 }
 
 func (e *ParseError) Error() string {
+	if e.Format == Auto {
+		return "accesslog: not an access-log line: " + e.Reason
+	}
 	return "accesslog: not a " + e.Format.String() + " line: " + e.Reason
 }
 

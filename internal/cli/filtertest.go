@@ -75,8 +75,8 @@ that does not load.`,
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if args[0] == webAttacksFilter && !fl.journal {
-				return runWebTest(g, wfl, fl.json, args[1])
+			if args[0] == webAttacksFilter {
+				return runWebTest(g, wfl, fl.json, fl.journal, args[1:])
 			}
 			if fl.journal {
 				return runFilterTest(g, fl, args[0], "", args[1:]...)

@@ -53,7 +53,11 @@ type webHit struct {
 // before the format counts as unknown.
 const detectLines = 20
 
-func runWebTest(g *globals, w *webTestFlags, asJSON bool, logPath string) error {
+func runWebTest(g *globals, w *webTestFlags, asJSON, journal bool, args []string) error {
+	if journal || len(args) != 1 {
+		return usageErr(fmt.Errorf("filter test web-attacks reads one access-log file (or - for standard input), not the journal: rampart filter test web-attacks LOG"))
+	}
+	logPath := args[0]
 	format, err := accesslog.ParseFormat(w.format)
 	if err != nil {
 		return usageErr(err)

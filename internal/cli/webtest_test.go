@@ -94,6 +94,10 @@ func TestWebAttacksFormats(t *testing.T) {
 	if code != 2 || !strings.Contains(errs, "unknown format") || !strings.Contains(errs, "line 1") {
 		t.Errorf("garbage: exit %d, %s", code, errs)
 	}
+	_, errs, code = runCLIIn(t, caddy, "filter", "test", "web-attacks", "--journal")
+	if code != 2 || !strings.Contains(errs, "not the journal") {
+		t.Errorf("--journal: exit %d, %s", code, errs)
+	}
 	_, errs, code = runCLIIn(t, caddy, "filter", "test", "web-attacks", "-", "--format", "iis")
 	if code != 2 || !strings.Contains(errs, `unknown format "iis"`) {
 		t.Errorf("--format iis: exit %d, %s", code, errs)

@@ -458,7 +458,7 @@ func (d *Detector) libinjection(res *Result) {
 			if ok, fp := libinjection.IsSQLi(bstr(v)); ok {
 				for _, r := range rs.sqli {
 					if r.Fields.Has(f) && !d.hasFired(r) && (r.Pattern == nil || r.Pattern.MatchString(fp)) {
-						d.add(res, r, f, v, fp)
+						d.add(res, r, f, injectionPart(v), fp)
 					}
 				}
 			}
@@ -466,7 +466,7 @@ func (d *Detector) libinjection(res *Result) {
 		if len(rs.xss) > 0 && worthXSS(v) && libinjection.IsXSS(bstr(v)) {
 			for _, r := range rs.xss {
 				if r.Fields.Has(f) && !d.hasFired(r) {
-					d.add(res, r, f, v, "")
+					d.add(res, r, f, injectionPart(v), "")
 				}
 			}
 		}
@@ -490,6 +490,22 @@ func (d *Detector) libinjection(res *Result) {
 			each(f, d.val[f])
 		}
 	}
+}
+
+// injectionPart is the evidence for a libinjection match, which names no
+// position: a long value is shown from a little before its first quote,
+// bracket or tag, where an injection starts.
+func injectionPart(v []byte) []byte {
+	if len(v) <= maxFragment {
+		return v
+	}
+	for i, c := range v {
+		switch c {
+		case '\'', '"', '`', '(', ';', '<', '=':
+			return v[max(0, i-20):]
+		}
+	}
+	return v
 }
 
 func (d *Detector) wantsField(f Field) bool { return d.libFields.Has(f) }
