@@ -39,6 +39,7 @@ type filterTestFlags struct {
 
 func newFilterTestCmd(g *globals) *cobra.Command {
 	var fl filterTestFlags
+	var wfl *webTestFlags // FILTER web-attacks (webtest.go)
 	c := &cobra.Command{
 		Use:   "test FILTER LOGFILE | test FILTER --journal [MATCH...]",
 		Short: "Run a filter over a log file and report what it matches (like fail2ban-regex)",
@@ -74,6 +75,9 @@ that does not load.`,
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if args[0] == webAttacksFilter {
+				return runWebTest(g, wfl, fl.json, fl.journal, args[1:])
+			}
 			if fl.journal {
 				return runFilterTest(g, fl, args[0], "", args[1:]...)
 			}
@@ -81,6 +85,7 @@ that does not load.`,
 		},
 	}
 	f := c.Flags()
+	wfl = addWebTestFlags(f)
 	f.BoolVar(&fl.json, "json", false, "print one JSON object per hit, nothing else")
 	f.IntVar(&fl.missed, "print-missed", 10, "how many missed lines to show in the summary")
 	f.BoolVar(&fl.useDNS, "usedns", true, "let <HOST> match host names (reported as written, never resolved)")
