@@ -207,7 +207,12 @@ func (m *Matcher) match(line []byte, now, known time.Time, haveTime bool, res *R
 			buf = c
 		}
 	}
-	for i, r := range f.fail {
+	fails := f.failOrder
+	if f.byFirst != nil && len(buf) > 0 {
+		fails = f.byFirst[buf[0]] // the others' prefilters would refuse buf
+	}
+	for _, i := range fails {
+		r := f.fail[i]
 		sp, ok := m.run(r, buf)
 		if !ok {
 			continue

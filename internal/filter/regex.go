@@ -108,6 +108,17 @@ func (p *prefilter) pass(b []byte) bool {
 	return true
 }
 
+// mayStart reports whether pass can accept a text whose first byte is c.
+func (p *prefilter) mayStart(c byte) bool {
+	if len(p.prefix) > 0 {
+		return c == p.prefix[0]
+	}
+	if p.anchored && !p.anyFirst {
+		return p.first[c>>6]&(1<<(c&63)) != 0
+	}
+	return true
+}
+
 // compileRx compiles an expanded (tags resolved) Python-flavoured pattern.
 func compileRx(src Pattern, expanded string) (*rx, error) {
 	t := translate(expanded)
