@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bufio"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,8 +10,10 @@ import (
 	"os/exec"
 	"runtime/debug"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/rampart-ids/rampart/internal/filter"
 	"github.com/rampart-ids/rampart/internal/filterload"
@@ -97,11 +100,31 @@ that does not load.`,
 }
 
 func runFilterTest(g *globals, fl filterTestFlags, spec, logPath string, matches ...string) error {
+	opts, now, err := filterTestOptions(fl)
+	if err != nil {
+		return err
+	}
+	// FILTER is resolved here: a built-in name, a rampart .toml or a
+	// Fail2ban .conf, with [options].
+	loaded, err := filterload.Load(spec, fl.fail2banDir, opts)
+	if err != nil {
+		return usageErr(err)
+	}
+	out := bufio.NewWriterSize(g.stdout, 64<<10)
+	err = scanFilterTest(g.stdin, out, loaded, fl, opts, now, logPath, matches)
+	if ferr := out.Flush(); err == nil && ferr != nil {
+		err = fmt.Errorf("writing output: %v", ferr)
+	}
+	return err
+}
+
+// filterTestOptions turns the flags into compile options and a clock.
+func filterTestOptions(fl filterTestFlags) (filter.Options, func() time.Time, error) {
 	opts := filter.Options{UseDNS: fl.useDNS}
 	if fl.tz != "" {
 		loc, err := time.LoadLocation(fl.tz)
 		if err != nil {
-			return usageErr(fmt.Errorf("--timezone %q: %v", fl.tz, err))
+			return opts, nil, usageErr(fmt.Errorf("--timezone %q: %v", fl.tz, err))
 		}
 		opts.Location = loc
 	}
@@ -109,14 +132,16 @@ func runFilterTest(g *globals, fl filterTestFlags, spec, logPath string, matches
 	if fl.now != "" {
 		t, err := time.Parse(time.RFC3339, fl.now)
 		if err != nil {
-			return usageErr(fmt.Errorf("--now %q: want RFC 3339 such as 2026-11-24T12:00:00Z", fl.now))
+			return opts, nil, usageErr(fmt.Errorf("--now %q: want RFC 3339 such as 2026-11-24T12:00:00Z", fl.now))
 		}
 		now = func() time.Time { return t }
 	}
-	loaded, err := filterload.Load(spec, fl.fail2banDir, opts)
-	if err != nil {
-		return usageErr(err)
-	}
+	return opts, now, nil
+}
+
+// scanFilterTest matches the log (or journal) with the loaded filter and
+// writes one JSON line per hit or, at the end, the summary.
+func scanFilterTest(stdin io.Reader, out *bufio.Writer, loaded *filterload.Loaded, fl filterTestFlags, opts filter.Options, now func() time.Time, logPath string, matches []string) error {
 	// A batch run keeps almost nothing alive, so with the default GOGC the
 	// collector runs every few MB of per-line garbage. Letting the heap grow
 	// to five times the live data costs ~12 MB (peak 33 MB on a 115 MB log,
@@ -126,18 +151,14 @@ func runFilterTest(g *globals, fl filterTestFlags, spec, logPath string, matches
 	m := f.NewMatcher()
 	var sum filterSummary
 	sum.perRegex = make([]int, f.FailRegexCount())
-	enc := json.NewEncoder(g.stdout)
-	var out io.Writer = g.stdout
-	if fl.json {
-		out = io.Discard
-	}
+	enc := newHitEncoder(out, f.Name())
 	each := func(n int, line []byte, res *filter.Result) {
 		switch {
 		case res.Kind == filter.Hit:
 			sum.hits++
 			sum.perRegex[res.Regex]++
 			if fl.json {
-				_ = enc.Encode(hitJSON(n, *res, f.Name()))
+				enc.encode(n, res)
 			}
 		case res.NoFail:
 			sum.helper++
@@ -161,11 +182,12 @@ func runFilterTest(g *globals, fl filterTestFlags, spec, logPath string, matches
 	}
 	start := time.Now()
 	var st filterload.ScanStats
+	var err error
 	if fl.journal {
 		logPath = "journald"
 		st, err = scanJournal(f, m, matches, opts.Location, each)
 	} else {
-		var in io.Reader = g.stdin
+		in := stdin
 		if logPath != "-" {
 			fh, err := os.Open(logPath)
 			if err != nil {
@@ -229,29 +251,71 @@ func scanJournal(f *filter.Filter, m *filter.Matcher, matches []string, loc *tim
 	return st, nil
 }
 
-type hitRecord struct {
-	Line   int    `json:"line"`
-	IP     string `json:"ip"`
-	Time   string `json:"time,omitempty"`
-	User   string `json:"user,omitempty"`
-	ID     string `json:"id,omitempty"`
-	Filter string `json:"filter"`
+// hitEncoder writes the --json lines,
+//
+//	{"line":N,"ip":"…","time":"…","user":"…","id":"…","filter":"…"}
+//
+// (time, user and id left out when empty), exactly as encoding/json would
+// write that object, but without reflection: the filter's name is encoded
+// once, and per hit only the values are appended to one reused buffer.
+type hitEncoder struct {
+	w      *bufio.Writer
+	buf    []byte
+	ip     []byte
+	suffix []byte // ,"filter":"NAME"}\n
 }
 
-func hitJSON(n int, res filter.Result, name string) hitRecord {
-	r := hitRecord{Line: n, User: res.User, Filter: name, ID: res.ID}
-	switch {
-	case res.Addr.IsValid() && res.Bits > 0:
-		r.IP = fmt.Sprintf("%s/%d", res.Addr, res.Bits)
-	case res.Addr.IsValid():
-		r.IP = res.Addr.String()
-	default:
-		r.IP = res.Host
+func newHitEncoder(w *bufio.Writer, filterName string) *hitEncoder {
+	suffix := appendJSONString([]byte(`,"filter":`), filterName)
+	return &hitEncoder{w: w, suffix: append(suffix, "}\n"...)}
+}
+
+// encode writes hit res of line n. A write error stays in the
+// bufio.Writer, which reports it when flushed.
+func (e *hitEncoder) encode(n int, res *filter.Result) {
+	b := append(e.buf[:0], `{"line":`...)
+	b = strconv.AppendInt(b, int64(n), 10)
+	b = append(b, `,"ip":`...)
+	if res.Addr.IsValid() {
+		ip := res.Addr.AppendTo(e.ip[:0])
+		if res.Bits > 0 {
+			ip = strconv.AppendInt(append(ip, '/'), int64(res.Bits), 10)
+		}
+		e.ip = ip
+		b = appendJSONString(b, ip)
+	} else {
+		b = appendJSONString(b, res.Host)
 	}
 	if res.HasTime {
-		r.Time = res.Time.Format(time.RFC3339Nano)
+		b = append(b, `,"time":"`...)
+		b = res.Time.AppendFormat(b, time.RFC3339Nano)
+		b = append(b, '"')
 	}
-	return r
+	if res.User != "" {
+		b = appendJSONString(append(b, `,"user":`...), res.User)
+	}
+	if res.ID != "" {
+		b = appendJSONString(append(b, `,"id":`...), res.ID)
+	}
+	b = append(b, e.suffix...)
+	e.buf = b
+	_, _ = e.w.Write(b)
+}
+
+// appendJSONString appends s as a JSON string the way encoding/json writes
+// it (HTML characters escaped, invalid UTF-8 replaced): plain printable
+// ASCII is copied, anything else goes through json.Marshal.
+func appendJSONString[T string | []byte](b []byte, s T) []byte {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < 0x20 || c >= utf8.RuneSelf || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			q, _ := json.Marshal(string(s)) // a string always marshals
+			return append(b, q...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
 }
 
 type filterSummary struct {

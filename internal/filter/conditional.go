@@ -27,7 +27,7 @@ func resolveConditionals(pattern string, checks []check) (string, bool) {
 		return pattern, false
 	}
 	res := &syntax.Regexp{Op: syntax.OpConcat, Flags: re.Flags, Sub: out}
-	return res.String(), true
+	return reString(res), true
 }
 
 // parseConds parses an instrumented superset and maps each conditional's
@@ -253,7 +253,7 @@ func splitVariants(pattern string, checks []check) ([]string, bool) {
 	}
 	out := make([]string, len(lists))
 	for i, l := range lists {
-		out[i] = (&syntax.Regexp{Op: syntax.OpConcat, Flags: re.Flags, Sub: l}).String()
+		out[i] = reString(&syntax.Regexp{Op: syntax.OpConcat, Flags: re.Flags, Sub: l})
 	}
 	return out, true
 }

@@ -66,16 +66,20 @@ type Options struct {
 
 // Filter is a compiled definition.
 type Filter struct {
-	name     string
-	def      *Definition
-	pref     *rx
-	fail     []*rx
-	ignore   []*rx
-	dates    *date.Detector
-	noDate   bool
-	maxLines int
-	loc      *time.Location
-	prefix   *prefixSpec
+	name string
+	def  *Definition
+	pref *rx
+	fail []*rx
+	// failOrder is every failregex index in order; byFirst, when set, the
+	// ones whose prefilter lets a text starting with each byte through.
+	failOrder []int
+	byFirst   *[256][]int
+	ignore    []*rx
+	dates     *date.Detector
+	noDate    bool
+	maxLines  int
+	loc       *time.Location
+	prefix    *prefixSpec
 }
 
 // Compile builds a Filter. Errors name the file, line and pattern at fault.
@@ -144,7 +148,9 @@ func Compile(def *Definition, opts Options) (*Filter, error) {
 			return nil, err
 		}
 		f.fail = append(f.fail, r)
+		f.failOrder = append(f.failOrder, len(f.failOrder))
 	}
+	f.byFirst = firstByteIndex(f.fail)
 	for _, p := range def.IgnoreRegex {
 		r, err := comp(p)
 		if err != nil {
@@ -166,6 +172,25 @@ func Compile(def *Definition, opts Options) (*Filter, error) {
 		f.dates = d
 	}
 	return f, nil
+}
+
+// firstByteIndex lists, for each byte a text can start with, the
+// failregexes whose prefilter can pass such a text, in their order. It is
+// nil when a pattern parses a syslog prefix by hand first (its engine then
+// sees a later part of the text).
+func firstByteIndex(rs []*rx) *[256][]int {
+	idx := new([256][]int)
+	for i, r := range rs {
+		if r.prefix != prefixNone {
+			return nil
+		}
+		for c := 0; c < 256; c++ {
+			if r.pre.mayStart(byte(c)) {
+				idx[c] = append(idx[c], i)
+			}
+		}
+	}
+	return idx
 }
 
 // Name is the filter's name.

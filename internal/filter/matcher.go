@@ -207,7 +207,12 @@ func (m *Matcher) match(line []byte, now, known time.Time, haveTime bool, res *R
 			buf = c
 		}
 	}
-	for i, r := range f.fail {
+	fails := f.failOrder
+	if f.byFirst != nil && len(buf) > 0 {
+		fails = f.byFirst[buf[0]] // the others' prefilters would refuse buf
+	}
+	for _, i := range fails {
+		r := f.fail[i]
 		sp, ok := m.run(r, buf)
 		if !ok {
 			continue
@@ -422,26 +427,39 @@ func (m *Matcher) merge(id []byte, res *Result, vals *[numKnown][]byte, set *[nu
 		m.scratch = session{seen: now}
 		s = &m.scratch
 	}
-	// Copy this line's values in one allocation.
-	n := 0
-	for k := 0; k < numKnown; k++ {
-		if set[k] && k != gNoFail && k != gMLFForget && k != gMLFGained {
-			n += len(vals[k])
+	oneLine := s == &m.scratch
+	if oneLine {
+		// A one-line session lives only during this call: its fields can
+		// view the line (res.User, set by fill, is the copy that stays;
+		// the scratch session is reset before its next use).
+		for k := 0; k < numKnown; k++ {
+			if set[k] && k != gNoFail && k != gMLFForget && k != gMLFGained {
+				s.fields[k] = unsafe.String(unsafe.SliceData(vals[k]), len(vals[k]))
+				s.has[k] = true
+			}
 		}
-	}
-	all := make([]byte, 0, n)
-	for k := 0; k < numKnown; k++ {
-		if set[k] && k != gNoFail && k != gMLFForget && k != gMLFGained {
-			all = append(all, vals[k]...)
+	} else {
+		// Copy this line's values in one allocation.
+		n := 0
+		for k := 0; k < numKnown; k++ {
+			if set[k] && k != gNoFail && k != gMLFForget && k != gMLFGained {
+				n += len(vals[k])
+			}
 		}
-	}
-	str := unsafe.String(unsafe.SliceData(all), len(all)) // all is never written again
-	off := 0
-	for k := 0; k < numKnown; k++ {
-		if set[k] && k != gNoFail && k != gMLFForget && k != gMLFGained {
-			s.fields[k] = str[off : off+len(vals[k])]
-			s.has[k] = true
-			off += len(vals[k])
+		all := make([]byte, 0, n)
+		for k := 0; k < numKnown; k++ {
+			if set[k] && k != gNoFail && k != gMLFForget && k != gMLFGained {
+				all = append(all, vals[k]...)
+			}
+		}
+		str := unsafe.String(unsafe.SliceData(all), len(all)) // all is never written again
+		off := 0
+		for k := 0; k < numKnown; k++ {
+			if set[k] && k != gNoFail && k != gMLFForget && k != gMLFGained {
+				s.fields[k] = str[off : off+len(vals[k])]
+				s.has[k] = true
+				off += len(vals[k])
+			}
 		}
 	}
 	if set[gUser] {
@@ -468,7 +486,7 @@ func (m *Matcher) merge(id []byte, res *Result, vals *[numKnown][]byte, set *[nu
 			vals[k], set[k] = nil, false
 		}
 	}
-	if s.has[gUser] {
+	if s.has[gUser] && !oneLine {
 		res.User = s.fields[gUser]
 	}
 	if !set[gIP4] && !set[gIP6] && !set[gDNS] && !set[gFID] {

@@ -80,6 +80,7 @@ type namedGroup struct {
 
 // prefilter rejects lines that cannot match before any engine runs.
 type prefilter struct {
+	prefix   []byte    // literal text every match starts with (pattern anchored at ^)
 	anchored bool      // pattern starts with ^ (and no alternation around it)
 	first    [4]uint64 // when anchored: set of possible first bytes; all ones = any
 	anyFirst bool      // first is not informative
@@ -87,6 +88,9 @@ type prefilter struct {
 }
 
 func (p *prefilter) pass(b []byte) bool {
+	if len(p.prefix) > 0 && !bytes.HasPrefix(b, p.prefix) {
+		return false
+	}
 	if p.anchored && !p.anyFirst {
 		if len(b) == 0 {
 			return false
@@ -100,6 +104,17 @@ func (p *prefilter) pass(b []byte) bool {
 		if !bytes.Contains(b, l) {
 			return false
 		}
+	}
+	return true
+}
+
+// mayStart reports whether pass can accept a text whose first byte is c.
+func (p *prefilter) mayStart(c byte) bool {
+	if len(p.prefix) > 0 {
+		return c == p.prefix[0]
+	}
+	if p.anchored && !p.anyFirst {
+		return p.first[c>>6]&(1<<(c&63)) != 0
 	}
 	return true
 }
@@ -455,7 +470,18 @@ func buildPrefilter(pattern string) prefilter {
 		return p
 	}
 	re = re.Simplify()
+	p.prefix = literalPrefix(re)
 	lits := requiredLiterals(re)
+	// Literals inside the prefix are tested by it; one with U+FFFD cannot
+	// be looked for as bytes (Go's regexp matches it against any invalid
+	// byte).
+	kept := lits[:0]
+	for _, l := range lits {
+		if !strings.Contains(string(p.prefix), l) && !strings.ContainsRune(l, utf8.RuneError) {
+			kept = append(kept, l)
+		}
+	}
+	lits = kept
 	// Keep up to six, longest first: each is a cheap test, and a short one
 	// (": ") can be what tells two variants apart.
 	for k := 0; k < 6 && len(lits) > 0; k++ {
@@ -483,6 +509,52 @@ func buildPrefilter(pattern string) prefilter {
 		p.anyFirst = true
 	}
 	return p
+}
+
+// literalPrefix returns the case-sensitive literal text that every match of
+// re (simplified) starts with at the start of the text: the literals, also
+// inside capture groups, that follow a leading \A. A pattern with a U+FFFD
+// literal gets none (Go matches it against any invalid byte).
+func literalPrefix(re *syntax.Regexp) []byte {
+	if re.Op != syntax.OpConcat || len(re.Sub) < 2 || re.Sub[0].Op != syntax.OpBeginText {
+		return nil
+	}
+	var out []byte
+	var add func(e *syntax.Regexp) bool // reports whether e was all literal
+	add = func(e *syntax.Regexp) bool {
+		switch e.Op {
+		case syntax.OpLiteral:
+			if e.Flags&syntax.FoldCase != 0 {
+				return false
+			}
+			for _, r := range e.Rune {
+				if r == utf8.RuneError {
+					return false
+				}
+			}
+			out = append(out, string(e.Rune)...)
+			return true
+		case syntax.OpCapture:
+			return add(e.Sub[0])
+		case syntax.OpConcat:
+			for _, s := range e.Sub {
+				if !add(s) {
+					return false
+				}
+			}
+			return true
+		}
+		return false
+	}
+	for _, s := range re.Sub[1:] {
+		if !add(s) {
+			break
+		}
+	}
+	if bytes.ContainsRune(out, utf8.RuneError) {
+		return nil
+	}
+	return out
 }
 
 // requiredLiterals returns case-sensitive literal strings that every match

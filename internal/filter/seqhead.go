@@ -82,7 +82,7 @@ func (h *seqHead) add(e *syntax.Regexp, global func(string) int) bool {
 		return false
 	}
 	sub := e.Sub[0]
-	re, err := regexp.Compile(`^(?:` + sub.String() + `)`)
+	re, err := regexp.Compile(`^(?:` + reString(sub) + `)`)
 	if err != nil {
 		return false
 	}

@@ -55,318 +55,405 @@ var temperedRE = regexp.MustCompile(`^\(\?:\(\?!((?:[^()\\\[\]*+?{}.|^$]|\\[^A-Z
 // already expanded) for Go. It never fails; a pattern neither engine accepts
 // is reported when compiled.
 func translate(p string) translation {
-	var re2, net strings.Builder
-	exact, verifiable := true, true
-	why := ""
-	slow := func(reason string) {
-		if exact {
-			why = reason
-		}
-		exact = false
-	}
-	type grp struct {
-		kind    byte // 'n' normal, 'l' lookaround (dropped), 'c' conditional
-		checks  int  // len(checks) when the group opened
-		cond    int  // index of the conditional's check
-		sawBar  bool
-		lookIdx int // index of the lookaround's check
-		body    int // re2 length where a lookaround body starts (for the check)
-	}
-	var stack []grp
-	var checks []check
-	dropDepth := 0 // >0 while inside a lookaround being dropped from re2
-	var look strings.Builder
-	emit2 := func(s string) {
-		if dropDepth == 0 {
-			re2.WriteString(s)
-		} else {
-			look.WriteString(s)
+	t := &translator{p: p, exact: true, verifiable: true}
+	for t.i = 0; t.i < len(p); t.i++ {
+		switch c := p[t.i]; c {
+		case '\\':
+			t.escape()
+		case '[':
+			t.class()
+		case '{':
+			t.brace()
+		case '|':
+			t.bar()
+		case '(':
+			t.open()
+		case ')':
+			t.close()
+		default:
+			t.emit2(string(c))
+			t.net.WriteByte(c)
 		}
 	}
-	// closing finds the ')' of a (?P=…) or (?(…) head; when there is none
-	// the rest is copied as it is and the compilers report the error.
-	closing := func(rest string) (int, bool) {
+	if t.dropDepth != 0 || len(t.stack) != 0 {
+		t.verifiable = false
+	}
+	return translation{re2: t.re2.String(), exact: t.exact, dotnet: t.net.String(), why: t.why, checks: t.checks, verifiable: t.verifiable && !t.exact}
+}
+
+// translator holds the state of one translate call: the pattern and the
+// position in it, the two outputs, and the open groups.
+type translator struct {
+	p string
+	i int // the byte being translated; steps leave it on the last byte they used
+	// re2 and net are the outputs for RE2 and for the backtracking engine;
+	// look collects a lookaround's body, which re2 leaves out.
+	re2, net, look    strings.Builder
+	exact, verifiable bool
+	why               string
+	stack             []grp
+	checks            []check
+	dropDepth         int // >0 while inside a lookaround being dropped from re2
+}
+
+// grp is an open group.
+type grp struct {
+	kind    byte // 'n' normal, 'l' lookaround (dropped), 'c' conditional
+	checks  int  // len(checks) when the group opened
+	cond    int  // index of the conditional's check
+	sawBar  bool
+	lookIdx int // index of the lookaround's check
+}
+
+// slow records that RE2 cannot express the pattern exactly, and why (the
+// first reason is the one reported).
+func (t *translator) slow(reason string) {
+	if t.exact {
+		t.why = reason
+	}
+	t.exact = false
+}
+
+// emit2 writes s to the RE2 output, or to the lookaround body being dropped.
+func (t *translator) emit2(s string) {
+	if t.dropDepth == 0 {
+		t.re2.WriteString(s)
+	} else {
+		t.look.WriteString(s)
+	}
+}
+
+// closing finds the ')' of a (?P=…) or (?(…) head; when there is none
+// the rest is copied as it is and the compilers report the error.
+func (t *translator) closing(rest string) (int, bool) {
+	k := strings.IndexByte(rest, ')')
+	if k < 0 {
+		t.emit2(rest)
+		t.net.WriteString(rest)
+		return 0, false
+	}
+	return k, true
+}
+
+// escape translates a backslash escape.
+func (t *translator) escape() {
+	p, n := t.p, len(t.p)
+	if t.i+1 >= n {
+		t.emit2(`\\`)
+		t.net.WriteString(`\\`)
+		return
+	}
+	t.i++
+	d := p[t.i]
+	switch {
+	case d == 'Z':
+		t.emit2(`\z`)
+		t.net.WriteString(`\z`)
+	case d >= '1' && d <= '9':
+		t.slow("backreference \\" + string(d))
+		t.verifiable = false
+		t.emit2(`(?s:.*?)`)
+		t.net.WriteByte('\\')
+		t.net.WriteByte(d)
+	case d == 'u' && t.i+4 < n:
+		t.emit2(`\x{` + p[t.i+1:t.i+5] + `}`)
+		t.net.WriteString(`\u` + p[t.i+1:t.i+5])
+		t.i += 4
+	case d == ' ':
+		t.emit2(` `)
+		t.net.WriteString(`\ `)
+	case d == '_':
+		t.emit2(`_`)
+		t.net.WriteString(`\_`)
+	case strings.IndexByte("sSdDwW", d) >= 0:
+		// One ASCII meaning in both engines (RE2's \s lacks \v and
+		// \x1c-\x1f, which Python counts; .NET's classes are
+		// Unicode): the same class text goes to each.
+		c := asciiClass(d)
+		t.emit2(c)
+		t.net.WriteString(c)
+	default:
+		t.emit2(`\` + string(d))
+		t.net.WriteByte('\\')
+		t.net.WriteByte(d)
+	}
+}
+
+// class translates a bracketed character class.
+func (t *translator) class() {
+	j := classEnd(t.p, t.i)
+	cls := t.p[t.i:j]
+	t.emit2(translateClass(cls))
+	t.net.WriteString(netClass(cls))
+	t.i = j - 1
+}
+
+// brace translates a '{': Python's {,n} means {0,n}; Go would read it as a
+// literal.
+func (t *translator) brace() {
+	p, i := t.p, t.i
+	if i+1 < len(p) && p[i+1] == ',' {
+		if k := strings.IndexByte(p[i:], '}'); k > 0 && isDigits(p[i+2:i+k]) {
+			q := "{0" + p[i+1:i+k+1]
+			t.emit2(q)
+			t.net.WriteString(q)
+			t.i += k
+			return
+		}
+	}
+	t.emit2("{")
+	t.net.WriteByte('{')
+}
+
+// bar translates a '|'; the first one of a conditional separates its
+// branches.
+func (t *translator) bar() {
+	if len(t.stack) > 0 && t.stack[len(t.stack)-1].kind == 'c' && !t.stack[len(t.stack)-1].sawBar && t.dropDepth == 0 {
+		g := &t.stack[len(t.stack)-1]
+		g.sawBar = true
+		name := fmt.Sprintf("__c%dn", g.cond)
+		t.checks[g.cond].no = name
+		t.emit2(")|(?P<" + name + ">")
+		t.net.WriteByte('|')
+		return
+	}
+	t.emit2("|")
+	t.net.WriteByte('|')
+}
+
+// open translates a '(' and what makes the group special.
+func (t *translator) open() {
+	rest := t.p[t.i:]
+	if m := temperedRE.FindStringSubmatch(rest); m != nil && t.dropDepth == 0 {
+		t.tempered(m)
+		return
+	}
+	switch {
+	case strings.HasPrefix(rest, "(?P<"):
+		t.push('n')
+		t.emit2("(?P<")
+		t.net.WriteString("(?<")
+		t.i += 3
+	case strings.HasPrefix(rest, "(?P="):
+		t.namedBackref(rest)
+	case strings.HasPrefix(rest, "(?#"):
 		k := strings.IndexByte(rest, ')')
 		if k < 0 {
-			emit2(rest)
-			net.WriteString(rest)
-			return 0, false
+			t.i = len(t.p)
+			return
 		}
-		return k, true
+		t.i += k
+	case strings.HasPrefix(rest, "(?="), strings.HasPrefix(rest, "(?!"),
+		strings.HasPrefix(rest, "(?<="), strings.HasPrefix(rest, "(?<!"):
+		t.lookaround(rest)
+	case strings.HasPrefix(rest, "(?>"):
+		t.slow("atomic group")
+		t.verifiable = false
+		t.push('n')
+		t.emit2("(?:")
+		t.net.WriteString("(?>")
+		t.i += 2
+	case strings.HasPrefix(rest, "(?("):
+		t.conditional(rest)
+	case strings.HasPrefix(rest, "(?"):
+		t.flags(rest)
+	default:
+		t.push('n')
+		t.emit2("(")
+		t.net.WriteByte('(')
 	}
-	n := len(p)
-	for i := 0; i < n; i++ {
-		c := p[i]
-		switch c {
-		case '\\':
-			if i+1 >= n {
-				emit2(`\\`)
-				net.WriteString(`\\`)
-				continue
-			}
-			d := p[i+1]
-			i++
-			switch {
-			case d == 'Z':
-				emit2(`\z`)
-				net.WriteString(`\z`)
-			case d >= '1' && d <= '9':
-				slow("backreference \\" + string(d))
-				verifiable = false
-				emit2(`(?s:.*?)`)
-				net.WriteByte('\\')
-				net.WriteByte(d)
-			case d == 'u' && i+4 < n:
-				emit2(`\x{` + p[i+1:i+5] + `}`)
-				net.WriteString(`\u` + p[i+1:i+5])
-				i += 4
-			case d == ' ':
-				emit2(` `)
-				net.WriteString(`\ `)
-			case d == '_':
-				emit2(`_`)
-				net.WriteString(`\_`)
-			case strings.IndexByte("sSdDwW", d) >= 0:
-				// One ASCII meaning in both engines (RE2's \s lacks \v and
-				// \x1c-\x1f, which Python counts; .NET's classes are
-				// Unicode): the same class text goes to each.
-				c := asciiClass(d)
-				emit2(c)
-				net.WriteString(c)
-			default:
-				emit2(`\` + string(d))
-				net.WriteByte('\\')
-				net.WriteByte(d)
-			}
-		case '[':
-			j := classEnd(p, i)
-			cls := p[i:j]
-			emit2(translateClass(cls))
-			net.WriteString(netClass(cls))
-			i = j - 1
-		case '{':
-			// Python's {,n} means {0,n}; Go would read it as a literal.
-			if i+1 < n && p[i+1] == ',' {
-				if k := strings.IndexByte(p[i:], '}'); k > 0 && isDigits(p[i+2:i+k]) {
-					q := "{0" + p[i+1:i+k+1]
-					emit2(q)
-					net.WriteString(q)
-					i += k
-					continue
-				}
-			}
-			emit2("{")
-			net.WriteByte('{')
-		case '|':
-			if len(stack) > 0 && stack[len(stack)-1].kind == 'c' && !stack[len(stack)-1].sawBar && dropDepth == 0 {
-				g := &stack[len(stack)-1]
-				g.sawBar = true
-				name := fmt.Sprintf("__c%dn", g.cond)
-				checks[g.cond].no = name
-				emit2(")|(?P<" + name + ">")
-				net.WriteByte('|')
-				continue
-			}
-			emit2("|")
-			net.WriteByte('|')
-		case '(':
-			rest := p[i:]
-			if m := temperedRE.FindStringSubmatch(rest); m != nil && dropDepth == 0 {
-				// (?:(?!LIT).)* — "any text without LIT": a capture whose
-				// span is checked afterwards.
-				slow("lookahead (?!")
-				name := fmt.Sprintf("__t%d", len(checks))
-				checks = append(checks, check{kind: checkTempered, group: name, lit: unescapeLiteral(m[1])})
-				emit2("(?P<" + name + ">(?:.)" + m[2] + ")")
-				net.WriteString(m[0])
-				i += len(m[0]) - 1
-				continue
-			}
-			switch {
-			case strings.HasPrefix(rest, "(?P<"):
-				stack = append(stack, grp{kind: 'n', checks: len(checks)})
-				emit2("(?P<")
-				net.WriteString("(?<")
-				i += 3
-			case strings.HasPrefix(rest, "(?P="):
-				k, ok := closing(rest)
-				if !ok {
-					i = n
-					continue
-				}
-				slow("backreference " + rest[:k+1])
-				verifiable = false
-				emit2(`(?s:.*?)`)
-				net.WriteString(`\k<` + rest[4:k] + `>`)
-				i += k
-			case strings.HasPrefix(rest, "(?#"):
-				k := strings.IndexByte(rest, ')')
-				if k < 0 {
-					i = n
-					continue
-				}
-				i += k
-			case strings.HasPrefix(rest, "(?="), strings.HasPrefix(rest, "(?!"),
-				strings.HasPrefix(rest, "(?<="), strings.HasPrefix(rest, "(?<!"):
-				behind := rest[2] == '<'
-				op := rest[:3]
-				if behind {
-					op = rest[:4]
-				}
-				slow("lookaround " + op)
-				g := grp{kind: 'l', checks: len(checks), lookIdx: -1}
-				if dropDepth == 0 {
-					name := fmt.Sprintf("__l%d", len(checks))
-					kind := checkLookahead
-					if behind {
-						kind = checkLookbehind
-					}
-					checks = append(checks, check{kind: kind, neg: op[len(op)-1] == '!', group: name})
-					g.lookIdx = len(checks) - 1
-					re2.WriteString("(?P<" + name + ">)")
-					look.Reset()
-				} else {
-					verifiable = false // nested lookarounds
-				}
-				stack = append(stack, g)
-				dropDepth++
-				net.WriteString(op)
-				i += len(op) - 1
-			case strings.HasPrefix(rest, "(?>"):
-				slow("atomic group")
-				verifiable = false
-				stack = append(stack, grp{kind: 'n', checks: len(checks)})
-				emit2("(?:")
-				net.WriteString("(?>")
-				i += 2
-			case strings.HasPrefix(rest, "(?("):
-				k, ok := closing(rest)
-				if !ok {
-					i = n
-					continue
-				}
-				slow("conditional " + rest[:k+1])
-				idx := len(checks)
-				checks = append(checks, check{kind: checkCond, cond: rest[3:k], yes: fmt.Sprintf("__c%dy", idx)})
-				stack = append(stack, grp{kind: 'c', checks: idx, cond: idx})
-				if dropDepth > 0 {
-					verifiable = false
-				}
-				// A named wrapper keeps the parser from merging it into an
-				// enclosing alternation (conditional.go finds it by name).
-				emit2("(?P<" + fmt.Sprintf("__c%d", idx) + ">(?P<" + checks[idx].yes + ">")
-				net.WriteString(rest[:k+1])
-				i += k
-			case strings.HasPrefix(rest, "(?"):
-				// Flags: (?i) (?i:...) (?aiLmsux-imsx:...). Go lacks a, L, u, x.
-				k := 2
-				for k < len(rest) && strings.IndexByte("aiLmsux-", rest[k]) >= 0 {
-					k++
-				}
-				flags := rest[2:k]
-				goFlags := strings.Map(func(r rune) rune {
-					if strings.ContainsRune("imsU-", r) {
-						return r
-					}
-					return -1
-				}, flags)
-				if strings.ContainsRune(flags, 'x') {
-					slow("verbose flag (?x)")
-					verifiable = false
-				}
-				if strings.ContainsRune(flags, 'L') {
-					slow("locale flag (?L)")
-					verifiable = false
-				}
-				if k < len(rest) && rest[k] == ':' {
-					stack = append(stack, grp{kind: 'n', checks: len(checks)})
-					if goFlags == "" || goFlags == "-" {
-						emit2("(?:")
-					} else {
-						emit2("(?" + goFlags + ":")
-					}
-					net.WriteString("(?" + flags + ":")
-					i += k
-				} else if k < len(rest) && rest[k] == ')' {
-					if goFlags != "" && goFlags != "-" {
-						emit2("(?" + goFlags + ")")
-					}
-					fl := strings.Map(func(r rune) rune {
-						if strings.ContainsRune("imsx-", r) {
-							return r
-						}
-						return -1
-					}, flags)
-					if fl != "" {
-						net.WriteString("(?" + fl + ")")
-					}
-					i += k
-				} else {
-					// Unknown extension: pass through; the compilers report it.
-					stack = append(stack, grp{kind: 'n', checks: len(checks)})
-					emit2("(")
-					net.WriteByte('(')
-				}
-			default:
-				stack = append(stack, grp{kind: 'n', checks: len(checks)})
-				emit2("(")
-				net.WriteByte('(')
-			}
-		case ')':
-			net.WriteByte(')')
-			if len(stack) == 0 {
-				emit2(")")
-				continue
-			}
-			g := stack[len(stack)-1]
-			stack = stack[:len(stack)-1]
-			switch g.kind {
-			case 'l':
-				dropDepth--
-				if g.lookIdx >= 0 {
-					checks[g.lookIdx].expr = look.String()
-				}
-				// A quantifier on a dropped lookaround would dangle: drop it too.
-				if i+1 < n && strings.IndexByte("*+?{", p[i+1]) >= 0 {
-					j := i + 1
-					if p[j] == '{' {
-						if k := strings.IndexByte(p[j:], '}'); k > 0 {
-							j += k
-						}
-					}
-					if j+1 < n && p[j+1] == '?' {
-						j++
-					}
-					net.WriteString(p[i+1 : j+1])
-					i = j
-				}
-				continue
-			case 'c':
-				if g.sawBar {
-					emit2("))")
-				} else {
-					// (?(g)A) has an implicit empty "no" branch.
-					name := fmt.Sprintf("__c%de", g.cond)
-					checks[g.cond].empty = name
-					emit2(")|(?P<" + name + ">))")
-				}
-			default:
-				emit2(")")
-			}
-			// Checks inside a group that repeats see only the last
-			// repetition's captures: they cannot confirm a match.
-			if repeats(p, i+1) && len(checks) > g.checks {
-				verifiable = false
-			}
-		default:
-			emit2(string(c))
-			net.WriteByte(c)
+}
+
+// push opens a group of kind 'n'.
+func (t *translator) push(kind byte) {
+	t.stack = append(t.stack, grp{kind: kind, checks: len(t.checks)})
+}
+
+// tempered translates (?:(?!LIT).)* — "any text without LIT": a capture
+// whose span is checked afterwards. m is temperedRE's match.
+func (t *translator) tempered(m []string) {
+	t.slow("lookahead (?!")
+	name := fmt.Sprintf("__t%d", len(t.checks))
+	t.checks = append(t.checks, check{kind: checkTempered, group: name, lit: unescapeLiteral(m[1])})
+	t.emit2("(?P<" + name + ">(?:.)" + m[2] + ")")
+	t.net.WriteString(m[0])
+	t.i += len(m[0]) - 1
+}
+
+// namedBackref translates (?P=name), which RE2 lacks: a lazy .*? in the
+// superset, which no check can confirm.
+func (t *translator) namedBackref(rest string) {
+	k, ok := t.closing(rest)
+	if !ok {
+		t.i = len(t.p)
+		return
+	}
+	t.slow("backreference " + rest[:k+1])
+	t.verifiable = false
+	t.emit2(`(?s:.*?)`)
+	t.net.WriteString(`\k<` + rest[4:k] + `>`)
+	t.i += k
+}
+
+// lookaround opens (?=, (?!, (?<= or (?<!: dropped from the RE2 superset,
+// an empty group marks its place for the check.
+func (t *translator) lookaround(rest string) {
+	behind := rest[2] == '<'
+	op := rest[:3]
+	if behind {
+		op = rest[:4]
+	}
+	t.slow("lookaround " + op)
+	g := grp{kind: 'l', checks: len(t.checks), lookIdx: -1}
+	if t.dropDepth == 0 {
+		name := fmt.Sprintf("__l%d", len(t.checks))
+		kind := checkLookahead
+		if behind {
+			kind = checkLookbehind
 		}
+		t.checks = append(t.checks, check{kind: kind, neg: op[len(op)-1] == '!', group: name})
+		g.lookIdx = len(t.checks) - 1
+		t.re2.WriteString("(?P<" + name + ">)")
+		t.look.Reset()
+	} else {
+		t.verifiable = false // nested lookarounds
 	}
-	if dropDepth != 0 || len(stack) != 0 {
-		verifiable = false
+	t.stack = append(t.stack, g)
+	t.dropDepth++
+	t.net.WriteString(op)
+	t.i += len(op) - 1
+}
+
+// conditional opens (?(g)…): an alternation in the superset whose branch
+// taken is checked against the group.
+func (t *translator) conditional(rest string) {
+	k, ok := t.closing(rest)
+	if !ok {
+		t.i = len(t.p)
+		return
 	}
-	return translation{re2: re2.String(), exact: exact, dotnet: net.String(), why: why, checks: checks, verifiable: verifiable && !exact}
+	t.slow("conditional " + rest[:k+1])
+	idx := len(t.checks)
+	t.checks = append(t.checks, check{kind: checkCond, cond: rest[3:k], yes: fmt.Sprintf("__c%dy", idx)})
+	t.stack = append(t.stack, grp{kind: 'c', checks: idx, cond: idx})
+	if t.dropDepth > 0 {
+		t.verifiable = false
+	}
+	// A named wrapper keeps the parser from merging it into an
+	// enclosing alternation (conditional.go finds it by name).
+	t.emit2("(?P<" + fmt.Sprintf("__c%d", idx) + ">(?P<" + t.checks[idx].yes + ">")
+	t.net.WriteString(rest[:k+1])
+	t.i += k
+}
+
+// flags translates (?i) (?i:...) (?aiLmsux-imsx:...). Go lacks a, L, u, x.
+func (t *translator) flags(rest string) {
+	k := 2
+	for k < len(rest) && strings.IndexByte("aiLmsux-", rest[k]) >= 0 {
+		k++
+	}
+	flags := rest[2:k]
+	goFlags := strings.Map(func(r rune) rune {
+		if strings.ContainsRune("imsU-", r) {
+			return r
+		}
+		return -1
+	}, flags)
+	if strings.ContainsRune(flags, 'x') {
+		t.slow("verbose flag (?x)")
+		t.verifiable = false
+	}
+	if strings.ContainsRune(flags, 'L') {
+		t.slow("locale flag (?L)")
+		t.verifiable = false
+	}
+	switch {
+	case k < len(rest) && rest[k] == ':':
+		t.push('n')
+		if goFlags == "" || goFlags == "-" {
+			t.emit2("(?:")
+		} else {
+			t.emit2("(?" + goFlags + ":")
+		}
+		t.net.WriteString("(?" + flags + ":")
+		t.i += k
+	case k < len(rest) && rest[k] == ')':
+		if goFlags != "" && goFlags != "-" {
+			t.emit2("(?" + goFlags + ")")
+		}
+		fl := strings.Map(func(r rune) rune {
+			if strings.ContainsRune("imsx-", r) {
+				return r
+			}
+			return -1
+		}, flags)
+		if fl != "" {
+			t.net.WriteString("(?" + fl + ")")
+		}
+		t.i += k
+	default:
+		// Unknown extension: pass through; the compilers report it.
+		t.push('n')
+		t.emit2("(")
+		t.net.WriteByte('(')
+	}
+}
+
+// close translates a ')': it ends a lookaround's body, a conditional's
+// alternation or a plain group.
+func (t *translator) close() {
+	t.net.WriteByte(')')
+	if len(t.stack) == 0 {
+		t.emit2(")")
+		return
+	}
+	g := t.stack[len(t.stack)-1]
+	t.stack = t.stack[:len(t.stack)-1]
+	switch g.kind {
+	case 'l':
+		t.endLookaround(g)
+		return
+	case 'c':
+		if g.sawBar {
+			t.emit2("))")
+		} else {
+			// (?(g)A) has an implicit empty "no" branch.
+			name := fmt.Sprintf("__c%de", g.cond)
+			t.checks[g.cond].empty = name
+			t.emit2(")|(?P<" + name + ">))")
+		}
+	default:
+		t.emit2(")")
+	}
+	// Checks inside a group that repeats see only the last
+	// repetition's captures: they cannot confirm a match.
+	if repeats(t.p, t.i+1) && len(t.checks) > g.checks {
+		t.verifiable = false
+	}
+}
+
+// endLookaround closes lookaround g: its body becomes the check's
+// expression, and a quantifier on it is dropped with it.
+func (t *translator) endLookaround(g grp) {
+	p, n := t.p, len(t.p)
+	t.dropDepth--
+	if g.lookIdx >= 0 {
+		t.checks[g.lookIdx].expr = t.look.String()
+	}
+	// A quantifier on a dropped lookaround would dangle: drop it too.
+	if i := t.i; i+1 < n && strings.IndexByte("*+?{", p[i+1]) >= 0 {
+		j := i + 1
+		if p[j] == '{' {
+			if k := strings.IndexByte(p[j:], '}'); k > 0 {
+				j += k
+			}
+		}
+		if j+1 < n && p[j+1] == '?' {
+			j++
+		}
+		t.net.WriteString(p[i+1 : j+1])
+		t.i = j
+	}
 }
 
 // repeats reports whether a quantifier allowing more than one repetition

@@ -93,6 +93,13 @@ func TestPrefilter(t *testing.T) {
 		{`^(?:a|b)?c`, "c", true},
 		{`^(?:a|b)?c`, "d", false},
 		{`^\s*x`, "  x", true},
+		{`^(?P<a>Failed) (?:pass)word`, "Failed password", true},
+		{`^(?P<a>Failed) (?:pass)word`, "Failed publickey", false},
+		{`^(?P<a>Failed) (?:pass)word`, "xFailed password", false},
+		{`^ab(?i)cd`, "abCD", true},
+		{`^ab(?i)cd`, "aBcd", false},
+		{`^a\x{FFFD}b`, "a\xffb", true}, // Go matches U+FFFD against an invalid byte
+		{`(?m)^ab`, "x\nab", true},
 	}
 	for _, tt := range tests {
 		p := buildPrefilter(tt.re)

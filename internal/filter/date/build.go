@@ -2,7 +2,6 @@ package date
 
 import (
 	"fmt"
-	"regexp"
 	"strings"
 )
 
@@ -74,7 +73,7 @@ const (
 	longEpochRE = `\d{10,11}(?:\d{3}(?:\.\d{1,6}|\d{3})?)?`
 )
 
-func epochPatternRE() *regexp.Regexp { return regexp.MustCompile(`(?i)\{L?EPOCH\}`) }
+var epochPatternRE = onceRE(`(?i)\{L?EPOCH\}`)
 
 // patternTemplate builds the template for one datepattern line (Fail2ban's
 // _getPatternTemplate): the special names EPOCH, LEPOCH and TAI64N (plain,
@@ -211,7 +210,7 @@ func anchoredCopy(b built) (built, error) {
 }
 
 // datePrematchRE finds {DATE} (any case) in a datepattern.
-func datePrematchRE() *regexp.Regexp { return regexp.MustCompile(`(?i)\{DATE\}`) }
+var datePrematchRE = onceRE(`(?i)\{DATE\}`)
 
 // withPrematch returns the variant of a default template placed at {DATE}
 // inside prematch.

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 )
 
 // yearRE is the regex for %ExY. Fail2ban builds it from the current date (the
@@ -165,26 +166,40 @@ func bound(regex string, begin int, end bool) (string, int) {
 	return gf + regex, flags
 }
 
-func globalFlagsRE() *regexp.Regexp { return regexp.MustCompile(`\(\?[a-z]+\)`) }
+// The regexes that take patterns apart are compiled once, on first use
+// (every template needs them; compiling them per call cost a third of
+// building the default templates at each start).
+var (
+	globalFlagsRE    = onceRE(`\(\?[a-z]+\)`)
+	noWordBoundBegRE = onceRE(`^\(*(?:\(\?\w+\))?(?:\^|\(*\*\*|\((?:\?:)?\^)`)
+	groupRE          = onceRE(`^((?:\(\?\w+\))?\^?(?:\(\?\w+\))?)(.*?)(\$?)$`)
+	leadingFlagsRE   = onceRE(`^\(\?\w+\)`)
+	leadingBoundRE   = onceRE(`^\(*(?:\(\?\w+\))?\(*\*\*`)
+	trailingBoundRE  = onceRE(`\*\*\)*$`)
+)
 
-func noWordBoundBegRE() *regexp.Regexp {
-	return regexp.MustCompile(`^\(*(?:\(\?\w+\))?(?:\^|\(*\*\*|\((?:\?:)?\^)`)
-}
-
-func groupRE() *regexp.Regexp {
-	return regexp.MustCompile(`^((?:\(\?\w+\))?\^?(?:\(\?\w+\))?)(.*?)(\$?)$`)
+// onceRE returns a function that compiles expr on its first call and then
+// returns that (immutable, concurrency-safe) regexp.
+func onceRE(expr string) func() *regexp.Regexp {
+	return sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(expr) })
 }
 
 // noWordBoundEnd reports whether the regex ends with $, \b, \s or ** (then
 // Fail2ban adds no word check at the end).
+//
+// The endings are "$", "$)", `\b`, `\s` and "**" followed by every ')' the
+// regex ends with, each not itself escaped.
 func noWordBoundEnd(regex string) bool {
-	tail := regexp.MustCompile(`^(?:\$\)?|\\b|\\s|\*\*\)*)$`)
-	for i := len(regex) - 1; i >= 0; i-- {
-		if tail.MatchString(regex[i:]) && (i == 0 || regex[i-1] != '\\') {
-			return true
-		}
+	n := len(regex)
+	at := func(i int) bool { return i == 0 || regex[i-1] != '\\' }
+	switch {
+	case strings.HasSuffix(regex, "$") && at(n-1),
+		strings.HasSuffix(regex, "$)") && at(n-2),
+		(strings.HasSuffix(regex, `\b`) || strings.HasSuffix(regex, `\s`)) && at(n-2):
+		return true
 	}
-	return false
+	k := strings.TrimRight(regex, ")")
+	return strings.HasSuffix(k, "**") && at(len(k)-2)
 }
 
 // hasPlainGroup reports whether the regex has an unnamed capture group.
@@ -222,7 +237,7 @@ func lineBoundBeg(regex string) bool {
 	if try(regex) {
 		return true
 	}
-	if loc := regexp.MustCompile(`^\(\?\w+\)`).FindStringIndex(regex); loc != nil {
+	if loc := leadingFlagsRE().FindStringIndex(regex); loc != nil {
 		return try(regex[loc[1]:])
 	}
 	return false
@@ -242,10 +257,10 @@ func lineBoundEnd(regex string) bool {
 
 // delWordBounds removes the ** markers at the start and the end.
 func delWordBounds(regex string) string {
-	if loc := regexp.MustCompile(`^\(*(?:\(\?\w+\))?\(*\*\*`).FindStringIndex(regex); loc != nil {
+	if loc := leadingBoundRE().FindStringIndex(regex); loc != nil {
 		regex = regex[:loc[1]-2] + regex[loc[1]:]
 	}
-	if loc := regexp.MustCompile(`\*\*\)*$`).FindStringIndex(regex); loc != nil && (loc[0] == 0 || regex[loc[0]-1] != '\\') {
+	if loc := trailingBoundRE().FindStringIndex(regex); loc != nil && (loc[0] == 0 || regex[loc[0]-1] != '\\') {
 		regex = regex[:loc[0]] + regex[loc[0]+2:]
 	}
 	return regex
