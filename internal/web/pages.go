@@ -120,7 +120,7 @@ func (s *Server) overview(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, http.StatusBadRequest, "the overview takes no parameters")
 		return
 	}
-	ov, err := s.stats.get(r.Context(), s.be, s.cfg.Now())
+	ov, err := computeOverview(r.Context(), s.be, s.day.get())
 	if err != nil {
 		s.failErr(w, r, err)
 		return
@@ -269,7 +269,6 @@ func (s *Server) unban(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.log.Info("web unban", "prefix", prefixText(p), "jail", jail, "removed", len(rep.Removed), "remote", r.RemoteAddr)
-	s.stats.invalidate()
 	if r.Header.Get("X-CSRF-Token") != "" { // the page's script: no redirect
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		fmt.Fprintf(w, "unbanned %d\n", len(rep.Removed))

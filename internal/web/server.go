@@ -75,7 +75,7 @@ type Server struct {
 
 	mu    sync.Mutex
 	addr  string // where it listens, once it does
-	stats *overviewCache
+	day   *dayCache
 }
 
 // New returns a dashboard over be.
@@ -94,7 +94,7 @@ func New(cfg Config, be Backend) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{cfg: cfg, be: be, log: cfg.Log, auth: newAuth(cfg.Session, cfg.Now), pages: pages,
-		tls: cfg.TLSCert != "", addr: cfg.Listen, stats: &overviewCache{}}
+		tls: cfg.TLSCert != "", addr: cfg.Listen, day: &dayCache{}}
 	return s, nil
 }
 
@@ -275,6 +275,9 @@ func (s *Server) ServeListener(ctx context.Context, ln net.Listener) error {
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
+	sctx, stopStats := context.WithCancel(ctx)
+	defer stopStats()
+	go s.day.refresh(sctx, s.be, s.cfg.Now, func(err error) { s.log.Warn("web: counting the day's events", "err", err) })
 	s.log.Info("web dashboard listening", "addr", ln.Addr().String(), "tls", s.tls)
 	select {
 	case err := <-errc:

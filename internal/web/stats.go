@@ -17,25 +17,35 @@ import (
 	"github.com/rampart-ids/rampart/internal/origin"
 )
 
-// The overview reads at most this many of the last day's bans and
-// findings: enough for the charts, bounded for a flood (the page then says
-// it counted only the newest).
+// The overview's day counts read at most this many of the last day's bans
+// and findings: enough for the charts, bounded for a flood (the page then
+// says it counted only the newest).
 const (
 	statsWindow   = 24 * time.Hour
 	statsBans     = 20000
 	statsFindings = 20000
-	statsTTL      = 5 * time.Second // the overview is recomputed at most this often
-	topN          = 10
+	// statsEvery is how often the day counts are recomputed, in the
+	// background: a page never waits for them.
+	statsEvery = 30 * time.Second
+	topN       = 10
 )
 
-// overview is the overview page's data.
+// overview is the overview page's data: the bans in force, read for each
+// page, and the day's counts, at most statsEvery old.
 type overview struct {
-	At       time.Time
 	BansNow  int
 	ByJail   []count
 	ByOrigin []count
 	Networks []count // banned networks (/24, /48) with the most bans now
-	Chart    chart   // bans per hour, the last 24 hours
+	// Day is nil until the first count is done.
+	Day *dayStats
+}
+
+// dayStats are the last 24 hours' counts.
+type dayStats struct {
+	At       time.Time
+	Took     time.Duration
+	Chart    chart // bans per hour
 	BansDay  int
 	BansCut  bool // the day had more bans than statsBans
 	Sources  []count
@@ -55,38 +65,46 @@ type count struct {
 	Width int
 }
 
-// overviewCache keeps the last overview for statsTTL.
-type overviewCache struct {
+// dayCache holds the last day counts.
+type dayCache struct {
 	mu  sync.Mutex
-	ov  *overview
-	err error
+	day *dayStats
 }
 
-func (c *overviewCache) invalidate() {
-	c.mu.Lock()
-	c.ov = nil
-	c.mu.Unlock()
-}
-
-// get returns an overview at most statsTTL old. Concurrent requests wait
-// for one computation rather than each running its own.
-func (c *overviewCache) get(ctx context.Context, r Reader, now time.Time) (*overview, error) {
+func (c *dayCache) get() *dayStats {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.ov != nil && now.Sub(c.ov.At) < statsTTL && now.Sub(c.ov.At) >= 0 {
-		return c.ov, nil
-	}
-	ov, err := computeOverview(ctx, r, now)
-	if err != nil {
-		return nil, err
-	}
-	c.ov = ov
-	return ov, nil
+	return c.day
 }
 
-// computeOverview reads the active bans and the last day's events.
-func computeOverview(ctx context.Context, r Reader, now time.Time) (*overview, error) {
-	ov := &overview{At: now}
+// refresh recomputes the day counts now and every statsEvery until ctx is
+// done.
+func (c *dayCache) refresh(ctx context.Context, r Reader, now func() time.Time, log func(error)) {
+	t := time.NewTicker(statsEvery)
+	defer t.Stop()
+	for {
+		start := time.Now()
+		day, err := computeDay(ctx, r, now())
+		if err != nil && ctx.Err() == nil {
+			log(err)
+		}
+		if err == nil {
+			day.Took = time.Since(start)
+			c.mu.Lock()
+			c.day = day
+			c.mu.Unlock()
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// computeOverview reads the bans in force and adds the last day counts.
+func computeOverview(ctx context.Context, r Reader, day *dayStats) (*overview, error) {
+	ov := &overview{Day: day}
 	bans, err := r.Banned(ctx)
 	if err != nil {
 		return nil, err
@@ -107,20 +125,25 @@ func computeOverview(ctx context.Context, r Reader, now time.Time) (*overview, e
 	})
 	ov.Networks = top(nets, func(n string) string { return "/bans?q=" + queryEscape(n) })
 	ov.Networks = slices.DeleteFunc(ov.Networks, func(c count) bool { return c.N < 2 })
+	return ov, nil
+}
 
+// computeDay counts the last day's bans and findings.
+func computeDay(ctx context.Context, r Reader, now time.Time) (*dayStats, error) {
+	day := &dayStats{At: now}
 	since := now.Add(-statsWindow)
 	banEvs, err := r.Events(ctx, control.EventsRequest{Since: since, Kinds: []event.Kind{event.BanAdded}, Limit: statsBans})
 	if err != nil {
 		return nil, err
 	}
-	ov.BansDay, ov.BansCut = len(banEvs), len(banEvs) == statsBans
-	ov.Chart = hourChart(banEvs, now)
+	day.BansDay, day.BansCut = len(banEvs), len(banEvs) == statsBans
+	day.Chart = hourChart(banEvs, now)
 
 	finds, err := r.Events(ctx, control.EventsRequest{Since: since, Kinds: []event.Kind{event.Finding}, Limit: statsFindings})
 	if err != nil {
 		return nil, err
 	}
-	ov.Findings, ov.FindCut = len(finds), len(finds) == statsFindings
+	day.Findings, day.FindCut = len(finds), len(finds) == statsFindings
 	srcs, rules, layers := map[string]int{}, map[string]int{}, map[string]int{}
 	for _, e := range finds {
 		if e.Prefix.IsValid() {
@@ -129,18 +152,18 @@ func computeOverview(ctx context.Context, r Reader, now time.Time) (*overview, e
 		rules[e.Jail+" · "+e.Rule]++
 		layers[layerOf(e.Event)]++
 	}
-	ov.Sources = top(srcs, func(n string) string {
-		if p, err := netip.ParsePrefix(n); err == nil {
-			return "/ip/" + p.Addr().String()
-		}
+	day.Sources = top(srcs, func(n string) string {
 		if a, err := netip.ParseAddr(n); err == nil {
 			return "/ip/" + a.String()
 		}
+		if p, err := netip.ParsePrefix(n); err == nil {
+			return "/events?ip=" + p.Addr().String()
+		}
 		return ""
 	})
-	ov.Rules = top(rules, nil)
-	ov.Layers = top(layers, nil)
-	return ov, nil
+	day.Rules = top(rules, nil)
+	day.Layers = top(layers, nil)
+	return day, nil
 }
 
 // network is the /24 (IPv4) or /48 (IPv6) around a ban.
