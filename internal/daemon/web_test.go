@@ -353,6 +353,24 @@ listen = %q
 			t.Errorf("session cookie %q lacks %s", ck, want)
 		}
 	}
+	// The server's part of each page, without the browser: three fetches.
+	for _, p := range []string{"/", "/bans", "/bans?sort=prefix&page=100", "/events", "/events?kind=finding&jail=sshd", "/ip/198.18.0.7"} {
+		var took []string
+		for range 3 {
+			start := time.Now()
+			r, err := hc.Get(base + p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			io.Copy(io.Discard, r.Body)
+			r.Body.Close()
+			if r.StatusCode != http.StatusOK {
+				t.Errorf("GET %s = %d", p, r.StatusCode)
+			}
+			took = append(took, time.Since(start).Round(100*time.Microsecond).String())
+		}
+		t.Logf("server time, %s: %s", p, strings.Join(took, ", "))
+	}
 	post := func(form url.Values, origin string) int {
 		req, _ := http.NewRequest(http.MethodPost, base+"/unban", strings.NewReader(form.Encode()))
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")

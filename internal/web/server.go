@@ -73,9 +73,9 @@ type Server struct {
 	pages map[string]*template.Template
 	tls   bool
 
-	mu    sync.Mutex
-	addr  string // where it listens, once it does
-	day   *dayCache
+	mu   sync.Mutex
+	addr string // where it listens, once it does
+	day  *dayCache
 }
 
 // New returns a dashboard over be.
