@@ -25,8 +25,11 @@ const (
 	statsBans     = 20000
 	statsFindings = 20000
 	// statsEvery is how often the day counts are recomputed, in the
-	// background: a page never waits for them.
+	// background (a page never waits for them), when new events came in;
+	// statsStale is how old they may get without new events (the hours
+	// move on).
 	statsEvery = 30 * time.Second
+	statsStale = 10 * time.Minute
 	topN       = 10
 )
 
@@ -82,17 +85,26 @@ func (c *dayCache) get() *dayStats {
 func (c *dayCache) refresh(ctx context.Context, r Reader, now func() time.Time, log func(error)) {
 	t := time.NewTicker(statsEvery)
 	defer t.Stop()
+	var last int64 // the newest event counted
 	for {
-		start := time.Now()
-		day, err := computeDay(ctx, r, now())
-		if err != nil && ctx.Err() == nil {
-			log(err)
+		newest, err := r.Events(ctx, control.EventsRequest{Limit: 1})
+		var id int64
+		if err == nil && len(newest) == 1 {
+			id = newest[0].ID
 		}
-		if err == nil {
-			day.Took = time.Since(start)
-			c.mu.Lock()
-			c.day = day
-			c.mu.Unlock()
+		if day := c.get(); err != nil || day == nil || id != last || now().Sub(day.At) >= statsStale {
+			start := time.Now()
+			day, err := computeDay(ctx, r, now())
+			if err != nil && ctx.Err() == nil {
+				log(err)
+			}
+			if err == nil {
+				day.Took = time.Since(start)
+				c.mu.Lock()
+				c.day = day
+				c.mu.Unlock()
+				last = id
+			}
 		}
 		select {
 		case <-ctx.Done():
