@@ -277,7 +277,10 @@ listen = %q
 	}
 	for _, p := range []string{"/events", "/ip/198.18.0.7", "/bans"} {
 		step("open "+p, chromedp.Navigate(base+p), chromedp.WaitVisible(chromedp.CSS(`main h1`)))
-		t.Logf("first paint, %s: %.0f ms", p, eval(paint))
+		fcp := eval(paint)
+		timing, _ := chromedp.Run(bctx, chromedp.Evaluate[string](`(() => { const n = performance.getEntriesByType("navigation")[0];
+			return "request " + Math.round(n.requestStart) + ", first byte " + Math.round(n.responseStart) + ", last byte " + Math.round(n.responseEnd) + ", DOM interactive " + Math.round(n.domInteractive) + " ms"; })()`))
+		t.Logf("first paint, %s: %.0f ms (%s)", p, fcp, timing)
 	}
 	if n := eval(`document.querySelectorAll("#bans tbody tr").length`); n != 50 {
 		t.Errorf("bans page shows %v rows, want one page of 50", n)
