@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 	"github.com/rampart-ids/rampart/internal/config"
 	"github.com/rampart-ids/rampart/internal/control"
@@ -318,6 +319,26 @@ listen = %q
 	})
 	if !strings.Contains(unbans[0].Reason, "web dashboard") {
 		t.Errorf("the unban's reason is %q, want it to name the web dashboard", unbans[0].Reason)
+	}
+
+	// Without JavaScript the pages read the same and the unban form
+	// works by itself (a POST and a redirect back).
+	if _, err := chromedp.Call(bctx, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: true}); err != nil {
+		t.Fatalf("disabling JavaScript: %v", err)
+	}
+	plainRow := `#bans tr[data-prefix="198.18.0.20"]`
+	step("the bans page without JavaScript", chromedp.Navigate(base+"/bans?q=198.18.0.20/32"), chromedp.WaitVisible(chromedp.CSS(plainRow)))
+	step("unban without JavaScript", chromedp.Click(chromedp.CSS(plainRow+` button.unban`)), chromedp.WaitVisible(chromedp.CSS(`#bans tr.empty`)))
+	if u, _ := chromedp.Run(bctx, chromedp.Location()); u != base+"/bans?q=198.18.0.20%2F32" {
+		t.Errorf("after the unban form the browser is at %q, want back at the search", u)
+	}
+	if w, err := c.Why(ctx, netip.MustParseAddr("198.18.0.20")); err != nil || len(w.Bans) != 0 {
+		t.Errorf("198.18.0.20 after the unban without JavaScript: %+v, %v; want unbanned", w.Bans, err)
+	}
+	step("the overview without JavaScript", chromedp.Navigate(base+"/"), chromedp.WaitVisible(chromedp.CSS(`svg.chart rect`)))
+	shot("overview-nojs.png")
+	if _, err := chromedp.Call(bctx, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: false}); err != nil {
+		t.Fatal(err)
 	}
 
 	// A cross-site POST, from a page of another origin in the same
