@@ -11,6 +11,7 @@ pkgs=(
   logrotate python3 ca-certificates         # rotation tests, flood generator
   prometheus                                # promtool checks dist/monitoring's alerting rules
   libcap2-bin aide                          # fim: setcap in tests, AIDE beside rampart in bench-fim.sh
+  chromium fonts-dejavu-core                # the dashboard's browser test (internal/daemon/web_test.go)
 )
 missing=()
 for p in "${pkgs[@]}"; do

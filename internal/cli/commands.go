@@ -18,4 +18,5 @@ var commands = []func(*globals) *cobra.Command{
 	newEventsCmd,
 	newWhyCmd,
 	newFimCmd,
+	newWebCmd,
 }

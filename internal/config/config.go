@@ -47,6 +47,8 @@ type Config struct {
 	Log Log
 	// FIM is the [fim] table.
 	FIM FIM
+	// Web is the [web] table: the dashboard.
+	Web Web
 	// Files lists the layers read, lowest first; the first is BuiltinName.
 	Files []string
 	// Warnings are problems that do not stop the daemon, such as a log

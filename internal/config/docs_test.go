@@ -30,6 +30,7 @@ func TestDocs(t *testing.T) {
 		{"alert keys", keyTable(alertKeys(), false)},
 		{"log keys", keyTable(logKeys(), false)},
 		{"fim keys", keyTable(fimKeys(), false)},
+		{"web keys", keyTable(webKeys(), false)},
 	}
 	want := doc
 	for _, b := range blocks {
@@ -105,6 +106,7 @@ func TestKeyDeclarations(t *testing.T) {
 	checkKeys(t, "daemon", daemonKeys())
 	checkKeys(t, "jail", jailKeys())
 	checkKeys(t, "increment", incrementKeys())
+	checkKeys(t, "web", webKeys())
 }
 
 func checkKeys[T any](t *testing.T, table string, keys []key[T]) {

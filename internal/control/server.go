@@ -183,14 +183,15 @@ type route func(w http.ResponseWriter, r *http.Request)
 // routes is the whole API surface: "METHOD /path" to handler.
 func (s *Server) routes() map[string]route {
 	return map[string]route{
-		"GET /v1/ping":    s.ping,
-		"GET /v1/status":  s.status,
-		"POST /v1/ban":    s.ban,
-		"POST /v1/unban":  s.unban,
-		"GET /v1/banned":  s.banned,
-		"POST /v1/reload": s.reload,
-		"GET /v1/events":  s.events,
-		"GET /v1/why":     s.why,
+		"GET /v1/ping":       s.ping,
+		"GET /v1/status":     s.status,
+		"POST /v1/ban":       s.ban,
+		"POST /v1/unban":     s.unban,
+		"GET /v1/banned":     s.banned,
+		"POST /v1/reload":    s.reload,
+		"GET /v1/events":     s.events,
+		"GET /v1/why":        s.why,
+		"POST /v1/web/token": s.webToken,
 	}
 }
 

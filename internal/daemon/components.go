@@ -29,7 +29,8 @@ type stageSpec struct {
 //     and drain what is queued when they stop;
 //   - bans: the ban manager's flusher, which commits what the jails queued
 //     last after they stopped;
-//   - services: the control socket, the metrics endpoint, the history purge;
+//   - services: the control socket, the metrics endpoint, the history purge,
+//     the web dashboard;
 //   - jails: every jail's sources and upkeep, the stage a reload replaces.
 func (d *Daemon) stages(subs []component, jails map[string]*runJail) []stageSpec {
 	return []stageSpec{
@@ -69,6 +70,7 @@ func (d *Daemon) services() []component {
 			}
 		}},
 	}
+	out = append(out, d.webComponents()...)
 	if addr := cfg.Daemon.MetricsListen; addr != "" {
 		out = append(out, component{"metrics endpoint", func(ctx context.Context) error {
 			d.log.Info("metrics listening", "addr", addr)

@@ -19,6 +19,7 @@ import (
 	"reflect"
 	"runtime/debug"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rampart-ids/rampart/internal/alert"
@@ -30,6 +31,7 @@ import (
 	"github.com/rampart-ids/rampart/internal/metrics"
 	"github.com/rampart-ids/rampart/internal/resolve"
 	"github.com/rampart-ids/rampart/internal/store"
+	"github.com/rampart-ids/rampart/internal/web"
 )
 
 // ConfigError is a configuration or filter that does not load: nothing was
@@ -75,6 +77,7 @@ type Daemon struct {
 	started time.Time
 
 	reload chan chan error
+	dash   atomic.Pointer[web.Server] // the dashboard, when [web] listen is set
 
 	alertStage *stage // the alerts' senders; replaced when [alerts] changes
 
