@@ -13,8 +13,16 @@ import (
 
 // buildAlerts makes the configured alerts; a password file that cannot be
 // read refuses the configuration.
-func (d *Daemon) buildAlerts(cfgs []config.Alert) ([]*alert.Alert, error) {
+func (d *Daemon) buildAlerts(cfgs []config.Alert, web config.Web) ([]*alert.Alert, error) {
 	host, _ := os.Hostname()
+	link := ""
+	if web.Listen != "" {
+		scheme := "http"
+		if web.TLSCert != "" {
+			scheme = "https"
+		}
+		link = scheme + "://" + web.Listen + "/"
+	}
 	var out []*alert.Alert
 	for _, c := range cfgs {
 		var s alert.Sender
@@ -46,7 +54,7 @@ func (d *Daemon) buildAlerts(cfgs []config.Alert) ([]*alert.Alert, error) {
 		}
 		am := d.met.Alert(c.Name)
 		out = append(out, alert.New(alert.Config{
-			Name: c.Name, Sender: s, Kinds: kinds, Jails: c.Jails, Digest: c.Digest, Host: host, Log: d.log,
+			Name: c.Name, Sender: s, Kinds: kinds, Jails: c.Jails, Digest: c.Digest, Host: host, Link: link, Log: d.log,
 			OnSent: am.Sent, OnFailed: am.Failed, OnDropped: am.Dropped,
 		}))
 	}

@@ -108,7 +108,7 @@ func Run(ctx context.Context, opts Options) error {
 	if err != nil {
 		return &ConfigError{err}
 	}
-	if d.alerts, err = d.buildAlerts(cfg.Alerts); err != nil {
+	if d.alerts, err = d.buildAlerts(cfg.Alerts, cfg.Web); err != nil {
 		return &ConfigError{err}
 	}
 	for _, n := range notes {
@@ -266,7 +266,7 @@ func (d *Daemon) doReload(ctx context.Context, jailStage **stage, fatal chan<- e
 	oldAlerts := d.config().Alerts
 	var alerts []*alert.Alert
 	if !reflect.DeepEqual(oldAlerts, cfg.Alerts) {
-		if alerts, err = d.buildAlerts(cfg.Alerts); err != nil {
+		if alerts, err = d.buildAlerts(cfg.Alerts, cfg.Web); err != nil {
 			return err
 		}
 	}
