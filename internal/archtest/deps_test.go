@@ -42,7 +42,9 @@ func TestDependencyDirection(t *testing.T) {
 		{"logsource", nil},
 		// Detection knows neither decisions, the store nor the firewall.
 		{"eve", nil},
-		{"detect", []string{"filter", "filter/date", "logsource", "finding", "eve"}},
+		{"accesslog", nil},
+		{"webattack", []string{"accesslog"}},
+		{"detect", []string{"filter", "filter/date", "logsource", "finding", "eve", "accesslog", "webattack"}},
 		// The jails' stage knows the store's ban type, not the firewall.
 		{"decide", []string{"finding", "jail", "origin", "store", "event"}},
 		{"ban", []string{"firewall", "store", "origin", "event"}},

@@ -32,6 +32,7 @@ import (
 	"github.com/rampart-ids/rampart/internal/resolve"
 	"github.com/rampart-ids/rampart/internal/store"
 	"github.com/rampart-ids/rampart/internal/web"
+	"github.com/rampart-ids/rampart/internal/webattack"
 )
 
 // ConfigError is a configuration or filter that does not load: nothing was
@@ -80,6 +81,10 @@ type Daemon struct {
 	dash   atomic.Pointer[web.Server] // the dashboard, when [web] listen is set
 
 	alertStage *stage // the alerts' senders; replaced when [alerts] changes
+
+	webOnce sync.Once // the web-attack rules, compiled for the first jail that needs them
+	web     *webattack.Ruleset
+	webErr  error
 
 	mu     sync.Mutex
 	cfg    *config.Config

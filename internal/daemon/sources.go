@@ -8,6 +8,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/rampart-ids/rampart/internal/accesslog"
 	"github.com/rampart-ids/rampart/internal/config"
 	"github.com/rampart-ids/rampart/internal/detect"
 	"github.com/rampart-ids/rampart/internal/eve"
@@ -16,6 +17,7 @@ import (
 	"github.com/rampart-ids/rampart/internal/finding"
 	"github.com/rampart-ids/rampart/internal/logsource"
 	"github.com/rampart-ids/rampart/internal/metrics"
+	"github.com/rampart-ids/rampart/internal/webattack"
 )
 
 // SourceKind is one kind of finding source: log files and journald today;
@@ -45,6 +47,7 @@ func (d *Daemon) builtinSources() []SourceKind {
 	return []SourceKind{
 		{Name: "log", Sources: d.logSources},
 		{Name: "suricata", Sources: d.eveSources},
+		{Name: "web-attacks", Sources: d.webSources},
 	}
 }
 
@@ -143,6 +146,66 @@ func (d *Daemon) badLines(jail, path string) func(error) {
 			said, skipped = time.Now(), 0
 		}
 	}
+}
+
+// webSources scans the access logs of a jail whose filter is
+// "web-attacks" with the built-in web-attack rules.
+func (d *Daemon) webSources(env JailEnv) ([]finding.Source, error) {
+	jc := env.Jail
+	if jc.Filter != "web-attacks" {
+		return nil, nil
+	}
+	src := jc.Source(filepath.Glob)
+	if src.Journal {
+		return nil, fmt.Errorf("filter web-attacks reads access log files: set logpath (e.g. /var/log/nginx/access.log) and backend = \"auto\" or \"polling\"")
+	}
+	rules, err := d.webRules()
+	if err != nil {
+		return nil, err
+	}
+	var out []finding.Source
+	var errs []error
+	for _, pattern := range src.Files {
+		if abs, err := filepath.Abs(pattern); err == nil {
+			pattern = abs
+		}
+		f, err := logsource.NewFile(logsource.FileConfig{
+			Name: jc.Name, Pattern: pattern, Positions: positions{d.store},
+			Start: logsource.StartFindTime, FindTime: jc.FindTime, TimeOf: accessTime,
+			Poll: src.Polling, MaxLineBytes: env.Daemon.MaxLineBytes, Logger: d.log, OnError: d.readError(pattern),
+		})
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", pattern, err))
+			continue
+		}
+		out = append(out, &detect.Web{Lines: f, Rules: rules, Format: accesslog.Auto, Name: pattern,
+			Observer: sourceObserver{d.met.Source(pattern), d.met}, OnBadLine: d.badLines(jc.Name, pattern)})
+	}
+	if len(errs) > 0 {
+		return out, fmt.Errorf("access logs: %v", errs)
+	}
+	return out, nil
+}
+
+// webRules compiles the built-in web-attack rules once.
+func (d *Daemon) webRules() (*webattack.Ruleset, error) {
+	d.webOnce.Do(func() {
+		rules, err := webattack.BuiltinRules()
+		if err == nil {
+			d.web, err = webattack.Compile(rules)
+		}
+		d.webErr = err
+	})
+	return d.web, d.webErr
+}
+
+// accessTime finds an access-log line's time, for the findtime seek.
+func accessTime(b []byte) (time.Time, bool) {
+	var r accesslog.Request
+	if accesslog.NewParser(accesslog.Auto).Parse(b, &r) != nil {
+		return time.Time{}, false
+	}
+	return r.When()
 }
 
 // eveTime finds an eve.json line's time, for the findtime seek at start.
