@@ -10,6 +10,7 @@ pkgs=(
   openssh-server openssh-client rsyslog     # the real sshd + syslog of the end-to-end tests
   logrotate python3 ca-certificates         # rotation tests, flood generator
   prometheus                                # promtool checks dist/monitoring's alerting rules
+  nginx-light curl                          # the web-attack end-to-end test: a real nginx, real requests
   libcap2-bin aide                          # fim: setcap in tests, AIDE beside rampart in bench-fim.sh
   chromium fonts-dejavu-core                # the dashboard's browser test (internal/daemon/web_test.go)
 )
