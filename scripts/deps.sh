@@ -35,4 +35,15 @@ if ! command -v go >/dev/null 2>&1; then
   apt-get update -qq
   apt-get install -y -qq -t bookworm-backports golang-go
 fi
+# Suricata (the eve.json source's end-to-end test) is in bookworm-backports
+# only. Packages from backports are installed only when asked for by -t.
+if ! command -v suricata >/dev/null 2>&1 && grep -q bookworm /etc/os-release; then
+  echo "deps.sh: installing suricata from bookworm-backports"
+  export DEBIAN_FRONTEND=noninteractive
+  [ -f /etc/apt/sources.list.d/backports.list ] || echo 'deb http://deb.debian.org/debian bookworm-backports main' > /etc/apt/sources.list.d/backports.list
+  apt-get update -qq
+  printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d; chmod +x /usr/sbin/policy-rc.d
+  trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+  apt-get install -y -qq --no-install-recommends -t bookworm-backports suricata
+fi
 scripts/fail2ban-corpus.sh >/dev/null
