@@ -772,6 +772,11 @@ func (f *Fleet) Status(ctx context.Context) Status {
 			cancel()
 		}
 	}
+	return f.Snapshot()
+}
+
+// Snapshot is Status without asking the stream (for metrics scrapes).
+func (f *Fleet) Snapshot() Status {
 	st := Status{Node: f.cfg.Node, Stream: f.cfg.Stream, OutboxLimit: f.cfg.Outbox}
 	if nc := f.nc.Load(); nc != nil {
 		st.Connected = nc.IsConnected()
