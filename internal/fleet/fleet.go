@@ -317,6 +317,9 @@ func (f *Fleet) publish(ctx context.Context) {
 // publishBatchLen is how many messages are in flight at once.
 const publishBatchLen = 2048
 
+// ackWait bounds the wait for the stream's acknowledgements of a batch.
+const ackWait = 1500 * time.Millisecond
+
 // publishBatch publishes the head of the outbox and returns how many were
 // acknowledged (0: nothing to do, or a failure to retry later).
 func (f *Fleet) publishBatch(ctx context.Context) int {
@@ -352,7 +355,10 @@ func (f *Fleet) publishBatch(ctx context.Context) int {
 		futures = append(futures, fut)
 	}
 	ok := 0
-	wait := time.NewTimer(5 * time.Second)
+	// A short wait: when the stream's leader is gone, sending the batch
+	// again soon reaches, through the live subjects, the nodes that were
+	// reconnecting the first time.
+	wait := time.NewTimer(ackWait)
 	defer wait.Stop()
 	var failed error
 acks:
@@ -364,7 +370,7 @@ acks:
 			failed = err
 			break acks
 		case <-wait.C:
-			failed = errors.New("no acknowledgement within 5s")
+			failed = fmt.Errorf("no acknowledgement within %s", ackWait)
 			break acks
 		case <-ctx.Done():
 			failed = ctx.Err()
@@ -443,32 +449,103 @@ func (f *Fleet) consume(ctx context.Context, js jetstream.JetStream) {
 	f.streamSeq = last
 	f.catchUp = last > start
 	f.mu.Unlock()
-	cfg := jetstream.OrderedConsumerConfig{FilterSubjects: []string{SubjectRoot + ".>"}}
-	if start > 0 {
-		cfg.DeliverPolicy = jetstream.DeliverByStartSequencePolicy
-		cfg.OptStartSeq = start + 1
-	}
+	f.mu.Lock()
+	f.seq = start
+	f.mu.Unlock()
 	f.log.Info("fleet: reading the stream", "stream", f.cfg.Stream, "from", start+1, "last", last)
+	// The ordered consumer re-creates itself after most failures; when it
+	// reports a lost consumer, or stays behind the stream without
+	// progress, it is replaced from the last sequence applied.
+	restart := make(chan struct{}, 1)
+	check := time.NewTicker(consumerCheck)
+	defer check.Stop()
+	lastSeen := ^uint64(0)
+	var troubled atomic.Bool
+	ticks := 0
 	for {
+		f.mu.Lock()
+		from := f.seq
+		f.mu.Unlock()
+		cfg := jetstream.OrderedConsumerConfig{FilterSubjects: []string{SubjectRoot + ".>"}}
+		if from > 0 {
+			cfg.DeliverPolicy = jetstream.DeliverByStartSequencePolicy
+			cfg.OptStartSeq = from + 1
+		}
+		var cc jetstream.ConsumeContext
 		cons, err := stream.OrderedConsumer(ctx, cfg)
 		if err == nil {
-			var cc jetstream.ConsumeContext
-			cc, err = cons.Consume(f.onStored, jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
-				f.warnEvery("consume", "fleet: reading the stream", "err", err)
-			}))
-			if err == nil {
-				<-ctx.Done()
+			// Short pulls and heartbeats: a consumer whose server died is
+			// noticed within seconds.
+			cc, err = cons.Consume(f.onStored, jetstream.PullExpiry(6*time.Second), jetstream.PullHeartbeat(time.Second),
+				jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
+					f.warnEvery("consume", "fleet: reading the stream", "err", err)
+					troubled.Store(true)
+					if errors.Is(err, jetstream.ErrNoHeartbeat) || errors.Is(err, jetstream.ErrConsumerDeleted) || errors.Is(err, jetstream.ErrConsumerNotFound) {
+						select {
+						case restart <- struct{}{}:
+						default:
+						}
+					}
+				}))
+		}
+		if err != nil {
+			f.warnEvery("consumer", "fleet: cannot read the stream; retrying", "err", err)
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(2 * time.Second):
+			}
+			continue
+		}
+	watch:
+		for {
+			select {
+			case <-ctx.Done():
 				cc.Stop()
 				return
+			case <-restart:
+				break watch
+			case <-check.C:
+				// Asking the stream costs its leader a request: every
+				// check after an error, else every sixth.
+				if ticks++; !troubled.Swap(false) && ticks%6 != 0 {
+					continue
+				}
+				f.mu.Lock()
+				seq := f.seq
+				f.mu.Unlock()
+				if seq == lastSeen && f.streamAhead(ctx, stream, seq) {
+					break watch
+				}
+				lastSeen = seq
 			}
 		}
-		f.warnEvery("consumer", "fleet: cannot read the stream; retrying", "err", err)
+		cc.Stop()
+		f.log.Info("fleet: re-creating the stream reader", "from", from+1)
 		select {
 		case <-ctx.Done():
 			return
-		case <-time.After(2 * time.Second):
+		case <-time.After(500 * time.Millisecond):
 		}
 	}
+}
+
+// consumerCheck is how often a reader that reported an error is checked
+// against the stream's last sequence (one without errors: every 30 s).
+const consumerCheck = 5 * time.Second
+
+// streamAhead reports whether the stream holds messages after seq.
+func (f *Fleet) streamAhead(ctx context.Context, s jetstream.Stream, seq uint64) bool {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	info, err := s.Info(ctx)
+	if err != nil {
+		return false
+	}
+	f.mu.Lock()
+	f.streamSeq = max(f.streamSeq, info.State.LastSeq)
+	f.mu.Unlock()
+	return info.State.LastSeq > seq
 }
 
 // onStored takes a message from the stream.
