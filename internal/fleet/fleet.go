@@ -155,7 +155,7 @@ func (f *Fleet) Run(ctx context.Context) error {
 		return err
 	}
 	defer nc.Close()
-	js, err := jetstream.New(nc, jetstream.WithPublishAsyncMaxPending(4096))
+	js, err := jetstream.New(nc, jetstream.WithPublishAsyncMaxPending(publishBatchLen))
 	if err != nil {
 		return fmt.Errorf("fleet: %w", err)
 	}
@@ -315,7 +315,7 @@ func (f *Fleet) publish(ctx context.Context) {
 }
 
 // publishBatchLen is how many messages are in flight at once.
-const publishBatchLen = 2048
+const publishBatchLen = 8192
 
 // ackWait bounds the wait for the stream's acknowledgements of a batch.
 const ackWait = 1500 * time.Millisecond
