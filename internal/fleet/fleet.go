@@ -102,6 +102,7 @@ type received struct {
 	err     error
 	seq     uint64
 	pending uint64
+	dup     bool // a stored message already applied from the live path
 }
 
 // recvQueue bounds the received messages waiting to be applied; NATS
@@ -411,11 +412,11 @@ func ttl(until, now time.Time) time.Duration {
 func (f *Fleet) onLive(m *nats.Msg) {
 	r := received{id: m.Header.Get(jetstream.MsgIDHeader)}
 	r.node, r.err = NodeOf(m.Subject)
-	if r.err == nil {
-		r.msg, r.err = Decode(m.Data)
-	}
 	if r.node == f.cfg.Node {
 		return
+	}
+	if r.err == nil {
+		r.msg, r.err = Decode(m.Data)
 	}
 	f.recv <- r
 }
@@ -557,7 +558,13 @@ func (f *Fleet) onStored(m jetstream.Msg) {
 	r := received{seq: md.Sequence.Stream, pending: md.NumPending, id: m.Headers().Get(jetstream.MsgIDHeader)}
 	r.node, r.err = NodeOf(m.Subject())
 	if r.err == nil && r.node != f.cfg.Node {
-		r.msg, r.err = Decode(m.Data())
+		// Most stored messages arrived live already: skip decoding them.
+		f.mu.Lock()
+		r.dup = r.id != "" && f.seen.has(r.id)
+		f.mu.Unlock()
+		if !r.dup {
+			r.msg, r.err = Decode(m.Data())
+		}
 	}
 	f.recv <- r
 }
@@ -662,7 +669,7 @@ func (f *Fleet) applyBatch(ctx context.Context, batch []received) {
 		if r.seq > maxSeq {
 			maxSeq = r.seq
 		}
-		if r.node == f.cfg.Node {
+		if r.node == f.cfg.Node || r.dup {
 			continue
 		}
 		if r.err != nil {

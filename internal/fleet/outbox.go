@@ -59,6 +59,13 @@ func newSeenIDs() seenIDs {
 	return seenIDs{cur: map[string]struct{}{}, prev: map[string]struct{}{}}
 }
 
+// has reports whether id was applied lately.
+func (s *seenIDs) has(id string) bool {
+	_, a := s.cur[id]
+	_, b := s.prev[id]
+	return a || b
+}
+
 // add reports whether id is new, and remembers it.
 func (s *seenIDs) add(id string, now time.Time) bool {
 	if now.Sub(s.since) >= 2*time.Minute {
