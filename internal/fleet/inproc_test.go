@@ -280,4 +280,10 @@ func TestLink(t *testing.T) {
 	if st := c.f.Snapshot(); st.LastSeq == 0 || st.Lag != 0 {
 		t.Errorf("c status after catch-up: last_seq %d lag %d", st.LastSeq, st.Lag)
 	}
+	if jsp := c.f.js.Load(); jsp != nil {
+		if s, err := (*jsp).Stream(context.Background(), DefaultStream); err == nil {
+			st := s.CachedInfo().State
+			t.Logf("stream: %d messages, %d bytes (%d per message), %d subjects", st.Msgs, st.Bytes, st.Bytes/max(st.Msgs, 1), st.NumSubjects)
+		}
+	}
 }
