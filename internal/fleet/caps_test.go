@@ -11,7 +11,9 @@ func TestCaps(t *testing.T) {
 	ign := netip.MustParsePrefix("192.0.2.128/25")
 	c := newCaps(cfg, func(p netip.Prefix) bool { return ign.Overlaps(p) })
 	now := time.Unix(1_800_000_000, 0)
-	ban := func(s string) Message { return Message{Op: OpBan, Jail: "sshd", Prefix: netip.MustParsePrefix(s), Since: now} }
+	ban := func(s string) Message {
+		return Message{Op: OpBan, Jail: "sshd", Prefix: netip.MustParsePrefix(s), Since: now}
+	}
 	cases := []struct {
 		node, prefix string
 		at           time.Duration
@@ -26,7 +28,7 @@ func TestCaps(t *testing.T) {
 		{"web-1", "192.0.2.1/32", 0, ""},
 		{"web-1", "192.0.2.2/32", time.Second, ""},
 		{"web-1", "192.0.2.3/32", 2 * time.Second, RejectRate},
-		{"web-2", "192.0.2.3/32", 2 * time.Second, ""}, // per node
+		{"web-2", "192.0.2.3/32", 2 * time.Second, ""},  // per node
 		{"web-1", "192.0.2.3/32", 61 * time.Second, ""}, // a new minute
 	}
 	for _, tc := range cases {
