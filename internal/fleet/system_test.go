@@ -156,7 +156,7 @@ type sysNode struct {
 	p      *proc
 }
 
-// kernel returns the prefixes in the node's set (sshd-v4, manual-v4net, …).
+// kernel returns the prefixes in the node's set (ban-sshd-v4, ban-manual-v4net, …).
 func (n *sysNode) kernel(t *testing.T, set string) map[netip.Prefix]bool {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -220,9 +220,9 @@ func nftElem(raw json.RawMessage) (netip.Prefix, error) {
 	return netip.Prefix{}, fmt.Errorf("unknown element %s", raw)
 }
 
-// holds reports how many of want are in the node's sshd-v4 set.
+// holds reports how many of want are in the node's ban-sshd-v4 set.
 func (n *sysNode) holds(t *testing.T, want []netip.Prefix) int {
-	got := n.kernel(t, "sshd-v4")
+	got := n.kernel(t, "ban-sshd-v4")
 	c := 0
 	for _, p := range want {
 		if got[p] {
@@ -417,13 +417,13 @@ node = %q
 	// A /24 from web-1: web-2 (min_prefix_v4 = 25) refuses it, web-3 takes it.
 	n1.cli(t, bin, "ban", "198.19.5.0/24")
 	net24 := netip.MustParsePrefix("198.19.5.0/24")
-	if _, ok := within(5*time.Second, func() bool { return n3.kernel(t, "manual-v4net")[net24] }); !ok {
+	if _, ok := within(5*time.Second, func() bool { return n3.kernel(t, "ban-manual-v4net")[net24] }); !ok {
 		t.Error("web-3 did not enforce web-1's /24")
 	}
 	if _, ok := within(5*time.Second, func() bool { return rejected(n2.status(t), "web-1", RejectPrefix) == 1 }); !ok {
 		t.Errorf("web-2 did not count web-1's /24 as rejected by prefix: %+v", n2.status(t).Nodes)
 	}
-	if n2.kernel(t, "manual-v4net")[net24] {
+	if n2.kernel(t, "ban-manual-v4net")[net24] {
 		t.Error("web-2 enforces a /24 although min_prefix_v4 = 25")
 	}
 	if r := rejected(n3.status(t), "web-1", RejectIgnored); r != 20 {
