@@ -42,13 +42,13 @@ ignoreip = ["10.0.0.0/8", "192.0.2.7"]
 
 func TestFleetSectionErrors(t *testing.T) {
 	for src, want := range map[string]string{
-		"[fleet]\nenabled = true\n":                                             "needs servers",
-		"[fleet]\nservers = [\"10.0.0.5:4222\"]\n":                              "not a URL",
-		"[fleet]\nnode = \"web.1\"\n":                                           "letters, digits",
-		"[fleet]\npassword_file = \"/x\"\n":                                     "needs user",
-		"[fleet]\nmin_prefix_v4 = 40\n":                                         "",
-		"[fleet]\nignoreip = [\"example.org\"]\n":                               "host names",
-		"[fleet]\nserver = [\"nats://x:4222\"]\n":                               "did you mean",
+		"[fleet]\nenabled = true\n":                                            "needs servers",
+		"[fleet]\nservers = [\"10.0.0.5:4222\"]\n":                             "not a URL",
+		"[fleet]\nnode = \"web.1\"\n":                                          "letters, digits",
+		"[fleet]\npassword_file = \"/x\"\n":                                    "needs user",
+		"[fleet]\nmin_prefix_v4 = 40\n":                                        "",
+		"[fleet]\nignoreip = [\"example.org\"]\n":                              "host names",
+		"[fleet]\nserver = [\"nats://x:4222\"]\n":                              "did you mean",
 		"[fleet]\nenabled = true\nservers = [\"nats://x:1\"]\ncert = \"/c\"\n": "cert and key",
 	} {
 		_, err := LoadBytes("x.toml", []byte(src), Options{})
