@@ -19,4 +19,5 @@ var commands = []func(*globals) *cobra.Command{
 	newWhyCmd,
 	newFimCmd,
 	newWebCmd,
+	newFleetCmd,
 }

@@ -49,6 +49,8 @@ type Config struct {
 	FIM FIM
 	// Web is the [web] table: the dashboard.
 	Web Web
+	// Fleet is [fleet]: bans shared with other nodes.
+	Fleet Fleet
 	// Files lists the layers read, lowest first; the first is BuiltinName.
 	Files []string
 	// Warnings are problems that do not stop the daemon, such as a log

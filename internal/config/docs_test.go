@@ -31,6 +31,7 @@ func TestDocs(t *testing.T) {
 		{"log keys", keyTable(logKeys(), false)},
 		{"fim keys", keyTable(fimKeys(), false)},
 		{"web keys", keyTable(webKeys(), false)},
+		{"fleet keys", keyTable(fleetKeys(), false)},
 	}
 	want := doc
 	for _, b := range blocks {

@@ -192,6 +192,7 @@ func (s *Server) routes() map[string]route {
 		"GET /v1/events":     s.events,
 		"GET /v1/why":        s.why,
 		"POST /v1/web/token": s.webToken,
+		"GET /v1/fleet":      s.fleet,
 	}
 }
 

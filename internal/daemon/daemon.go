@@ -27,6 +27,7 @@ import (
 	"github.com/rampart-ids/rampart/internal/config"
 	"github.com/rampart-ids/rampart/internal/event"
 	"github.com/rampart-ids/rampart/internal/firewall"
+	"github.com/rampart-ids/rampart/internal/fleet"
 	"github.com/rampart-ids/rampart/internal/jail"
 	"github.com/rampart-ids/rampart/internal/metrics"
 	"github.com/rampart-ids/rampart/internal/resolve"
@@ -74,6 +75,7 @@ type Daemon struct {
 	met     *metrics.Metrics
 	bus     *event.Bus
 	dns     *resolve.Resolver
+	fleet   *fleet.Fleet // nil unless [fleet] is enabled
 	kinds   []SourceKind
 	started time.Time
 
@@ -135,6 +137,9 @@ func Run(ctx context.Context, opts Options) error {
 		return err
 	}
 	d.bans = ban.New(ban.Config{Store: d.store, Firewall: d.fw, Log: log, Events: d.bus, Fallback: ManualJail})
+	if d.fleet, err = d.newFleet(cfg.Fleet); err != nil {
+		return &ConfigError{err}
+	}
 	// Subscribers first, so that they see the events of the start.
 	subs := d.subscribe(append(d.builtinSubscribers(), opts.Subscribers...))
 	d.purgeHistory(ctx, cfg.Daemon.HistoryKeep, nil)

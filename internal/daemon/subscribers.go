@@ -28,12 +28,12 @@ const defaultLimit = 65536
 // one more entry (Options.Subscribers adds subscribers without changing
 // this file).
 func (d *Daemon) builtinSubscribers() []Subscriber {
-	return []Subscriber{
+	return append([]Subscriber{
 		{Name: "metrics", Handle: d.metricsEvents},
 		{Name: "log", Handle: d.logEvents},
 		{Name: "history", Handle: d.historyEvents},
 		{Name: "alerts", Handle: d.alertsEvents},
-	}
+	}, d.fleetSubscribers()...)
 }
 
 // subscribe subscribes every subscriber to the bus now (so that none
