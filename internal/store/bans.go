@@ -1,10 +1,12 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 	"time"
 
@@ -71,11 +73,22 @@ func (s *Store) AddBans(ctx context.Context, bans []Ban) error {
 	for i, b := range bans {
 		rows[i] = [banArgs]any{b.Jail, prefixText(b.Prefix), b.Since.UnixNano(), nanos(b.Until), b.Count, string(b.Origin.Kind), b.Origin.String()}
 	}
+	// The active bans go in in key order, so that consecutive rows land in
+	// the same B-tree pages (a flood's addresses come in random order);
+	// the sort is stable, so of two bans of one key the later still wins.
+	// The history keeps the order of the calls.
+	byKey := make([]int, len(rows))
+	for i := range byKey {
+		byKey[i] = i
+	}
+	slices.SortStableFunc(byKey, func(a, b int) int {
+		return cmp.Or(cmp.Compare(rows[a][0].(string), rows[b][0].(string)), cmp.Compare(rows[a][1].(string), rows[b][1].(string)))
+	})
 	args := make([]any, 0, rowsPerInsert*banArgs)
 	for _, w := range []struct {
 		query func(int) string
 		order []int // nil: as given
-	}{{upsertBans, nil}, {insertHistory, nil}} {
+	}{{upsertBans, byKey}, {insertHistory, nil}} {
 		var full *sql.Stmt // prepared once for rowsPerInsert rows
 		for start := 0; start < len(rows); start += rowsPerInsert {
 			n := min(len(rows)-start, rowsPerInsert)
