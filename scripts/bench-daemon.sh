@@ -133,6 +133,9 @@ stop() {
   kill -TERM "$pid"; wait "$pid" || true; pid=
 }
 
+# cpu: the daemon's user+system CPU time so far, in ms.
+cpu() { awk -v hz="$(getconf CLK_TCK)" '{printf "%d", ($14 + $15) * 1000 / hz}' "/proc/$pid/stat"; }
+
 rss() { awk '/^VmRSS/ {printf "%.1f MB", $2/1024} /^VmHWM/ {h=$2} END {printf " (peak %.1f MB)", h/1024}' "/proc/$pid/status"; }
 
 # rssparts: the resident memory split into the binary's pages and the rest.
@@ -152,8 +155,9 @@ for s in $steps; do
     else
       start "$d"
     fi
+    c0=$(cpu)
     "$tmp/benchtool" flood -ns "$ns" -log "$d/sshd.log" -from "$d/flood.log" -want 10000
-    echo "   RSS after the flood: $(rss)"
+    echo "   daemon CPU for the flood: $(( $(cpu) - c0 )) ms; RSS after the flood: $(rss)"
     if [ -n "$prof" ]; then
       kill -INT "$perfpid"; wait "$perfpid" || true
       perf report -i "$prof/flood.perf.data" --no-children --sort symbol --stdio 2>/dev/null | grep -v '^#' | grep '%' | head -40

@@ -130,8 +130,8 @@ func flood(args []string) error {
 	if n < *want {
 		return fmt.Errorf("the events reported %d addresses but the kernel's sets hold %d", *want, n)
 	}
-	fmt.Printf("flood: %d bytes appended in %v; %d bans in the kernel %.3f s after the append began (nftables events; %d in the sets)\n",
-		len(data), wrote.Round(time.Millisecond), *want, at.Sub(start).Seconds(), n)
+	fmt.Printf("flood: %d bytes appended in %v; %d bans in the kernel %.3f s after the append began (nftables events, %d transactions; %d in the sets)\n",
+		len(data), wrote.Round(time.Millisecond), *want, at.Sub(start).Seconds(), w.transactions(), n)
 	return nil
 }
 

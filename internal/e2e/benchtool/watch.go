@@ -29,6 +29,7 @@ type watcher struct {
 
 	mu      sync.Mutex
 	seen    map[netip.Addr]time.Time
+	batches int           // transactions that added elements
 	err     error         // the monitor stopped (ENOBUFS: events were lost)
 	changed chan struct{} // closed and replaced at every event batch
 }
@@ -77,6 +78,7 @@ func (w *watcher) run(events chan *nftables.MonitorEvents) {
 		if evs.GeneratedBy != nil && evs.GeneratedBy.Type == nftables.MonitorEventTypeOOB {
 			w.err = fmt.Errorf("nftables monitor: %v", evs.GeneratedBy.Error)
 		}
+		added := false
 		for _, ev := range evs.Changes {
 			if ev.Type == nftables.MonitorEventTypeOOB {
 				w.err = fmt.Errorf("nftables monitor: %v", ev.Error)
@@ -97,7 +99,11 @@ func (w *watcher) run(events chan *nftables.MonitorEvents) {
 				if _, dup := w.seen[a]; !dup {
 					w.seen[a] = now
 				}
+				added = true
 			}
+		}
+		if added {
+			w.batches++
 		}
 		close(w.changed)
 		w.changed = make(chan struct{})
@@ -161,6 +167,13 @@ func (w *watcher) waitCount(n int, match func(netip.Addr) bool, deadline time.Ti
 			return time.Time{}, fmt.Errorf("%d of %d addresses in the kernel by the deadline", got, n)
 		}
 	}
+}
+
+// transactions returns how many kernel transactions added elements.
+func (w *watcher) transactions() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.batches
 }
 
 // count returns how many seen addresses match.
