@@ -60,11 +60,6 @@ func (s *Store) AddBans(ctx context.Context, bans []Ban) error {
 			return fmt.Errorf("store: ban %d: %w", i, err)
 		}
 	}
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("store: add bans: %w", err)
-	}
-	defer tx.Rollback()
 	// Many rows per statement: each Exec costs the driver a goroutine, a
 	// progress handler and a round of argument conversion, far more than
 	// SQLite's work for one row, so a flood's 10,000 bans take 2 x 40
@@ -84,6 +79,12 @@ func (s *Store) AddBans(ctx context.Context, bans []Ban) error {
 	slices.SortStableFunc(byKey, func(a, b int) int {
 		return cmp.Or(cmp.Compare(rows[a][0].(string), rows[b][0].(string)), cmp.Compare(rows[a][1].(string), rows[b][1].(string)))
 	})
+	defer s.writing()()
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("store: add bans: %w", err)
+	}
+	defer tx.Rollback()
 	args := make([]any, 0, rowsPerInsert*banArgs)
 	for _, w := range []struct {
 		query func(int) string
@@ -233,6 +234,7 @@ func (s *Store) ActiveBans(ctx context.Context, now time.Time) ([]Ban, error) {
 // and by Jail, or every jail when Jail is empty; other fields are ignored.
 // The history keeps them.
 func (s *Store) RemoveBans(ctx context.Context, bans []Ban) ([]Ban, error) {
+	defer s.writing()()
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, fmt.Errorf("store: remove bans: %w", err)
@@ -261,6 +263,7 @@ func (s *Store) RemoveBans(ctx context.Context, bans []Ban) ([]Ban, error) {
 
 // ExpireBefore deletes the bans that ended at or before now and returns them.
 func (s *Store) ExpireBefore(ctx context.Context, now time.Time) ([]Ban, error) {
+	defer s.writing()()
 	bans, err := collect(s.db.QueryContext(ctx,
 		"DELETE FROM bans WHERE until IS NOT NULL AND until <= ? RETURNING "+banColumns, now.UnixNano()))
 	if err != nil {
@@ -369,6 +372,7 @@ func (s *Store) History(ctx context.Context, hq HistoryQuery) ([]Ban, error) {
 // how many it deleted. Fail2ban keeps a day by default (dbpurgeage); the
 // recidive jail and bantime.increment need longer.
 func (s *Store) PurgeHistory(ctx context.Context, before time.Time) (int64, error) {
+	defer s.writingLater()()
 	res, err := s.db.ExecContext(ctx, "DELETE FROM history WHERE at < ?", before.UnixNano())
 	if err != nil {
 		return 0, fmt.Errorf("store: purge history: %w", err)

@@ -20,6 +20,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
@@ -33,6 +35,35 @@ type Store struct {
 	db   *sql.DB
 	now  func() time.Time
 	path string
+	// wmu lets one of this process's writes at a time into SQLite. SQLite
+	// alone would make a waiting writer sleep in steps of up to 100 ms
+	// (its busy handler polls), so a ban's commit queued behind a batch of
+	// the event history could wait a whole step after the lock was free;
+	// a mutex hands over at once. busy_timeout still covers writers in
+	// other processes.
+	wmu sync.Mutex
+	// urgent counts writes of bans waiting for wmu: background writes (the
+	// event history, positions, purges) let them go first.
+	urgent atomic.Int32
+}
+
+// writing takes the write lock for a ban's write, ahead of background
+// writes; call the result to release it.
+func (s *Store) writing() func() {
+	s.urgent.Add(1)
+	s.wmu.Lock()
+	s.urgent.Add(-1)
+	return s.wmu.Unlock
+}
+
+// writingLater takes the write lock for a background write once no ban's
+// write is waiting; call the result to release it.
+func (s *Store) writingLater() func() {
+	for s.urgent.Load() > 0 {
+		time.Sleep(200 * time.Microsecond)
+	}
+	s.wmu.Lock()
+	return s.wmu.Unlock
 }
 
 // Open opens the database at path, creating it (directory mode 0700, file
