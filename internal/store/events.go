@@ -59,8 +59,13 @@ func (s *Store) addEvents(ctx context.Context, evs []event.Event) error {
 		}
 		args = append(args, row...)
 	}
+	conn, err := s.lazyConn(ctx)
+	if err != nil {
+		return fmt.Errorf("store: add events: %w", err)
+	}
+	defer conn.release()
 	defer s.writingLater()()
-	tx, err := s.db.BeginTx(ctx, nil)
+	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("store: add events: %w", err)
 	}

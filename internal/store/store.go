@@ -10,6 +10,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"embed"
 	"errors"
 	"fmt"
@@ -66,6 +67,35 @@ func (s *Store) writingLater() func() {
 	return s.wmu.Unlock
 }
 
+// lazy is a connection that commits without syncing the log
+// (synchronous=NORMAL), for the event history.
+type lazy struct{ *sql.Conn }
+
+// lazyConn takes a connection from the pool and turns syncing off for it.
+// A commit on it survives kill -9 but not a power cut, unless a later
+// commit of a ban syncs the log, which holds it too: the log is one file,
+// synced up to each ban's commit.
+func (s *Store) lazyConn(ctx context.Context) (lazy, error) {
+	c, err := s.db.Conn(ctx)
+	if err != nil {
+		return lazy{}, err
+	}
+	if _, err := c.ExecContext(ctx, "PRAGMA synchronous = NORMAL"); err != nil {
+		c.Close()
+		return lazy{}, err
+	}
+	return lazy{c}, nil
+}
+
+// release turns syncing back on and returns the connection to the pool,
+// or, when that fails, closes it: a pooled connection must sync.
+func (c lazy) release() {
+	if _, err := c.ExecContext(context.Background(), "PRAGMA synchronous = FULL"); err != nil {
+		_ = c.Raw(func(any) error { return driver.ErrBadConn })
+	}
+	c.Close()
+}
+
 // Open opens the database at path, creating it (directory mode 0700, file
 // mode 0600) and bringing its schema up to date.
 //
@@ -76,6 +106,10 @@ func (s *Store) writingLater() func() {
 // power cut lose nothing committed. synchronous=NORMAL would survive kill -9
 // too but could lose the last commits on power loss; the extra fsync costs
 // little because bans are written in batches, one transaction per batch.
+// The event history is the exception: it is written with synchronous=NORMAL
+// (an fsync per history transaction was most of its cost), so a power cut
+// can lose its last events, never a ban (the log is synced up to every
+// ban's commit, and with it the events before).
 // busy_timeout makes concurrent writers wait for each other instead of
 // failing, and write transactions take the write lock when they begin
 // (_txlock=immediate) so that they never fail halfway on a lock upgrade.
