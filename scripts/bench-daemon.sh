@@ -56,7 +56,7 @@ fi
 go build -o "$tmp/benchtool" ./internal/e2e/benchtool
 ip netns add "$ns"
 ip -n "$ns" link set lo up
-echo "date: $(date -u +%Y-%m-%dT%H:%MZ)  host: $(nproc) cores, load: $(cut -d' ' -f1-3 /proc/loadavg)  commit: $(git rev-parse --short HEAD)"
+echo "date: $(date -u +%Y-%m-%dT%H:%MZ)  host: $(nproc) cores, load: $(cut -d' ' -f1-3 /proc/loadavg)  commit: $(git rev-parse --short HEAD)${RAMPART:+ (binary: $RAMPART)}"
 
 # config DIR MAXRETRY MAX_TRACKED NJAILS: a rampart.toml with NJAILS jails
 # (sshd first, then other built-in filters), each on its own log in DIR.
