@@ -7,6 +7,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
+	"runtime/metrics"
+	"sync"
 	"testing"
 	"time"
 )
@@ -134,5 +137,46 @@ func BenchmarkReaderLongLines(b *testing.B) {
 		if _, err := r.read(context.Background(), &growing{data}, s); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// BenchmarkFileIdleMemory starts 10 file sources on empty files, as a
+// daemon with 10 jails does, lets them settle, and reports what an idle
+// source holds: goroutine stack bytes and live heap bytes per source
+// (from runtime/metrics, after a GC).
+func BenchmarkFileIdleMemory(b *testing.B) {
+	const sources = 10
+	dir := b.TempDir()
+	sample := []metrics.Sample{{Name: "/memory/classes/heap/stacks:bytes"}, {Name: "/gc/heap/live:bytes"}}
+	read := func() (stacks, live float64) {
+		runtime.GC()
+		metrics.Read(sample)
+		return float64(sample[0].Value.Uint64()), float64(sample[1].Value.Uint64())
+	}
+	for b.Loop() {
+		s0, h0 := read()
+		ctx, cancel := context.WithCancel(context.Background())
+		var wg sync.WaitGroup
+		for i := range sources {
+			path := filepath.Join(dir, fmt.Sprintf("%d.log", i))
+			if err := os.WriteFile(path, nil, 0o640); err != nil {
+				b.Fatal(err)
+			}
+			f, err := NewFile(FileConfig{Name: "idle", Pattern: path, Logger: discardLogger()})
+			if err != nil {
+				b.Fatal(err)
+			}
+			wg.Go(func() {
+				if err := f.Run(ctx, func(Line) {}); err != nil {
+					b.Error(err)
+				}
+			})
+		}
+		time.Sleep(200 * time.Millisecond)
+		s1, h1 := read()
+		cancel()
+		wg.Wait()
+		b.ReportMetric((s1-s0)/sources, "stack-B/source")
+		b.ReportMetric((h1-h0)/sources, "heap-B/source")
 	}
 }

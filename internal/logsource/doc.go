@@ -1,5 +1,5 @@
 // Package logsource reads log lines for the jails: files followed by name
-// (inotify through fsnotify, with a polling fallback) across rotation,
+// (inotify, with a polling fallback) across rotation,
 // truncation, deletion and re-creation, and the systemd journal through
 // journalctl.
 //

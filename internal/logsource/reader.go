@@ -42,9 +42,11 @@ type sink struct {
 // own offsets, so the same buffer can go on with another file that holds the
 // same bytes (the copy left by copytruncate).
 //
-// The buffer is allocated once; lines are handed on as slices of it. A line
-// longer than maxLine keeps only its first maxLine bytes: the rest is read
-// and dropped, so memory stays bounded whatever the file holds.
+// The buffer is allocated when bytes first arrive and kept while they keep
+// coming (an idle file gives it back, see release); lines are handed on as
+// slices of it. A line longer than maxLine keeps only its first maxLine
+// bytes: the rest is read and dropped, so memory stays bounded whatever the
+// file holds.
 type fileReader struct {
 	f    *os.File
 	id   fileID
@@ -61,7 +63,7 @@ type fileReader struct {
 	missed     int       // rescans in a row that found it grown without an event
 	stats      *pathStats
 
-	buf        []byte // maxLine + readChunk bytes
+	buf        []byte // maxLine + readChunk bytes, or nil while idle
 	start, end int    // buf[start:end] holds the bytes of an unfinished line
 	readOff    int64  // file offset of the next byte to read
 	commitOff  int64  // file offset just after the last line handed on
@@ -81,7 +83,6 @@ func newFileReader(f *os.File, id fileID, path string, maxLine int, stats *pathS
 		path:    path,
 		active:  true,
 		stats:   stats,
-		buf:     make([]byte, maxLine+readChunk),
 		maxLine: maxLine,
 	}
 }
@@ -96,9 +97,22 @@ func (r *fileReader) setOffset(off int64) {
 // hasPartial reports whether an unfinished line is held.
 func (r *fileReader) hasPartial() bool { return r.truncating || r.end > r.start }
 
+// release gives the buffer back unless it holds an unfinished line: an
+// idle source keeps no buffer (maxLine + readChunk bytes each, 48 KiB with
+// the daemon's default max_line_bytes), and the next read allocates it again.
+func (r *fileReader) release() {
+	if !r.hasPartial() {
+		r.buf = nil
+		r.start, r.end = 0, 0
+	}
+}
+
 // read hands on every complete line from r.readOff to the end of src. It
 // returns early, without losing anything, when ctx is done.
 func (r *fileReader) read(ctx context.Context, src io.ReaderAt, s *sink) (int64, error) {
+	if r.buf == nil {
+		r.buf = make([]byte, r.maxLine+readChunk)
+	}
 	var total int64
 	for i := 0; ; i++ {
 		if i&15 == 15 && ctx.Err() != nil {

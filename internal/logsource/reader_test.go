@@ -197,3 +197,42 @@ func FuzzReader(f *testing.F) {
 		}
 	})
 }
+
+// TestReaderRelease gives the buffer back between reads: an unfinished line
+// keeps it (and its bytes), a reader with none holds no buffer, and reading
+// goes on where it was either way.
+func TestReaderRelease(t *testing.T) {
+	var got []string
+	s := &sink{emit: func(l Line) { got = append(got, string(l.Bytes)) }}
+	g := &growing{}
+	r := newFileReader(nil, fileID{}, "/x", 64, &pathStats{})
+	if r.buf != nil {
+		t.Fatal("a new reader holds a buffer before anything was read")
+	}
+	steps := []struct {
+		appendText string
+		wantBuf    bool // after release
+	}{
+		{"one\ntw", true},  // "tw" is unfinished: kept
+		{"o\n", false},     // nothing held: released
+		{"three\n", false}, // allocated again, released again
+		{"fo", true},
+		{"ur\n", false},
+	}
+	for i, st := range steps {
+		g.b = append(g.b, st.appendText...)
+		if _, err := r.read(context.Background(), g, s); err != nil {
+			t.Fatal(err)
+		}
+		r.release()
+		if (r.buf != nil) != st.wantBuf {
+			t.Errorf("step %d: holds a buffer = %v, want %v", i, r.buf != nil, st.wantBuf)
+		}
+	}
+	if want := []string{"one", "two", "three", "four"}; !slices.Equal(got, want) {
+		t.Errorf("lines = %q, want %q", got, want)
+	}
+	if r.commitOff != int64(len(g.b)) {
+		t.Errorf("commit offset %d, want %d", r.commitOff, len(g.b))
+	}
+}

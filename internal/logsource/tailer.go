@@ -12,8 +12,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-
-	"github.com/fsnotify/fsnotify"
 )
 
 // retiredPoll is how often a file renamed away is looked at while it may
@@ -139,8 +137,8 @@ func (t *tailer) watchDirs() {
 // event reports whether ev concerns the followed files, and whether the
 // pattern must be matched again (a file appeared, left or was renamed).
 func (t *tailer) event(ev fsEvent) (relevant, full bool) {
-	names := ev.Has(fsnotify.Create) || ev.Has(fsnotify.Remove) || ev.Has(fsnotify.Rename)
-	if t.watched[ev.Name] && (ev.Has(fsnotify.Remove) || ev.Has(fsnotify.Rename)) {
+	names := ev.Has(opCreate) || ev.Has(opRemove) || ev.Has(opRename)
+	if t.watched[ev.Name] && (ev.Has(opRemove) || ev.Has(opRename)) {
 		delete(t.watched, ev.Name) // the kernel dropped the watch with it
 		return true, true
 	}
@@ -445,6 +443,9 @@ func (t *tailer) poll(ctx context.Context, r *fileReader, now time.Time) {
 	if r.hasPartial() && now.Sub(r.lastGrowth) >= t.cfg.PartialFlush {
 		r.flushPartial(&t.sink)
 		t.dirty = true
+	}
+	if t.rescan && now.Sub(r.lastGrowth) >= t.cfg.RescanInterval {
+		r.release() // quiet since the last timed rescan or longer
 	}
 }
 

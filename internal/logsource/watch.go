@@ -5,14 +5,11 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/fsnotify/fsnotify"
 	"golang.org/x/sys/unix"
 )
 
-// watcher tells which directory entries changed. fsnotify provides it; a
+// watcher tells which directory entries changed. inotify provides it; a
 // test can put a failing one in its place.
-type fsEvent = fsnotify.Event
-
 type watcher interface {
 	Add(dir string) error
 	events() <-chan fsEvent
@@ -20,23 +17,14 @@ type watcher interface {
 	Close() error
 }
 
-// fsWatcher is an inotify watcher through fsnotify.
-type fsWatcher struct{ w *fsnotify.Watcher }
-
-// newFSWatcher starts an inotify instance. Its events are buffered so that a
-// burst of writes does not stall the kernel queue while lines are handed on.
+// newFSWatcher starts an inotify instance.
 func newFSWatcher() (watcher, error) {
-	w, err := fsnotify.NewBufferedWatcher(256)
+	w, err := newInotify()
 	if err != nil {
 		return nil, err
 	}
-	return fsWatcher{w: w}, nil
+	return w, nil
 }
-
-func (f fsWatcher) Add(dir string) error          { return f.w.Add(dir) }
-func (f fsWatcher) events() <-chan fsnotify.Event { return f.w.Events }
-func (f fsWatcher) errors() <-chan error          { return f.w.Errors }
-func (f fsWatcher) Close() error                  { return f.w.Close() }
 
 // eventlessFS reports whether dir is on a filesystem where inotify sees only
 // the changes made by this host (network and FUSE filesystems): files there

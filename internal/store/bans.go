@@ -1,10 +1,12 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 	"time"
 
@@ -58,39 +60,93 @@ func (s *Store) AddBans(ctx context.Context, bans []Ban) error {
 			return fmt.Errorf("store: ban %d: %w", i, err)
 		}
 	}
+	// Many rows per statement: each Exec costs the driver a goroutine, a
+	// progress handler and a round of argument conversion, far more than
+	// SQLite's work for one row, so a flood's 10,000 bans take 2 x 40
+	// statements instead of 2 x 10,000.
+	rows := make([][banArgs]any, len(bans))
+	for i, b := range bans {
+		rows[i] = [banArgs]any{b.Jail, prefixText(b.Prefix), b.Since.UnixNano(), nanos(b.Until), b.Count, string(b.Origin.Kind), b.Origin.String()}
+	}
+	// The active bans go in in key order, so that consecutive rows land in
+	// the same B-tree pages (a flood's addresses come in random order);
+	// the sort is stable, so of two bans of one key the later still wins.
+	// The history keeps the order of the calls.
+	byKey := make([]int, len(rows))
+	for i := range byKey {
+		byKey[i] = i
+	}
+	slices.SortStableFunc(byKey, func(a, b int) int {
+		return cmp.Or(cmp.Compare(rows[a][0].(string), rows[b][0].(string)), cmp.Compare(rows[a][1].(string), rows[b][1].(string)))
+	})
+	defer s.writing()()
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("store: add bans: %w", err)
 	}
 	defer tx.Rollback()
-	upsert, err := tx.PrepareContext(ctx, `INSERT INTO bans (jail, prefix, since, until, count, source, origin)
-		VALUES (?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (jail, prefix) DO UPDATE SET
-			since = excluded.since, until = excluded.until, count = excluded.count,
-			source = excluded.source, origin = excluded.origin`)
-	if err != nil {
-		return fmt.Errorf("store: add bans: %w", err)
-	}
-	defer upsert.Close()
-	hist, err := tx.PrepareContext(ctx, `INSERT INTO history (jail, prefix, at, until, count, source, origin) VALUES (?, ?, ?, ?, ?, ?, ?)`)
-	if err != nil {
-		return fmt.Errorf("store: add bans: %w", err)
-	}
-	defer hist.Close()
-	for _, b := range bans {
-		p, since, until := prefixText(b.Prefix), b.Since.UnixNano(), nanos(b.Until)
-		kind, org := string(b.Origin.Kind), b.Origin.String()
-		if _, err := upsert.ExecContext(ctx, b.Jail, p, since, until, b.Count, kind, org); err != nil {
-			return fmt.Errorf("store: add ban %s %s: %w", b.Jail, p, err)
-		}
-		if _, err := hist.ExecContext(ctx, b.Jail, p, since, until, b.Count, kind, org); err != nil {
-			return fmt.Errorf("store: add ban %s %s: %w", b.Jail, p, err)
+	args := make([]any, 0, rowsPerInsert*banArgs)
+	for _, w := range []struct {
+		query func(int) string
+		order []int // nil: as given
+	}{{upsertBans, byKey}, {insertHistory, nil}} {
+		var full *sql.Stmt // prepared once for rowsPerInsert rows
+		for start := 0; start < len(rows); start += rowsPerInsert {
+			n := min(len(rows)-start, rowsPerInsert)
+			args = args[:0]
+			for i := start; i < start+n; i++ {
+				r := i
+				if w.order != nil {
+					r = w.order[i]
+				}
+				args = append(args, rows[r][:]...)
+			}
+			st := full
+			if st == nil || n < rowsPerInsert {
+				if st, err = tx.PrepareContext(ctx, w.query(n)); err != nil {
+					return fmt.Errorf("store: add bans: %w", err)
+				}
+				defer st.Close()
+				if n == rowsPerInsert {
+					full = st
+				}
+			}
+			if _, err := st.ExecContext(ctx, args...); err != nil {
+				return fmt.Errorf("store: add %d bans (%s %s, ...): %w", n, args[0], args[1], err)
+			}
 		}
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("store: add bans: %w", err)
 	}
 	return nil
+}
+
+// rowsPerInsert is the most rows AddBans writes with one statement;
+// banArgs are the arguments of one row. SQLite allows 32,766 arguments.
+const (
+	rowsPerInsert = 256
+	banArgs       = 7
+)
+
+// valueRows returns n rows of banArgs placeholders: "(?, ?, ...), (...)".
+func valueRows(n int) string {
+	row := "(?" + strings.Repeat(", ?", banArgs-1) + ")"
+	return row + strings.Repeat(", "+row, n-1)
+}
+
+// upsertBans records n bans as active. A row conflicting with an earlier
+// row of the same statement updates it, as separate statements would.
+func upsertBans(n int) string {
+	return `INSERT INTO bans (jail, prefix, since, until, count, source, origin) VALUES ` + valueRows(n) + `
+		ON CONFLICT (jail, prefix) DO UPDATE SET
+			since = excluded.since, until = excluded.until, count = excluded.count,
+			source = excluded.source, origin = excluded.origin`
+}
+
+// insertHistory appends n bans to the history.
+func insertHistory(n int) string {
+	return `INSERT INTO history (jail, prefix, at, until, count, source, origin) VALUES ` + valueRows(n)
 }
 
 // checkBan refuses bans that cannot be stored faithfully.
@@ -178,6 +234,7 @@ func (s *Store) ActiveBans(ctx context.Context, now time.Time) ([]Ban, error) {
 // and by Jail, or every jail when Jail is empty; other fields are ignored.
 // The history keeps them.
 func (s *Store) RemoveBans(ctx context.Context, bans []Ban) ([]Ban, error) {
+	defer s.writing()()
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, fmt.Errorf("store: remove bans: %w", err)
@@ -206,6 +263,7 @@ func (s *Store) RemoveBans(ctx context.Context, bans []Ban) ([]Ban, error) {
 
 // ExpireBefore deletes the bans that ended at or before now and returns them.
 func (s *Store) ExpireBefore(ctx context.Context, now time.Time) ([]Ban, error) {
+	defer s.writing()()
 	bans, err := collect(s.db.QueryContext(ctx,
 		"DELETE FROM bans WHERE until IS NOT NULL AND until <= ? RETURNING "+banColumns, now.UnixNano()))
 	if err != nil {
@@ -314,6 +372,7 @@ func (s *Store) History(ctx context.Context, hq HistoryQuery) ([]Ban, error) {
 // how many it deleted. Fail2ban keeps a day by default (dbpurgeage); the
 // recidive jail and bantime.increment need longer.
 func (s *Store) PurgeHistory(ctx context.Context, before time.Time) (int64, error) {
+	defer s.writingLater()()
 	res, err := s.db.ExecContext(ctx, "DELETE FROM history WHERE at < ?", before.UnixNano())
 	if err != nil {
 		return 0, fmt.Errorf("store: purge history: %w", err)

@@ -186,3 +186,40 @@ func TestPrefixCanonical(t *testing.T) {
 		t.Errorf("BanCount = %d, %v", n, err)
 	}
 }
+
+// TestAddBansMany stores batches around the rows-per-statement boundaries,
+// with a prefix repeated inside one call (the later ban wins, both are in
+// the history) and a permanent ban in a later statement than its first.
+func TestAddBansMany(t *testing.T) {
+	for _, n := range []int{rowsPerInsert - 1, rowsPerInsert, rowsPerInsert + 1, 3*rowsPerInsert + 7} {
+		s, _ := openTemp(t)
+		ctx := context.Background()
+		bans := benchBans(0, n)
+		again := bans[1]
+		again.Since, again.Until, again.Count = again.Since.Add(time.Minute), time.Time{}, 7
+		bans = append(bans, again)
+		if err := s.AddBans(ctx, bans); err != nil {
+			t.Fatalf("%d bans: %v", n, err)
+		}
+		got, err := s.ActiveBans(ctx, t0)
+		if err != nil || len(got) != n {
+			t.Fatalf("%d bans: ActiveBans = %d bans, %v", n, len(got), err)
+		}
+		want := map[netip.Prefix]Ban{}
+		for _, b := range bans {
+			want[b.Prefix] = b
+		}
+		for _, b := range got {
+			if diff := cmp.Diff(want[b.Prefix], b, prefixes()); diff != "" {
+				t.Fatalf("%d bans: stored ban (-want +got):\n%s", n, diff)
+			}
+		}
+		hist, err := s.History(ctx, HistoryQuery{Jail: "flood"})
+		if err != nil || len(hist) != n+1 {
+			t.Fatalf("%d bans: History = %d bans, %v; want %d", n, len(hist), err, n+1)
+		}
+		if c, _, err := s.BanCount(ctx, again.Prefix, "flood"); err != nil || c != 2 {
+			t.Errorf("%d bans: BanCount of the repeated prefix = %d, %v; want 2", n, c, err)
+		}
+	}
+}

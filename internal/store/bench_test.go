@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"math/rand/v2"
 	"testing"
 	"time"
 )
@@ -17,15 +18,19 @@ func benchBans(first, n int) []Ban {
 }
 
 // BenchmarkAddBans10k stores 10,000 new bans in one AddBans call, as the
-// ban path does inside a flood. The database lives in the temporary
-// directory (on disk here, so each commit pays its fsync).
+// ban path does inside a flood, in random order as a flood's addresses
+// come. The database lives in the temporary directory (on disk here, so
+// each commit pays its fsync).
 func BenchmarkAddBans10k(b *testing.B) {
 	s, _ := openTemp(b)
 	ctx := context.Background()
+	rnd := rand.New(rand.NewPCG(1, 2))
 	b.ReportAllocs()
 	i := 0
 	for b.Loop() {
-		if err := s.AddBans(ctx, benchBans(i*10_000, 10_000)); err != nil {
+		bans := benchBans(i*10_000, 10_000)
+		rnd.Shuffle(len(bans), func(i, j int) { bans[i], bans[j] = bans[j], bans[i] })
+		if err := s.AddBans(ctx, bans); err != nil {
 			b.Fatal(err)
 		}
 		i++

@@ -29,12 +29,43 @@ type eventDetail struct {
 // per event costs more than the row itself.
 const eventRows = 64
 
-// AddEvents appends events to the history in one transaction.
+// eventTxRows is how many events one transaction writes (~30 ms of
+// work): a flood's history batch of tens of thousands would otherwise hold
+// the write lock for a second, and the bans' commits wait behind it.
+const eventTxRows = 1024
+
+// AddEvents appends events to the history, in transactions of up to
+// eventTxRows events in order; on an error the events of the transactions
+// already committed stay stored.
 func (s *Store) AddEvents(ctx context.Context, evs []event.Event) error {
-	if len(evs) == 0 {
-		return nil
+	for len(evs) > 0 {
+		n := min(len(evs), eventTxRows)
+		if err := s.addEvents(ctx, evs[:n]); err != nil {
+			return err
+		}
+		evs = evs[n:]
 	}
-	tx, err := s.db.BeginTx(ctx, nil)
+	return nil
+}
+
+// addEvents appends events in one transaction.
+func (s *Store) addEvents(ctx context.Context, evs []event.Event) error {
+	// The arguments are built before the write lock is taken.
+	args := make([]any, 0, 10*len(evs))
+	for _, e := range evs {
+		row, err := eventArgs(e)
+		if err != nil {
+			return err
+		}
+		args = append(args, row...)
+	}
+	conn, err := s.lazyConn(ctx)
+	if err != nil {
+		return fmt.Errorf("store: add events: %w", err)
+	}
+	defer conn.release()
+	defer s.writingLater()()
+	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("store: add events: %w", err)
 	}
@@ -44,33 +75,23 @@ func (s *Store) AddEvents(ctx context.Context, evs []event.Event) error {
 		return "INSERT INTO events (at, kind, jail, prefix, origin, rule, severity, source, evidence, detail) VALUES " +
 			cols + strings.Repeat(", "+cols, n-1)
 	}
-	full, err := tx.PrepareContext(ctx, insert(eventRows))
-	if err != nil {
-		return fmt.Errorf("store: add events: %w", err)
-	}
-	defer full.Close()
-	args := make([]any, 0, 10*eventRows)
-	for len(evs) > 0 {
-		n := min(len(evs), eventRows)
-		args = args[:0]
-		for _, e := range evs[:n] {
-			row, err := eventArgs(e)
-			if err != nil {
-				return err
-			}
-			args = append(args, row...)
-		}
+	var full *sql.Stmt
+	for len(args) > 0 {
+		n := min(len(args)/10, eventRows)
 		st := full
-		if n < eventRows {
+		if st == nil || n < eventRows {
 			if st, err = tx.PrepareContext(ctx, insert(n)); err != nil {
 				return fmt.Errorf("store: add events: %w", err)
 			}
 			defer st.Close()
+			if n == eventRows {
+				full = st
+			}
 		}
-		if _, err := st.ExecContext(ctx, args...); err != nil {
+		if _, err := st.ExecContext(ctx, args[:10*n]...); err != nil {
 			return fmt.Errorf("store: add events: %w", err)
 		}
-		evs = evs[n:]
+		args = args[10*n:]
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("store: add events: %w", err)
@@ -222,6 +243,7 @@ func scanEvent(rows *sql.Rows) (StoredEvent, error) {
 
 // PurgeEvents deletes events older than before and returns how many.
 func (s *Store) PurgeEvents(ctx context.Context, before time.Time) (int64, error) {
+	defer s.writingLater()()
 	res, err := s.db.ExecContext(ctx, "DELETE FROM events WHERE at < ?", before.UnixNano())
 	if err != nil {
 		return 0, fmt.Errorf("store: purge events: %w", err)
@@ -256,7 +278,9 @@ func (s *Store) TrimEvents(ctx context.Context, maxBytes int64) (int64, error) {
 		if err != nil || n == 0 {
 			return total, err
 		}
+		unlock := s.writingLater()
 		res, err := s.db.ExecContext(ctx, "DELETE FROM events WHERE id <= (SELECT min(id) FROM events) + ?", max(n/10, 1)-1)
+		unlock()
 		if err != nil {
 			return total, fmt.Errorf("store: trim events: %w", err)
 		}

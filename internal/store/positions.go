@@ -45,6 +45,7 @@ func (s *Store) Position(ctx context.Context, key string) (Position, bool, error
 // SavePositions saves positions, replacing those with the same keys, in one
 // transaction.
 func (s *Store) SavePositions(ctx context.Context, positions []Position) error {
+	defer s.writingLater()()
 	if len(positions) == 0 {
 		return nil
 	}
@@ -86,6 +87,7 @@ func (s *Store) Cursor(ctx context.Context, key string) (string, bool, error) {
 
 // SaveCursor saves a journald cursor under key.
 func (s *Store) SaveCursor(ctx context.Context, key, cursor string) error {
+	defer s.writingLater()()
 	_, err := s.db.ExecContext(ctx, "INSERT OR REPLACE INTO cursors (key, cursor, updated) VALUES (?, ?, ?)",
 		key, cursor, s.now().UnixNano())
 	if err != nil {

@@ -10,6 +10,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"embed"
 	"errors"
 	"fmt"
@@ -20,6 +21,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
@@ -33,6 +36,64 @@ type Store struct {
 	db   *sql.DB
 	now  func() time.Time
 	path string
+	// wmu lets one of this process's writes at a time into SQLite. SQLite
+	// alone would make a waiting writer sleep in steps of up to 100 ms
+	// (its busy handler polls), so a ban's commit queued behind a batch of
+	// the event history could wait a whole step after the lock was free;
+	// a mutex hands over at once. busy_timeout still covers writers in
+	// other processes.
+	wmu sync.Mutex
+	// urgent counts writes of bans waiting for wmu: background writes (the
+	// event history, positions, purges) let them go first.
+	urgent atomic.Int32
+}
+
+// writing takes the write lock for a ban's write, ahead of background
+// writes; call the result to release it.
+func (s *Store) writing() func() {
+	s.urgent.Add(1)
+	s.wmu.Lock()
+	s.urgent.Add(-1)
+	return s.wmu.Unlock
+}
+
+// writingLater takes the write lock for a background write once no ban's
+// write is waiting; call the result to release it.
+func (s *Store) writingLater() func() {
+	for s.urgent.Load() > 0 {
+		time.Sleep(200 * time.Microsecond)
+	}
+	s.wmu.Lock()
+	return s.wmu.Unlock
+}
+
+// lazy is a connection that commits without syncing the log
+// (synchronous=NORMAL), for the event history.
+type lazy struct{ *sql.Conn }
+
+// lazyConn takes a connection from the pool and turns syncing off for it.
+// A commit on it survives kill -9 but not a power cut, unless a later
+// commit of a ban syncs the log, which holds it too: the log is one file,
+// synced up to each ban's commit.
+func (s *Store) lazyConn(ctx context.Context) (lazy, error) {
+	c, err := s.db.Conn(ctx)
+	if err != nil {
+		return lazy{}, err
+	}
+	if _, err := c.ExecContext(ctx, "PRAGMA synchronous = NORMAL"); err != nil {
+		c.Close()
+		return lazy{}, err
+	}
+	return lazy{c}, nil
+}
+
+// release turns syncing back on and returns the connection to the pool,
+// or, when that fails, closes it: a pooled connection must sync.
+func (c lazy) release() {
+	if _, err := c.ExecContext(context.Background(), "PRAGMA synchronous = FULL"); err != nil {
+		_ = c.Raw(func(any) error { return driver.ErrBadConn })
+	}
+	c.Close()
 }
 
 // Open opens the database at path, creating it (directory mode 0700, file
@@ -45,6 +106,10 @@ type Store struct {
 // power cut lose nothing committed. synchronous=NORMAL would survive kill -9
 // too but could lose the last commits on power loss; the extra fsync costs
 // little because bans are written in batches, one transaction per batch.
+// The event history is the exception: it is written with synchronous=NORMAL
+// (an fsync per history transaction was most of its cost), so a power cut
+// can lose its last events, never a ban (the log is synced up to every
+// ban's commit, and with it the events before).
 // busy_timeout makes concurrent writers wait for each other instead of
 // failing, and write transactions take the write lock when they begin
 // (_txlock=immediate) so that they never fail halfway on a lock upgrade.
@@ -61,7 +126,7 @@ func Open(path string) (*Store, error) {
 		return nil, fmt.Errorf("store: %w", err)
 	}
 	q := url.Values{}
-	for _, p := range []string{"busy_timeout(10000)", "journal_mode(WAL)", "synchronous(FULL)", "foreign_keys(ON)"} {
+	for _, p := range []string{"busy_timeout(10000)", "journal_mode(WAL)", "synchronous(FULL)", "foreign_keys(ON)", "temp_store(MEMORY)"} {
 		q.Add("_pragma", p)
 	}
 	q.Set("_txlock", "immediate")

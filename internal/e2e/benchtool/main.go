@@ -6,6 +6,7 @@
 //
 //	benchtool flood    -ns NAME -log FILE -from FLOOD -want N
 //	benchtool latency  -ns NAME -log FILE -socket SOCK -n 200 -maxretry 3
+//	benchtool loaded   -ns NAME -log FILE -n 200 -maxretry 3 -rate 1000
 //	benchtool waitbans -ns NAME -want N [-since UNIXNANO]
 //	benchtool prefill  -db FILE -n 100000 -jail sshd
 //	benchtool gen      -out FILE -n 1000000
@@ -31,11 +32,11 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: benchtool flood|latency|waitbans|prefill|gen [flags]")
+		fmt.Fprintln(os.Stderr, "usage: benchtool flood|latency|loaded|waitbans|prefill|gen [flags]")
 		os.Exit(2)
 	}
 	cmds := map[string]func([]string) error{
-		"flood": flood, "latency": latency, "waitbans": waitBans, "prefill": prefill, "gen": gen,
+		"flood": flood, "latency": latency, "loaded": loaded, "waitbans": waitBans, "prefill": prefill, "gen": gen,
 	}
 	run, ok := cmds[os.Args[1]]
 	if !ok {
@@ -68,21 +69,6 @@ func (k *kernel) count() (int, error) {
 	return len(bans), err
 }
 
-// has reports whether a is banned in the kernel.
-func (k *kernel) has(a netip.Addr) (bool, error) {
-	bans, err := k.fw.List(context.Background())
-	if err != nil {
-		return false, err
-	}
-	p := netip.PrefixFrom(a, a.BitLen())
-	for _, b := range bans {
-		if b.Prefix == p {
-			return true, nil
-		}
-	}
-	return false, nil
-}
-
 // waitCount polls until the kernel holds want bans and returns when that
 // was seen and how many polls it took.
 func (k *kernel) waitCount(want int, timeout time.Duration) (time.Time, int, error) {
@@ -113,6 +99,11 @@ func flood(args []string) error {
 	if err != nil {
 		return err
 	}
+	w, err := watch(*ns)
+	if err != nil {
+		return err
+	}
+	defer w.close()
 	data, err := os.ReadFile(*from)
 	if err != nil {
 		return err
@@ -127,12 +118,20 @@ func flood(args []string) error {
 	}
 	f.Close()
 	wrote := time.Since(start)
-	at, polls, err := k.waitCount(*want, 60*time.Second)
+	at, err := w.waitCount(*want, nil, start.Add(60*time.Second))
 	if err != nil {
 		return err
 	}
-	fmt.Printf("flood: %d bytes appended in %v; %d bans in the kernel %.3f s after the append began (%d polls)\n",
-		len(data), wrote.Round(time.Millisecond), *want, at.Sub(start).Seconds(), polls)
+	// Cross-check the events against the kernel's sets, read once.
+	n, err := k.count()
+	if err != nil {
+		return err
+	}
+	if n < *want {
+		return fmt.Errorf("the events reported %d addresses but the kernel's sets hold %d", *want, n)
+	}
+	fmt.Printf("flood: %d bytes appended in %v; %d bans in the kernel %.3f s after the append began (nftables events, %d transactions; %d in the sets)\n",
+		len(data), wrote.Round(time.Millisecond), *want, at.Sub(start).Seconds(), w.transactions(), n)
 	return nil
 }
 
@@ -145,10 +144,11 @@ func latency(args []string) error {
 	n := fs.Int("n", 200, "attacks")
 	maxRetry := fs.Int("maxretry", 3, "the jail's maxretry")
 	fs.Parse(args)
-	k, err := openKernel(*ns)
+	w, err := watch(*ns)
 	if err != nil {
 		return err
 	}
+	defer w.close()
 	cl := control.NewClient(*sock)
 	ctx := context.Background()
 	failures := func() (int64, error) {
@@ -197,26 +197,17 @@ func latency(args []string) error {
 		if err := appendLines(*logf, a, 1, i); err != nil {
 			return err
 		}
-		for deadline := start.Add(10 * time.Second); ; {
-			ok, err := k.has(a)
-			if err != nil {
-				return err
-			}
-			if ok {
-				d := time.Since(start)
-				lat = append(lat, d)
-				slowest = append(slowest, slow{i, d})
-				break
-			}
-			if time.Now().After(deadline) {
-				return fmt.Errorf("attack %d: %s not banned 10 s after failure %d", i, a, *maxRetry)
-			}
-			time.Sleep(200 * time.Microsecond)
+		at, err := w.wait(a, start.Add(10*time.Second))
+		if err != nil {
+			return fmt.Errorf("attack %d: %w", i, err)
 		}
+		d := at.Sub(start)
+		lat = append(lat, d)
+		slowest = append(slowest, slow{i, d})
 	}
 	slices.Sort(lat)
 	pct := func(p float64) time.Duration { return lat[min(len(lat)-1, int(p*float64(len(lat))))] }
-	fmt.Printf("latency over %d attacks (failure %d written -> ban in kernel): p50 %.1f ms, p90 %.1f ms, p99 %.1f ms, max %.1f ms\n",
+	fmt.Printf("latency over %d attacks (failure %d written -> element in the kernel, nftables events): p50 %.1f ms, p90 %.1f ms, p99 %.1f ms, max %.1f ms\n",
 		len(lat), *maxRetry, ms(pct(0.50)), ms(pct(0.90)), ms(pct(0.99)), ms(lat[len(lat)-1]))
 	slices.SortFunc(slowest, func(a, b slow) int { return int(b.d - a.d) })
 	fmt.Print("slowest (attack: ms):")
