@@ -255,8 +255,8 @@ func TestApplyMessages(t *testing.T) {
 		"delete elements ban-sshd-v4: 192.0.2.9",
 		"delete elements ban-sshd-v6net: 2001:db8:9::, 2001:db8:a:: end",
 		"add elements ban-sshd-v4: 192.0.2.1 timeout 1h0m0s, 192.0.2.2 timeout 1ms",
-		"add elements ban-sshd-v6: 2001:db8::1",
 		"add elements ban-sshd-v4net: 198.51.100.0 timeout 10m0s, 198.51.101.0 end, 255.255.255.0",
+		"add elements ban-sshd-v6: 2001:db8::1",
 		"add elements ban-sshd-v6net: 2001:db8:1:: timeout 24h0m0s, 2001:db8:1:1:: end",
 	}}
 	if diff := cmp.Diff(want, k.take()); diff != "" {
@@ -496,5 +496,32 @@ func TestApplyStopsOnPermission(t *testing.T) {
 	want := []string{"203.0.113.4/32", "203.0.113.5/32", "203.0.113.6/32", "203.0.113.7/32", "203.0.113.8/32", "203.0.113.9/32"}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("failed elements after EPERM mid-bisection (-want +got):\n%s", diff)
+	}
+}
+
+// A flood mixing IPv4 and IPv6 in arrival order is sent as one message per
+// set, not one per change of family.
+func TestApplyGroupsBySet(t *testing.T) {
+	ctx := context.Background()
+	k := newFakeKernel(t)
+	b := k.backend(Options{})
+	if err := b.Setup(ctx, []firewall.JailSpec{sshd}); err != nil {
+		t.Fatal(err)
+	}
+	var c firewall.Change
+	for i := range 100 {
+		a := netip.AddrFrom4([4]byte{198, 18, 0, byte(i)})
+		if i%2 == 1 {
+			a = netip.AddrFrom16([16]byte{0x20, 0x01, 0x0d, 0xb8, 15: byte(i)})
+		}
+		c.Add = append(c.Add, firewall.Ban{Jail: "sshd", Prefix: netip.PrefixFrom(a, a.BitLen()), Timeout: time.Hour})
+	}
+	k.take()
+	if err := b.Apply(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	got := k.take()
+	if len(got) != 1 || len(got[0]) != 2 {
+		t.Fatalf("100 alternating IPv4/IPv6 bans went out as %v, want one batch of two messages", got)
 	}
 }

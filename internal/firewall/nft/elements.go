@@ -1,11 +1,13 @@
 package nft
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"net/netip"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/google/nftables"
@@ -58,6 +60,15 @@ func (b *Backend) Apply(ctx context.Context, c firewall.Change) error {
 	for _, a := range add {
 		ops = append(ops, op{ban: a})
 	}
+	// Removals still first, then grouped by set: send starts a netlink
+	// message at each change of set, so a flood mixing IPv4 and IPv6 (or
+	// hosts and networks) in arrival order made a message and an
+	// acknowledgement per few elements, whose acknowledgements overran the
+	// socket (ENOBUFS) and forced bisection.
+	slices.SortStableFunc(ops, func(x, y op) int {
+		kx, ky := kindFor(x.ban), kindFor(y.ban)
+		return cmp.Or(-cmpBool(x.del, y.del), strings.Compare(kx.jail, ky.jail), cmpBool(kx.v6, ky.v6), cmpBool(kx.net, ky.net))
+	})
 	conn, err := b.conn()
 	if err != nil {
 		return err
@@ -77,6 +88,17 @@ func (b *Backend) Apply(ctx context.Context, c firewall.Change) error {
 		ops = ops[n:]
 	}
 	return firewall.Result(c.Len(), failed)
+}
+
+// cmpBool orders false before true.
+func cmpBool(a, b bool) int {
+	switch {
+	case a == b:
+		return 0
+	case a:
+		return 1
+	}
+	return -1
 }
 
 // applyBatch sends ops as one transaction, bisecting on failure. The error
