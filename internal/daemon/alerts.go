@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/rampart-ids/rampart/internal/alert"
@@ -80,9 +81,30 @@ func alertComponents(as []*alert.Alert) []component {
 	return out
 }
 
+// alertKinds are the event kinds some alert carries (a reload, which no
+// alert needs to see, when there are none: the subscription then holds
+// nothing).
+func alertKinds(cfgs []config.Alert) []event.Kind {
+	var out []event.Kind
+	for _, c := range cfgs {
+		for _, k := range c.Kinds {
+			if kind, ok := event.ParseKind(k); ok && !slices.Contains(out, kind) {
+				out = append(out, kind)
+			}
+		}
+	}
+	if len(out) == 0 {
+		return []event.Kind{event.Reload}
+	}
+	return out
+}
+
 // swapAlerts replaces the running alerts (a reload changed [alerts]): the
 // new ones take the events from now on, the old ones send what they hold.
-func (d *Daemon) swapAlerts(as []*alert.Alert, fatal chan<- error) {
+func (d *Daemon) swapAlerts(as []*alert.Alert, kinds []event.Kind, fatal chan<- error) {
+	if d.alertSub != nil {
+		d.alertSub.SetKinds(kinds...)
+	}
 	d.mu.Lock()
 	old := d.alertStage
 	d.alerts, d.alertStage = as, startStage("alerts", alertComponents(as), fatal)

@@ -82,7 +82,8 @@ type Daemon struct {
 	reload chan chan error
 	dash   atomic.Pointer[web.Server] // the dashboard, when [web] listen is set
 
-	alertStage *stage // the alerts' senders; replaced when [alerts] changes
+	alertStage *stage              // the alerts' senders; replaced when [alerts] changes
+	alertSub   *event.Subscription // the alerts' subscription, whose kinds follow [alerts]
 
 	webOnce sync.Once // the web-attack rules, compiled for the first jail that needs them
 	web     *webattack.Ruleset
@@ -141,7 +142,7 @@ func Run(ctx context.Context, opts Options) error {
 		return &ConfigError{err}
 	}
 	// Subscribers first, so that they see the events of the start.
-	subs := d.subscribe(append(d.builtinSubscribers(), opts.Subscribers...))
+	subs := d.subscribe(append(d.builtinSubscribers(cfg), opts.Subscribers...))
 	d.purgeHistory(ctx, cfg.Daemon.HistoryKeep, nil)
 	if err := d.seedOffenders(ctx, offs, jails); err != nil {
 		return err
@@ -303,7 +304,7 @@ func (d *Daemon) doReload(ctx context.Context, jailStage **stage, fatal chan<- e
 	}
 	*jailStage = startStage("jails", d.jailComponents(jails), fatal)
 	if !reflect.DeepEqual(oldAlerts, cfg.Alerts) {
-		d.swapAlerts(alerts, fatal)
+		d.swapAlerts(alerts, alertKinds(cfg.Alerts), fatal)
 	}
 	d.log.Info("configuration reloaded", "jails", len(jails), "took", time.Since(start).Round(time.Millisecond))
 	return nil

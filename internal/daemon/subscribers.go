@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/rampart-ids/rampart/internal/config"
 	"github.com/rampart-ids/rampart/internal/event"
 )
 
@@ -16,7 +17,9 @@ import (
 type Subscriber struct {
 	Name string
 	// Limit bounds the queue; 0 means defaultLimit.
-	Limit  int
+	Limit int
+	// Kinds, when set, are the only kinds queued for the subscriber.
+	Kinds  []event.Kind
 	Handle func(ctx context.Context, evs []event.Event)
 }
 
@@ -27,12 +30,12 @@ const defaultLimit = 65536
 // builtinSubscribers is the list of subscribers rampart has; a new one is
 // one more entry (Options.Subscribers adds subscribers without changing
 // this file).
-func (d *Daemon) builtinSubscribers() []Subscriber {
+func (d *Daemon) builtinSubscribers(cfg *config.Config) []Subscriber {
 	return append([]Subscriber{
-		{Name: "metrics", Handle: d.metricsEvents},
-		{Name: "log", Handle: d.logEvents},
+		{Name: "metrics", Handle: d.metricsEvents, Kinds: []event.Kind{event.BanAdded, event.FirewallBatch, event.FirewallRestored}},
+		{Name: "log", Handle: d.logEvents, Kinds: []event.Kind{event.BanAdded, event.BanRemoved, event.BanExpired}},
 		{Name: "history", Handle: d.historyEvents},
-		{Name: "alerts", Handle: d.alertsEvents},
+		{Name: "alerts", Handle: d.alertsEvents, Kinds: alertKinds(cfg.Alerts)},
 	}, d.fleetSubscribers()...)
 }
 
@@ -47,6 +50,10 @@ func (d *Daemon) subscribe(subs []Subscriber) []component {
 			limit = defaultLimit
 		}
 		sub := d.bus.Subscribe(s.Name, limit)
+		sub.SetKinds(s.Kinds...)
+		if s.Name == "alerts" {
+			d.alertSub = sub
+		}
 		d.met.EventsDropped(s.Name, sub.Dropped)
 		out = append(out, component{"subscriber " + s.Name, func(ctx context.Context) error {
 			var reported uint64

@@ -24,6 +24,7 @@ func (b *Bus) Subscribe(name string, limit int) *Subscription {
 		limit = 1
 	}
 	s := &Subscription{name: name, limit: limit, ready: make(chan struct{}, 1), bus: b}
+	s.kinds.Store(^uint64(0))
 	b.mu.Lock()
 	b.subs = append(b.subs, s)
 	b.mu.Unlock()
@@ -66,6 +67,7 @@ type Subscription struct {
 	bus     *Bus
 	ready   chan struct{} // holds a token while the queue is not empty
 	dropped atomic.Uint64
+	kinds   atomic.Uint64 // bit k set: events of Kind k are queued
 
 	mu    sync.Mutex
 	queue []Event
@@ -78,7 +80,25 @@ func (s *Subscription) Name() string { return s.name }
 // Dropped returns how many events did not fit in the queue.
 func (s *Subscription) Dropped() uint64 { return s.dropped.Load() }
 
+// SetKinds limits the subscription to events of these kinds (none: every
+// kind). Other events are not queued, not even counted as dropped: a
+// subscriber that needs only bans does not hold a flood's findings.
+func (s *Subscription) SetKinds(kinds ...Kind) {
+	if len(kinds) == 0 {
+		s.kinds.Store(^uint64(0))
+		return
+	}
+	var m uint64
+	for _, k := range kinds {
+		m |= 1 << k
+	}
+	s.kinds.Store(m)
+}
+
 func (s *Subscription) put(e Event) {
+	if s.kinds.Load()&(1<<e.Kind) == 0 {
+		return
+	}
 	s.mu.Lock()
 	if len(s.queue) >= s.limit {
 		s.mu.Unlock()

@@ -150,3 +150,23 @@ func BenchmarkPublish(b *testing.B) {
 		bus.Publish(e)
 	}
 }
+
+func TestSetKinds(t *testing.T) {
+	b := New()
+	s := b.Subscribe("bans", 3)
+	s.SetKinds(BanAdded, BanRemoved)
+	for range 100 {
+		b.Publish(Event{Kind: Finding})
+	}
+	b.Publish(Event{Kind: BanAdded})
+	b.Publish(Event{Kind: BanRemoved})
+	got, _ := s.Next(context.Background())
+	if len(got) != 2 || s.Dropped() != 0 {
+		t.Errorf("got %d events, %d dropped; want the 2 bans and no drop", len(got), s.Dropped())
+	}
+	s.SetKinds()
+	b.Publish(Event{Kind: Finding})
+	if got, _ := s.Next(context.Background()); len(got) != 1 {
+		t.Errorf("after SetKinds(): %d events, want 1", len(got))
+	}
+}
