@@ -50,7 +50,8 @@ func (d *Daemon) fleetSubscribers() []Subscriber {
 	if d.fleet == nil {
 		return nil
 	}
-	return []Subscriber{{Name: "fleet", Handle: func(ctx context.Context, evs []event.Event) { d.fleet.Handle(ctx, evs) }}}
+	return []Subscriber{{Name: "fleet", Kinds: []event.Kind{event.BanAdded, event.BanRemoved, event.BanExpired},
+		Handle: func(ctx context.Context, evs []event.Event) { d.fleet.Handle(ctx, evs) }}}
 }
 
 // fleetComponents is the fleet link, when the fleet is on.

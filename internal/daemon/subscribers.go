@@ -34,7 +34,9 @@ func (d *Daemon) builtinSubscribers(cfg *config.Config) []Subscriber {
 	return append([]Subscriber{
 		{Name: "metrics", Handle: d.metricsEvents, Kinds: []event.Kind{event.BanAdded, event.FirewallBatch, event.FirewallRestored}},
 		{Name: "log", Handle: d.logEvents, Kinds: []event.Kind{event.BanAdded, event.BanRemoved, event.BanExpired}},
-		{Name: "history", Handle: d.historyEvents},
+		// The history takes every event; a flood of findings beyond its
+		// queue is dropped (and counted) rather than held in memory.
+		{Name: "history", Handle: d.historyEvents, Limit: 16384},
 		{Name: "alerts", Handle: d.alertsEvents, Kinds: alertKinds(cfg.Alerts)},
 	}, d.fleetSubscribers()...)
 }
