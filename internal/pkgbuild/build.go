@@ -131,7 +131,10 @@ func (r *Release) git(args ...string) (string, error) {
 func (r *Release) goEnv(arch string) []string {
 	env := append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+arch, "GOFLAGS=-mod=readonly",
 		"SOURCE_DATE_EPOCH="+strconv.FormatInt(r.Epoch.Unix(), 10))
-	if arch == "arm64" {
+	switch arch { // the baseline ISA, whatever the caller's environment says
+	case "amd64":
+		env = append(env, "GOAMD64=v1")
+	case "arm64":
 		env = append(env, "GOARM64=v8.0")
 	}
 	return env
@@ -152,7 +155,7 @@ func (r *Release) build(arch, out string) error {
 
 // Paths of the shared files under Release.Common.
 const (
-	ManDir      = "man"            // *.8.gz
+	ManDir      = "man" // *.8.gz
 	BashComp    = "completion/rampart.bash"
 	ZshComp     = "completion/_rampart"
 	FishComp    = "completion/rampart.fish"

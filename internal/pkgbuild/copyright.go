@@ -249,6 +249,9 @@ func field(b *bytes.Buffer, name, value string) {
 	lines := strings.Split(strings.TrimSpace(value), "\n")
 	fmt.Fprintf(b, "%s: %s\n", name, strings.TrimSpace(lines[0]))
 	if len(lines) > 1 {
+		if strings.TrimSpace(lines[1]) == "" {
+			b.WriteString(" .\n")
+		}
 		block(b, strings.Join(lines[1:], "\n"))
 	}
 }
@@ -268,8 +271,8 @@ func block(b *bytes.Buffer, text string) {
 			continue
 		}
 		prevEmpty = false
-		if line == "." {
-			line = " ."
+		if line == "." { // " ." alone would read as an empty line
+			line = ".."
 		}
 		b.WriteString(" " + line + "\n")
 	}

@@ -108,8 +108,10 @@ func (r *Release) Deb(arch, dir string) (string, error) {
 		Homepage:      Homepage,
 		MTime:         r.Epoch,
 		Overridables: nfpm.Overridables{
-			// nft deletes rampart's table when the package is removed; the
-			// daemon itself talks netlink and needs no tool.
+			// The unit reloads with /bin/kill (procps). nft deletes
+			// rampart's table when the package is removed; the daemon
+			// itself talks netlink and needs no tool.
+			Depends:    []string{"procps"},
 			Recommends: []string{"nftables"},
 			Suggests:   []string{"iptables", "ipset"},
 			Contents:   contents,
@@ -118,7 +120,8 @@ func (r *Release) Deb(arch, dir string) (string, error) {
 				PreRemove:   filepath.Join(scripts, "prerm"),
 				PostRemove:  filepath.Join(scripts, "postrm"),
 			},
-			Deb: nfpm.Deb{Compression: "xz"},
+			// gzip: every dpkg reads it, and xz took 15 s more for 1 MB less.
+			Deb: nfpm.Deb{Compression: "gzip"},
 		},
 	}
 	info = nfpm.WithDefaults(info)

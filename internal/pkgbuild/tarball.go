@@ -48,6 +48,10 @@ func (r *Release) Tarball(arch, dir string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("go version -m: %w", err)
 	}
+	// Its first line names the binary's path in the scratch directory.
+	if _, rest, ok := bytes.Cut(sbom, []byte(": ")); ok {
+		sbom = append([]byte(strings.TrimPrefix(BinPath, "/")+": "), rest...)
+	}
 	ents = append(ents, entry{"SBOM.txt", 0o644, sbom})
 	sort.Slice(ents, func(i, j int) bool { return ents[i].name < ents[j].name })
 	var sums bytes.Buffer
