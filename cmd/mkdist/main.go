@@ -7,6 +7,8 @@
 //
 // The version comes from `git describe` unless -version (or $VERSION) is
 // given; file dates come from $SOURCE_DATE_EPOCH, or the commit's time.
+// It prints the path of each artifact on standard output (progress goes to
+// standard error), so scripts/install.sh can hand the package to apt.
 package main
 
 import (
@@ -74,6 +76,7 @@ func run(args []string) int {
 				return 1
 			}
 			names = append(names, filepath.Base(p))
+			fmt.Println(p)
 		}
 		if what == "tar" || what == "all" {
 			p, err := rel.Tarball(arch, *out)
@@ -82,6 +85,7 @@ func run(args []string) int {
 				return 1
 			}
 			names = append(names, filepath.Base(p))
+			fmt.Println(p)
 		}
 	}
 	if err := pkgbuild.WriteSums(*out, names); err != nil {

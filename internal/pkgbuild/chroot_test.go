@@ -145,8 +145,9 @@ func (c *chroot) files() []string {
 // stubSystemctl stands in for systemctl, which the chroot lacks: with
 // /run/systemd/system present the maintainer scripts believe systemd runs,
 // and deb-systemd-invoke's calls land in a log instead of a service manager.
-// It sits in /usr/local/bin so deb-systemd-helper, which looks for
-// /bin/systemctl and /usr/bin/systemctl only, keeps its own enable logic.
+// It sits in /usr/sbin, on the PATH apt gives dpkg (DPkg::Path), where
+// deb-systemd-helper, which looks for /bin/systemctl and /usr/bin/systemctl
+// only, does not see it and keeps its own enable logic.
 const stubSystemctl = `#!/bin/sh
 echo "$*" >> /var/log/systemctl.log
 case " $* " in
@@ -185,7 +186,7 @@ func TestChrootLifecycle(t *testing.T) {
 	}
 	run(t, "tar", "-C", c.root, "-xf", tarball)
 	t.Logf("chroot unpacked in %s", time.Since(start).Round(100*time.Millisecond))
-	for p, data := range map[string]string{"usr/local/bin/systemctl": stubSystemctl, "tmp/v1.deb": "", "tmp/v2.deb": ""} {
+	for p, data := range map[string]string{"usr/sbin/systemctl": stubSystemctl, "tmp/v1.deb": "", "tmp/v2.deb": ""} {
 		if data == "" {
 			continue
 		}
@@ -201,9 +202,9 @@ func TestChrootLifecycle(t *testing.T) {
 	before := c.files()
 	phases := time.Now()
 
-	// Install.
-	out := c.must("dpkg -i /tmp/v1.deb")
-	t.Logf("dpkg -i %s:\n%s", filepath.Base(b.deb), out)
+	// Install, as the README says: apt with the package file (no network here).
+	out := c.must("apt-get install -y --no-install-recommends /tmp/v1.deb 2>&1")
+	t.Logf("apt-get install %s:\n%s", filepath.Base(b.deb), out)
 	link, err := os.Readlink(c.path("etc/systemd/system/multi-user.target.wants/rampart.service"))
 	if err != nil || link != "/lib/systemd/system/rampart.service" {
 		t.Errorf("unit not enabled: multi-user.target.wants/rampart.service -> %q, %v", link, err)
