@@ -115,12 +115,14 @@ func (c *chroot) read(p string) string {
 	return string(b)
 }
 
-// files lists every path of the root but the ones dpkg and the test itself
-// change as a matter of course (dpkg's database and logs, /tmp).
+// files lists every path of the root but the ones dpkg, apt and the test
+// change as a matter of course (dpkg's database, logs, apt's scratch
+// directory for local packages, /tmp).
 func (c *chroot) files() []string {
 	c.t.Helper()
 	var out []string
-	skip := map[string]bool{"proc": true, "sys": true, "dev": true, "tmp": true, "var/log": true, "var/cache": true}
+	skip := map[string]bool{"proc": true, "sys": true, "dev": true, "tmp": true, "var/log": true, "var/cache": true,
+		"var/lib/apt/lists/auxfiles": true}
 	err := filepath.WalkDir(c.root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
