@@ -141,11 +141,13 @@ func (r *Release) goEnv(arch string) []string {
 }
 
 // build compiles the static binary for arch: CGO off, -trimpath, no build
-// ID, the version stamped into internal/cli.
+// ID, the version stamped into internal/cli. -buildvcs=false: Go stamps
+// VCS details in a clone but not in a git worktree, which would make the
+// bytes depend on how the tree was checked out; the version says the commit.
 func (r *Release) build(arch, out string) error {
 	fmt.Fprintf(r.log, "mkdist: go build linux/%s\n", arch)
 	ld := "-s -w -buildid= -X " + modulePath + "/internal/cli.version=" + r.Version
-	cmd := exec.Command("go", "build", "-trimpath", "-buildvcs=true", "-ldflags", ld, "-o", out, "./cmd/rampart")
+	cmd := exec.Command("go", "build", "-trimpath", "-buildvcs=false", "-ldflags", ld, "-o", out, "./cmd/rampart")
 	cmd.Dir, cmd.Env = r.root, r.goEnv(arch)
 	if b, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("go build linux/%s: %w\n%s", arch, err, b)
