@@ -169,6 +169,7 @@ func TestChrootLifecycle(t *testing.T) {
 	needTools(t, "mmdebstrap", "chroot", "tar")
 	tarball := chrootTarball(t)
 	b := pkg(t)
+	t.Parallel()
 	start := time.Now()
 	dir := t.TempDir()
 	upgrade, err := stage(t, dir, "2")

@@ -186,6 +186,7 @@ func TestPackageContents(t *testing.T) {
 // the same tree in another directory and compares the bytes.
 func TestReproducible(t *testing.T) {
 	b := pkg(t)
+	t.Parallel()
 	dir := t.TempDir()
 	again, err := stage(t, dir, "1")
 	if err != nil {
