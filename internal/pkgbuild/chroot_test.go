@@ -17,8 +17,8 @@ import (
 )
 
 // The throw-away root: Debian's essential packages, apt, and what the
-// package's scripts call (nft for the table on removal, procps for the
-// unit's /bin/kill), made by mmdebstrap from Debian's packages and kept as
+// package's scripts call (nft, iptables and ipset for the firewall state on
+// removal, procps for the unit's /bin/kill), made by mmdebstrap from Debian's packages and kept as
 // a tarball under chrootCache, keyed by a hash of this list and the host's
 // apt sources. A cold cache costs one mmdebstrap run (1 to 5 minutes here,
 // depending on the mirror and the machine's load); then each run unpacks
@@ -26,7 +26,7 @@ import (
 var (
 	chrootSuite    = "bookworm"
 	chrootVariant  = "apt"
-	chrootPackages = []string{"nftables", "procps"}
+	chrootPackages = []string{"nftables", "iptables", "ipset", "procps"}
 )
 
 const chrootCache = "/var/cache/rampart-test"
@@ -266,13 +266,27 @@ func TestChrootLifecycle(t *testing.T) {
 	}
 	os.Remove(c.path("etc/rampart/rampart.d/baseline.toml"))
 
-	// Remove: the daemon stops and its table leaves the (namespace's) kernel; config and bans stay.
+	// Remove: the daemon stops and its firewall state leaves the
+	// (namespace's) kernel, as the nftables backend and the iptables
+	// backend leave it; config and bans stay.
 	c.must("nft add table inet rampart && nft add chain inet rampart input '{ type filter hook input priority 0; }'")
+	c.must("ipset create rampart-sshd-v4 hash:ip timeout 600 && iptables -w -N rampart && " +
+		"iptables -w -A rampart -m set --match-set rampart-sshd-v4 src -j DROP && " +
+		"iptables -w -I INPUT 1 -j rampart && iptables -w -I INPUT 1 -j rampart && iptables -w -I FORWARD 1 -j rampart && " +
+		"ip6tables -w -N rampart && ip6tables -w -I INPUT 1 -j rampart")
 	os.WriteFile(c.path("var/log/systemctl.log"), nil, 0o644)
 	out = c.must("dpkg -r rampart")
 	t.Logf("dpkg -r rampart:\n%s", out)
 	if _, err := c.sh("nft list table inet rampart"); err == nil {
 		t.Error("removal left the nftables table inet rampart")
+	}
+	for _, probe := range []string{"iptables -w -n -L rampart", "ip6tables -w -n -L rampart", "ipset list -n | grep -q rampart-"} {
+		if out, err := c.sh(probe); err == nil {
+			t.Errorf("removal left iptables/ipset state: %s:\n%s", probe, out)
+		}
+	}
+	if out := c.must("iptables -w -S INPUT; iptables -w -S FORWARD; ip6tables -w -S INPUT"); strings.Contains(out, "-j rampart") {
+		t.Errorf("removal left a jump to the rampart chain:\n%s", out)
 	}
 	if log := c.read("var/log/systemctl.log"); !strings.Contains(log, "stop rampart.service") {
 		t.Errorf("prerm did not stop the unit; systemctl calls:\n%s", log)

@@ -34,11 +34,9 @@ var (
 )
 
 type build struct {
-	rel      *Release
-	deb      string // the amd64 package
-	tree     string // its contents, unpacked with dpkg-deb -x
-	upgrade  string // the same tree packaged as revision 2
-	stageDur string
+	rel  *Release
+	deb  string // the amd64 package
+	tree string // its contents, unpacked with dpkg-deb -x
 }
 
 func TestMain(m *testing.M) {
