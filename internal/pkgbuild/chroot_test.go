@@ -270,17 +270,19 @@ func TestChrootLifecycle(t *testing.T) {
 	// (namespace's) kernel, as the nftables backend and the iptables
 	// backend leave it; config and bans stay.
 	c.must("nft add table inet rampart && nft add chain inet rampart input '{ type filter hook input priority 0; }'")
-	c.must("ipset create rampart-sshd-v4 hash:ip timeout 600 && iptables -w -N rampart && " +
-		"iptables -w -A rampart -m set --match-set rampart-sshd-v4 src -j DROP && " +
-		"iptables -w -I INPUT 1 -j rampart && iptables -w -I INPUT 1 -j rampart && iptables -w -I FORWARD 1 -j rampart && " +
-		"ip6tables -w -N rampart && ip6tables -w -I INPUT 1 -j rampart")
+	c.must("ipset create rampart-ban-sshd-4 hash:net timeout 0 && iptables -w -N rampart-bans && " +
+		"iptables -w -A rampart-bans -m set --match-set rampart-ban-sshd-4 src -j DROP && " +
+		"iptables -w -I INPUT 1 -j rampart-bans && iptables -w -I INPUT 1 -j rampart-bans && iptables -w -I FORWARD 1 -j rampart-bans && " +
+		"ip6tables -w -N rampart-bans && ip6tables -w -I INPUT 1 -j rampart-bans && " +
+		// the layout before the ban/policy split
+		"ipset create rampart-sshd-4 hash:ip && iptables -w -N rampart && iptables -w -I INPUT 1 -j rampart")
 	os.WriteFile(c.path("var/log/systemctl.log"), nil, 0o644)
 	out = c.must("dpkg -r rampart")
 	t.Logf("dpkg -r rampart:\n%s", out)
 	if _, err := c.sh("nft list table inet rampart"); err == nil {
 		t.Error("removal left the nftables table inet rampart")
 	}
-	for _, probe := range []string{"iptables -w -n -L rampart", "ip6tables -w -n -L rampart", "ipset list -n | grep -q rampart-"} {
+	for _, probe := range []string{"iptables -w -n -L rampart-bans", "ip6tables -w -n -L rampart-bans", "iptables -w -n -L rampart", "ipset list -n | grep -q rampart-"} {
 		if out, err := c.sh(probe); err == nil {
 			t.Errorf("removal left iptables/ipset state: %s:\n%s", probe, out)
 		}
