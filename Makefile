@@ -8,7 +8,7 @@ VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo de
 LDFLAGS   := -s -w -X github.com/rampart-ids/rampart/internal/cli.version=$(VERSION)
 FUZZTIME  ?= 10s
 
-.PHONY: all build deps test fuzz check bench clean
+.PHONY: all build deps test fuzz check bench clean deb dist
 
 all: build
 
@@ -33,5 +33,19 @@ check:
 bench: build
 	scripts/bench-filter.sh
 
+# deb builds dist/rampart_<version>_amd64.deb and _arm64.deb with nfpm
+# (cmd/mkdist): static binaries, man pages, completions, the conffile, the
+# hardened unit. VERSION overrides the one from git describe;
+# SOURCE_DATE_EPOCH (default: the commit's time) dates every file, so two
+# builds of one commit give the same bytes. ARCHES=amd64 builds one.
+ARCHES ?= amd64,arm64
+deb:
+	$(GO) run ./cmd/mkdist -arch $(ARCHES) -out dist $(if $(filter command line environment,$(origin VERSION)),-version $(VERSION)) deb
+
+# dist builds the packages and one tarball per architecture (binary, unit,
+# man pages, completions, default config, SHA256SUMS, SBOM) into dist/.
+dist:
+	$(GO) run ./cmd/mkdist -arch $(ARCHES) -out dist $(if $(filter command line environment,$(origin VERSION)),-version $(VERSION)) all
+
 clean:
-	rm -rf bin
+	rm -rf bin dist/*.deb dist/*.tar.gz dist/SHA256SUMS

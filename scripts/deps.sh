@@ -13,6 +13,7 @@ pkgs=(
   nginx-light curl                          # the web-attack end-to-end test: a real nginx, real requests
   libcap2-bin aide                          # fim: setcap in tests, AIDE beside rampart in bench-fim.sh
   chromium fonts-dejavu-core                # the dashboard's browser test (internal/daemon/web_test.go)
+  lintian mmdebstrap man-db bash-completion systemd  # packaging tests (internal/pkgbuild)
 )
 missing=()
 for p in "${pkgs[@]}"; do

@@ -20,4 +20,5 @@ var commands = []func(*globals) *cobra.Command{
 	newFimCmd,
 	newWebCmd,
 	newFleetCmd,
+	newGenDocsCmd,
 }
