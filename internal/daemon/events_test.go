@@ -3,8 +3,6 @@ package daemon_test
 import (
 	"context"
 	"fmt"
-	"io"
-	"log/slog"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -12,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rampart-ids/rampart/internal/config"
 	"github.com/rampart-ids/rampart/internal/control"
 	"github.com/rampart-ids/rampart/internal/daemon"
 	"github.com/rampart-ids/rampart/internal/event"
@@ -23,36 +20,19 @@ import (
 // their log lines, `why` explains the ban they caused, and a follower sees
 // a ban as it happens.
 func TestEventsAndWhy(t *testing.T) {
-	dir := t.TempDir()
-	logPath := filepath.Join(dir, "auth.log")
+	logPath := filepath.Join(t.TempDir(), "auth.log")
 	if err := os.WriteFile(logPath, nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	sock := filepath.Join(dir, "rampart.sock")
-	cfgText := fmt.Sprintf(`
-[daemon]
-state_dir = %q
-socket = %q
-firewall = "dryrun"
-
-[jails.sshd]
+	d := startTestDaemon(t, fmt.Sprintf(`[jails.sshd]
 enabled = true
 logpath = [%q]
 maxretry = 3
 ignoreip = ["192.0.2.200"]
-`, filepath.Join(dir, "state"), sock, logPath)
-	load := func() (*config.Config, []string, error) {
-		c, err := config.LoadBytes("test.toml", []byte(cfgText), config.Options{})
-		return c, nil, err
-	}
+`, logPath), daemon.Options{})
+	c := d.client
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	done := make(chan error, 1)
-	go func() {
-		done <- daemon.Run(ctx, daemon.Options{Load: load, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	}()
-	c := control.NewClient(sock)
-	waitFor(t, "the daemon", func() bool { _, err := c.Ping(ctx); return err == nil })
 
 	// A follower, started before the attack.
 	followed := make(chan control.Event, 64)
@@ -111,10 +91,6 @@ ignoreip = ["192.0.2.200"]
 	bans, err := c.Events(ctx, control.EventsRequest{Kinds: []event.Kind{event.BanAdded}, Addr: a})
 	if err != nil || len(bans) != 1 || bans[0].ID == 0 {
 		t.Errorf("events --kind ban --ip = %+v, %v", bans, err)
-	}
-	cancel()
-	if err := <-done; err != nil {
-		t.Errorf("Run = %v", err)
 	}
 }
 

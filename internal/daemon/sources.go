@@ -76,6 +76,23 @@ func (d *Daemon) logSources(env JailEnv) ([]finding.Source, error) {
 		}
 		return []finding.Source{d.logDetector(j, env.Filter, journalLabel, rule)}, nil
 	}
+	return d.fileSources(env, src, fileKind{"log files", timeOf(env.Filter), env.Daemon.MaxLineBytes},
+		func(f *logsource.File, pattern string) finding.Source {
+			return d.logDetector(f, env.Filter, pattern, rule)
+		})
+}
+
+// fileKind is what differs between the file sources of the source kinds.
+type fileKind struct {
+	what   string                         // for errors: "log files", "eve.json files"
+	timeOf func([]byte) (time.Time, bool) // a line's time, for the findtime seek
+	max    int                            // longest line kept whole
+}
+
+// fileSources follows each file of the jail's logpath and wraps it in the
+// kind's finding source.
+func (d *Daemon) fileSources(env JailEnv, src config.Source, k fileKind, wrap func(f *logsource.File, pattern string) finding.Source) ([]finding.Source, error) {
+	jc := env.Jail
 	var out []finding.Source
 	var errs []error
 	for _, pattern := range src.Files {
@@ -84,17 +101,17 @@ func (d *Daemon) logSources(env JailEnv) ([]finding.Source, error) {
 		}
 		f, err := logsource.NewFile(logsource.FileConfig{
 			Name: jc.Name, Pattern: pattern, Positions: positions{d.store},
-			Start: logsource.StartFindTime, FindTime: jc.FindTime, TimeOf: timeOf(env.Filter),
-			Poll: src.Polling, MaxLineBytes: env.Daemon.MaxLineBytes, Logger: d.log, OnError: d.readError(pattern),
+			Start: logsource.StartFindTime, FindTime: jc.FindTime, TimeOf: k.timeOf,
+			Poll: src.Polling, MaxLineBytes: k.max, Logger: d.log, OnError: d.readError(pattern),
 		})
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", pattern, err))
 			continue
 		}
-		out = append(out, d.logDetector(f, env.Filter, pattern, rule))
+		out = append(out, wrap(f, pattern))
 	}
 	if len(errs) > 0 {
-		return out, fmt.Errorf("log files: %v", errs)
+		return out, fmt.Errorf("%s: %v", k.what, errs)
 	}
 	return out, nil
 }
@@ -111,28 +128,11 @@ func (d *Daemon) eveSources(env JailEnv) ([]finding.Source, error) {
 		return nil, fmt.Errorf("filter suricata reads eve.json files: set logpath (e.g. /var/log/suricata/eve.json) and backend = \"auto\" or \"polling\"")
 	}
 	local := localAddrs(d.log)
-	var out []finding.Source
-	var errs []error
-	for _, pattern := range src.Files {
-		if abs, err := filepath.Abs(pattern); err == nil {
-			pattern = abs
-		}
-		f, err := logsource.NewFile(logsource.FileConfig{
-			Name: jc.Name, Pattern: pattern, Positions: positions{d.store},
-			Start: logsource.StartFindTime, FindTime: jc.FindTime, TimeOf: eveTime,
-			Poll: src.Polling, MaxLineBytes: max(env.Daemon.MaxLineBytes, 1<<20), Logger: d.log, OnError: d.readError(pattern),
+	return d.fileSources(env, src, fileKind{"eve.json files", eveTime, max(env.Daemon.MaxLineBytes, 1<<20)},
+		func(f *logsource.File, pattern string) finding.Source {
+			return &detect.Eve{Lines: f, Name: pattern, SingleHit: jc.SuricataSingleHit, Local: local,
+				Observer: sourceObserver{d.met.Source(pattern), d.met}, OnBadLine: d.badLines(jc.Name, pattern)}
 		})
-		if err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", pattern, err))
-			continue
-		}
-		out = append(out, &detect.Eve{Lines: f, Name: pattern, SingleHit: jc.SuricataSingleHit, Local: local,
-			Observer: sourceObserver{d.met.Source(pattern), d.met}, OnBadLine: d.badLines(jc.Name, pattern)})
-	}
-	if len(errs) > 0 {
-		return out, fmt.Errorf("eve.json files: %v", errs)
-	}
-	return out, nil
 }
 
 // badLines logs lines a source cannot read, at most once a minute.
@@ -163,28 +163,11 @@ func (d *Daemon) webSources(env JailEnv) ([]finding.Source, error) {
 	if err != nil {
 		return nil, err
 	}
-	var out []finding.Source
-	var errs []error
-	for _, pattern := range src.Files {
-		if abs, err := filepath.Abs(pattern); err == nil {
-			pattern = abs
-		}
-		f, err := logsource.NewFile(logsource.FileConfig{
-			Name: jc.Name, Pattern: pattern, Positions: positions{d.store},
-			Start: logsource.StartFindTime, FindTime: jc.FindTime, TimeOf: accessTime,
-			Poll: src.Polling, MaxLineBytes: env.Daemon.MaxLineBytes, Logger: d.log, OnError: d.readError(pattern),
+	return d.fileSources(env, src, fileKind{"access logs", accessTime, env.Daemon.MaxLineBytes},
+		func(f *logsource.File, pattern string) finding.Source {
+			return &detect.Web{Lines: f, Rules: rules, Format: accesslog.Auto, Name: pattern,
+				Observer: sourceObserver{d.met.Source(pattern), d.met}, OnBadLine: d.badLines(jc.Name, pattern)}
 		})
-		if err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", pattern, err))
-			continue
-		}
-		out = append(out, &detect.Web{Lines: f, Rules: rules, Format: accesslog.Auto, Name: pattern,
-			Observer: sourceObserver{d.met.Source(pattern), d.met}, OnBadLine: d.badLines(jc.Name, pattern)})
-	}
-	if len(errs) > 0 {
-		return out, fmt.Errorf("access logs: %v", errs)
-	}
-	return out, nil
 }
 
 // webRules compiles the built-in web-attack rules once.

@@ -3,16 +3,12 @@ package daemon_test
 import (
 	"context"
 	"fmt"
-	"io"
-	"log/slog"
 	"net/netip"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
-	"github.com/rampart-ids/rampart/internal/config"
-	"github.com/rampart-ids/rampart/internal/control"
 	"github.com/rampart-ids/rampart/internal/daemon"
 )
 
@@ -20,19 +16,11 @@ import (
 // severity 1 bans on its own, alerts of severity 3 count to maxretry, flow
 // events are ignored.
 func TestSuricataJail(t *testing.T) {
-	dir := t.TempDir()
-	evePath := filepath.Join(dir, "eve.json")
+	evePath := filepath.Join(t.TempDir(), "eve.json")
 	if err := os.WriteFile(evePath, nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	sock := filepath.Join(dir, "rampart.sock")
-	cfgText := fmt.Sprintf(`
-[daemon]
-state_dir = %q
-socket = %q
-firewall = "dryrun"
-
-[jails.sshd]
+	d := startTestDaemon(t, fmt.Sprintf(`[jails.sshd]
 enabled = false
 
 [jails.ids]
@@ -41,19 +29,8 @@ filter = "suricata"
 logpath = [%q]
 maxretry = 2
 suricata_single_hit = 1
-`, filepath.Join(dir, "state"), sock, evePath)
-	load := func() (*config.Config, []string, error) {
-		c, err := config.LoadBytes("test.toml", []byte(cfgText), config.Options{FilterExists: func(string) bool { return true }})
-		return c, nil, err
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	done := make(chan error, 1)
-	go func() {
-		done <- daemon.Run(ctx, daemon.Options{Load: load, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	}()
-	c := control.NewClient(sock)
-	waitFor(t, "the daemon", func() bool { _, err := c.Ping(ctx); return err == nil })
+`, evePath), daemon.Options{})
+	c, ctx := d.client, context.Background()
 	time.Sleep(300 * time.Millisecond) // the file source follows eve.json
 	f, err := os.OpenFile(evePath, os.O_APPEND|os.O_WRONLY, 0)
 	if err != nil {
@@ -93,6 +70,4 @@ suricata_single_hit = 1
 	if w, err := c.Why(ctx, netip.MustParseAddr("198.51.100.1")); err != nil || len(w.Events) == 0 || w.Events[0].Rule != "suricata:9000001" {
 		t.Errorf("why 198.51.100.1 = %+v, %v; want the alert's finding", w.Events, err)
 	}
-	cancel()
-	<-done
 }

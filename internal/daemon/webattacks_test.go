@@ -3,15 +3,11 @@ package daemon_test
 import (
 	"context"
 	"fmt"
-	"io"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
-	"github.com/rampart-ids/rampart/internal/config"
-	"github.com/rampart-ids/rampart/internal/control"
 	"github.com/rampart-ids/rampart/internal/daemon"
 )
 
@@ -19,19 +15,11 @@ import (
 // injection bans its sender at once (single-hit), a client browsing with
 // quotes and ampersands in its searches is never banned.
 func TestWebAttacksJail(t *testing.T) {
-	dir := t.TempDir()
-	logPath := filepath.Join(dir, "access.log")
+	logPath := filepath.Join(t.TempDir(), "access.log")
 	if err := os.WriteFile(logPath, nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	sock := filepath.Join(dir, "rampart.sock")
-	cfgText := fmt.Sprintf(`
-[daemon]
-state_dir = %q
-socket = %q
-firewall = "dryrun"
-
-[jails.sshd]
+	d := startTestDaemon(t, fmt.Sprintf(`[jails.sshd]
 enabled = false
 
 [jails.web]
@@ -40,19 +28,8 @@ filter = "web-attacks"
 logpath = [%q]
 port = "http,https"
 maxretry = 3
-`, filepath.Join(dir, "state"), sock, logPath)
-	load := func() (*config.Config, []string, error) {
-		c, err := config.LoadBytes("test.toml", []byte(cfgText), config.Options{FilterExists: func(string) bool { return true }})
-		return c, nil, err
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	done := make(chan error, 1)
-	go func() {
-		done <- daemon.Run(ctx, daemon.Options{Load: load, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	}()
-	c := control.NewClient(sock)
-	waitFor(t, "the daemon", func() bool { _, err := c.Ping(ctx); return err == nil })
+`, logPath), daemon.Options{})
+	c, ctx := d.client, context.Background()
 	time.Sleep(300 * time.Millisecond)
 	f, err := os.OpenFile(logPath, os.O_APPEND|os.O_WRONLY, 0)
 	if err != nil {
@@ -81,6 +58,4 @@ maxretry = 3
 	if len(bans) != 1 || bans[0].Prefix.Addr().String() != "198.51.100.66" || bans[0].Origin.String() != "jail web" {
 		t.Errorf("bans = %+v, want only 198.51.100.66 by jail web", bans)
 	}
-	cancel()
-	<-done
 }
