@@ -59,18 +59,20 @@ func (alertsSection) decode(d *decoder, t *node, c *Config) {
 }
 
 // checkAlert checks what one key alone cannot: the keys each type needs.
+// A key that is set but was refused has been reported already.
 func checkAlert(d *decoder, n *node, a *Alert) {
-	switch a.Type {
-	case "":
-		d.fail(n, "type is missing (webhook, slack, ntfy or email)")
-	case "email":
-		if a.SMTP == "" || a.From == "" || len(a.To) == 0 {
+	set := func(k string) bool { _, ok := n.kids[k]; return ok }
+	switch {
+	case a.Type == "":
+		if !set("type") {
+			d.fail(n, "type is missing (webhook, slack, ntfy or email)")
+		}
+	case a.Type == "email":
+		if !set("smtp") || !set("from") || !set("to") {
 			d.fail(n, "an email alert needs smtp (host:port), from and to")
 		}
-	default:
-		if a.URL == "" {
-			d.fail(n, "a %s alert needs url", a.Type)
-		}
+	case !set("url"):
+		d.fail(n, "a %s alert needs url", a.Type)
 	}
 }
 
