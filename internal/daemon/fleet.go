@@ -67,16 +67,7 @@ func (d *Daemon) FleetStatus(ctx context.Context) (control.FleetStatus, error) {
 	if d.fleet == nil {
 		return control.FleetStatus{}, control.Errorf(control.ErrNotFound, "the fleet is off ([fleet] enabled = false)")
 	}
-	s := d.fleet.Status(ctx)
-	out := control.FleetStatus{
-		Node: s.Node, Connected: s.Connected, Server: s.Server, Stream: s.Stream, LastSeq: s.LastSeq,
-		StreamSeq: s.StreamSeq, Lag: s.Lag, CatchingUp: s.CatchingUp, Outbox: s.Outbox, OutboxLimit: s.OutboxLimit,
-		OutboxDropped: s.OutboxDropped, FleetBans: s.FleetBans,
-	}
-	for _, n := range s.Nodes {
-		out.Nodes = append(out.Nodes, control.FleetNode{Node: n.Node, Sent: n.Sent, Received: n.Received, Rejected: n.Rejected, Last: n.Last})
-	}
-	return out, nil
+	return d.fleet.Status(ctx), nil
 }
 
 func fleetSnapshot(s fleet.Status) metrics.FleetSnapshot {

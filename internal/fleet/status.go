@@ -4,6 +4,8 @@ import (
 	"context"
 	"sort"
 	"time"
+
+	"github.com/rampart-ids/rampart/internal/control"
 )
 
 // Outbox returns the number of messages waiting to be published.
@@ -13,36 +15,11 @@ func (f *Fleet) Outbox() int {
 	return f.out.len()
 }
 
-// NodeStats counts one node's bans as seen here.
-type NodeStats struct {
-	Node string `json:"node"`
-	// Sent is set for this node: bans and unbans the stream acknowledged.
-	Sent uint64 `json:"sent"`
-	// Received counts bans and unbans from that node that passed the caps.
-	Received uint64 `json:"received"`
-	// Rejected counts, by reason, what was not enforced.
-	Rejected map[string]uint64 `json:"rejected,omitempty"`
-	Last     time.Time         `json:"last,omitzero"`
-}
+// NodeStats counts one node's bans as seen here (the control API's type).
+type NodeStats = control.FleetNode
 
-// Status is what `rampart fleet status` shows.
-type Status struct {
-	Node      string `json:"node"`
-	Connected bool   `json:"connected"`
-	Server    string `json:"server,omitempty"`
-	Stream    string `json:"stream"`
-	// LastSeq is the last stream sequence applied here; StreamSeq the
-	// stream's last (as last seen); Lag the difference.
-	LastSeq       uint64      `json:"last_seq"`
-	StreamSeq     uint64      `json:"stream_seq"`
-	Lag           uint64      `json:"lag"`
-	CatchingUp    bool        `json:"catching_up"`
-	Outbox        int         `json:"outbox"`
-	OutboxLimit   int         `json:"outbox_limit"`
-	OutboxDropped uint64      `json:"outbox_dropped"`
-	FleetBans     int         `json:"fleet_bans"`
-	Nodes         []NodeStats `json:"nodes"`
-}
+// Status is what `rampart fleet status` shows (the control API's type).
+type Status = control.FleetStatus
 
 // Status reports the connection and the counters. It asks the stream for
 // its last sequence (at most a second).
