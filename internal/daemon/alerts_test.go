@@ -1,21 +1,16 @@
 package daemon_test
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/rampart-ids/rampart/internal/alert"
-	"github.com/rampart-ids/rampart/internal/config"
 	"github.com/rampart-ids/rampart/internal/daemon"
 	"github.com/rampart-ids/rampart/internal/finding"
 )
@@ -35,32 +30,6 @@ func TestAlertDigestOfAFlood(t *testing.T) {
 		mu.Unlock()
 	}))
 	defer srv.Close()
-	dir := t.TempDir()
-	cfgText := fmt.Sprintf(`
-[daemon]
-state_dir = %q
-socket = %q
-firewall = "dryrun"
-
-[jails.sshd]
-enabled = false
-
-[jails.probe]
-enabled = true
-filter = "sshd"
-logpath = [%q]
-maxretry = 1
-
-[alerts.ops]
-type = "webhook"
-url = %q
-kinds = ["ban"]
-digest = "1s"
-`, filepath.Join(dir, "state"), filepath.Join(dir, "rampart.sock"), filepath.Join(dir, "absent.log"), srv.URL)
-	load := func() (*config.Config, []string, error) {
-		c, err := config.LoadBytes("test.toml", []byte(cfgText), config.Options{})
-		return c, nil, err
-	}
 	var addrs []netip.Addr
 	for i := range 2000 {
 		addrs = append(addrs, netip.AddrFrom4([4]byte{198, 18, byte(i >> 8), byte(i)}))
@@ -71,11 +40,13 @@ digest = "1s"
 		}
 		return []finding.Source{probes{addrs}}, nil
 	}}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- daemon.Run(ctx, daemon.Options{Load: load, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Sources: []daemon.SourceKind{kind}})
-	}()
+	d := startTestDaemon(t, probeJail(t, 1)+fmt.Sprintf(`
+[alerts.ops]
+type = "webhook"
+url = %q
+kinds = ["ban"]
+digest = "1s"
+`, srv.URL), daemon.Options{Sources: []daemon.SourceKind{kind}})
 	total := func() int {
 		mu.Lock()
 		defer mu.Unlock()
@@ -88,10 +59,7 @@ digest = "1s"
 	for deadline := time.Now().Add(15 * time.Second); total() < len(addrs) && time.Now().Before(deadline); {
 		time.Sleep(50 * time.Millisecond)
 	}
-	cancel()
-	if err := <-done; err != nil {
-		t.Errorf("Run = %v", err)
-	}
+	d.stop(t)
 	got := total()
 	mu.Lock()
 	defer mu.Unlock()

@@ -41,7 +41,7 @@ func startTestDaemon(t *testing.T, jails string, opts daemon.Options) *testDaemo
 	d := &testDaemon{dir: dir, client: control.NewClient(sock), cancel: cancel, done: make(chan error, 1)}
 	go func() { d.done <- daemon.Run(ctx, opts) }()
 	t.Cleanup(func() { d.stop(t) })
-	waitFor(t, "the daemon", func() bool { _, err := d.client.Ping(ctx); return err == nil })
+	waitFor(t, "answer from the daemon", func() bool { _, err := d.client.Ping(ctx); return err == nil })
 	return d
 }
 

@@ -3,16 +3,12 @@ package daemon_test
 import (
 	"context"
 	"fmt"
-	"io"
-	"log/slog"
 	"net/netip"
 	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/rampart-ids/rampart/internal/config"
-	"github.com/rampart-ids/rampart/internal/control"
 	"github.com/rampart-ids/rampart/internal/daemon"
 	"github.com/rampart-ids/rampart/internal/event"
 	"github.com/rampart-ids/rampart/internal/finding"
@@ -36,26 +32,6 @@ func (p probes) Run(ctx context.Context, emit func(finding.Finding)) error {
 // The seams of the pipeline: a new source kind and a new subscriber are a
 // few lines each, passed in through Options, with no change to the daemon.
 func TestNewSourceKindAndSubscriber(t *testing.T) {
-	dir := t.TempDir()
-	cfgText := fmt.Sprintf(`
-[daemon]
-state_dir = %q
-socket = %q
-firewall = "dryrun"
-
-[jails.sshd]
-enabled = false
-
-[jails.probe]
-enabled = true
-filter = "sshd"
-logpath = [%q]
-maxretry = 2
-`, filepath.Join(dir, "state"), filepath.Join(dir, "rampart.sock"), filepath.Join(dir, "absent.log"))
-	load := func() (*config.Config, []string, error) {
-		c, err := config.LoadBytes("test.toml", []byte(cfgText), config.Options{})
-		return c, nil, err
-	}
 	attackers := []netip.Addr{netip.MustParseAddr("192.0.2.5"), netip.MustParseAddr("2001:db8::5")}
 
 	// The new source kind: applies to the jail named "probe" only.
@@ -80,17 +56,10 @@ maxretry = 2
 		}
 	}}
 
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- daemon.Run(ctx, daemon.Options{Load: load, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
-			Sources: []daemon.SourceKind{kind}, Subscribers: []daemon.Subscriber{sub}})
-	}()
+	d := startTestDaemon(t, probeJail(t, 2), daemon.Options{Sources: []daemon.SourceKind{kind}, Subscribers: []daemon.Subscriber{sub}})
 	for range attackers {
 		select {
 		case <-got:
-		case err := <-done:
-			t.Fatalf("daemon stopped: %v", err)
 		case <-time.After(10 * time.Second):
 			t.Fatal("no ban event within 10 s")
 		}
@@ -103,16 +72,18 @@ maxretry = 2
 	}
 	mu.Unlock()
 	// The ban is in the daemon's state too, with its origin.
-	c := control.NewClient(filepath.Join(dir, "rampart.sock"))
-	bans, err := c.Banned(context.Background())
+	bans, err := d.client.Banned(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(bans) != len(attackers) || bans[0].Origin != origin.OfJail("probe") {
 		t.Errorf("banned = %+v, want %d bans of origin jail probe", bans, len(attackers))
 	}
-	cancel()
-	if err := <-done; err != nil {
-		t.Errorf("Run = %v", err)
-	}
+}
+
+// probeJail is a jail "probe" (sshd off) whose findings come from a test's
+// source kind: its log file never exists.
+func probeJail(t *testing.T, maxretry int) string {
+	log := filepath.Join(t.TempDir(), "absent.log")
+	return fmt.Sprintf("[jails.sshd]\nenabled = false\n\n[jails.probe]\nenabled = true\nfilter = \"sshd\"\nlogpath = [%q]\nmaxretry = %d\n", log, maxretry)
 }
