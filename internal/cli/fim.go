@@ -39,6 +39,20 @@ func (f *fimFlags) register(cmd *cobra.Command) {
 }
 
 // options turns the flags and the config file into fim.Options.
+// load reads the options and the baseline they name; a baseline that
+// does not load is bad input (exit 2).
+func (f *fimFlags) load(g *globals) (fim.Options, *fim.Baseline, error) {
+	opts, err := f.options(g)
+	if err != nil {
+		return opts, nil, err
+	}
+	b, err := fim.Load(opts.Config.Baseline)
+	if err != nil {
+		return opts, nil, usageErr(err)
+	}
+	return opts, b, nil
+}
+
 func (f *fimFlags) options(g *globals) (fim.Options, error) {
 	cfg, err := loadFimConfig(f.config)
 	if err != nil {
@@ -137,13 +151,9 @@ Files whose inode, size, mtime and ctime are unchanged are not read again;
 --full reads every file.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			opts, err := f.options(g)
+			opts, b, err := f.load(g)
 			if err != nil {
 				return err
-			}
-			b, err := fim.Load(opts.Config.Baseline)
-			if err != nil {
-				return usageErr(err)
 			}
 			rep, err := fim.Check(cmd.Context(), b, opts)
 			if err != nil {
@@ -187,13 +197,9 @@ given paths (and what is under them) or, without any, for everything. It
 prints the changes it accepted and records in the baseline who ran it
 (SUDO_USER, or the user) and when.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			opts, err := f.options(g)
+			opts, b, err := f.load(g)
 			if err != nil {
 				return err
-			}
-			b, err := fim.Load(opts.Config.Baseline)
-			if err != nil {
-				return usageErr(err)
 			}
 			rep, err := fim.Accept(cmd.Context(), b, args, opts)
 			if err != nil {
@@ -303,13 +309,9 @@ each change (against the baseline, then against what it last saw) within
 about a second. It runs until interrupted (SIGINT or SIGTERM).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			opts, err := f.options(g)
+			opts, b, err := f.load(g)
 			if err != nil {
 				return err
-			}
-			b, err := fim.Load(opts.Config.Baseline)
-			if err != nil {
-				return usageErr(err)
 			}
 			w, err := fim.NewWatcher(b, opts)
 			if err != nil {
