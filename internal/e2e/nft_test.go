@@ -1,8 +1,6 @@
 package e2e
 
 import (
-	"context"
-	"encoding/json"
 	"fmt"
 	"net/netip"
 	"os"
@@ -12,72 +10,9 @@ import (
 	"github.com/rampart-ids/rampart/internal/netns"
 )
 
-// kernelSet returns the addresses and networks in set of table inet
-// rampart in ns, read with `nft -j list set` (the nft tool, inside the
-// namespace only).
+// kernelSet lists the elements of rampart's set in ns.
 func kernelSet(ns *netns.NS, set string) (map[netip.Prefix]bool, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	out, err := ns.Exec(ctx, "nft", "-j", "list", "set", "inet", "rampart", set)
-	if err != nil {
-		return nil, err
-	}
-	var doc struct {
-		Nftables []struct {
-			Set *struct {
-				Elem []json.RawMessage `json:"elem"`
-			} `json:"set"`
-		} `json:"nftables"`
-	}
-	if err := json.Unmarshal([]byte(out), &doc); err != nil {
-		return nil, fmt.Errorf("nft -j list set %s: %w", set, err)
-	}
-	got := map[netip.Prefix]bool{}
-	for _, o := range doc.Nftables {
-		if o.Set == nil {
-			continue
-		}
-		for _, raw := range o.Set.Elem {
-			p, err := parseElem(raw)
-			if err != nil {
-				return nil, fmt.Errorf("nft -j list set %s: %w", set, err)
-			}
-			got[p] = true
-		}
-	}
-	return got, nil
-}
-
-// parseElem reads one element of nft's JSON: "192.0.2.1", {"prefix":
-// {"addr": ..., "len": n}}, or either wrapped as {"elem": {"val": ...}}.
-func parseElem(raw json.RawMessage) (netip.Prefix, error) {
-	var s string
-	if json.Unmarshal(raw, &s) == nil {
-		a, err := netip.ParseAddr(s)
-		if err != nil {
-			return netip.Prefix{}, err
-		}
-		return single(a), nil
-	}
-	var o struct {
-		Elem *struct {
-			Val json.RawMessage `json:"val"`
-		} `json:"elem"`
-		Prefix *struct {
-			Addr string `json:"addr"`
-			Len  int    `json:"len"`
-		} `json:"prefix"`
-	}
-	if err := json.Unmarshal(raw, &o); err != nil {
-		return netip.Prefix{}, err
-	}
-	switch {
-	case o.Elem != nil:
-		return parseElem(o.Elem.Val)
-	case o.Prefix != nil:
-		return netip.ParsePrefix(fmt.Sprintf("%s/%d", o.Prefix.Addr, o.Prefix.Len))
-	}
-	return netip.Prefix{}, fmt.Errorf("unknown element %s", raw)
+	return ns.NftSet("rampart", set)
 }
 
 // sshdLine is an auth.log line in Debian 12's rsyslog format (RFC 3339)

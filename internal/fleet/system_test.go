@@ -3,7 +3,6 @@ package fleet
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/netip"
 	"os"
@@ -159,65 +158,14 @@ type sysNode struct {
 // kernel returns the prefixes in the node's set (ban-sshd-v4, ban-manual-v4net, …).
 func (n *sysNode) kernel(t *testing.T, set string) map[netip.Prefix]bool {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	out, err := n.ns.Exec(ctx, "nft", "-j", "list", "set", "inet", "rampart", set)
+	got, err := n.ns.NftSet("rampart", set)
+	if err != nil && strings.HasPrefix(err.Error(), "nft -j list set") {
+		t.Fatalf("%s: %v", n.name, err) // nft answered something unreadable
+	}
 	if err != nil {
-		return map[netip.Prefix]bool{}
-	}
-	var doc struct {
-		Nftables []struct {
-			Set *struct {
-				Elem []json.RawMessage `json:"elem"`
-			} `json:"set"`
-		} `json:"nftables"`
-	}
-	if err := json.Unmarshal([]byte(out), &doc); err != nil {
-		t.Fatalf("%s: nft -j list set %s: %v", n.name, set, err)
-	}
-	got := map[netip.Prefix]bool{}
-	for _, o := range doc.Nftables {
-		if o.Set == nil {
-			continue
-		}
-		for _, raw := range o.Set.Elem {
-			p, err := nftElem(raw)
-			if err != nil {
-				t.Fatalf("%s: set %s: %v", n.name, set, err)
-			}
-			got[p] = true
-		}
+		return map[netip.Prefix]bool{} // no such set (yet)
 	}
 	return got
-}
-
-// nftElem reads an element of nft's JSON: an address, {"prefix": …}, or
-// either inside {"elem": {"val": …}} (elements with timeouts).
-func nftElem(raw json.RawMessage) (netip.Prefix, error) {
-	var s string
-	if json.Unmarshal(raw, &s) == nil {
-		a, err := netip.ParseAddr(s)
-		return netip.PrefixFrom(a, a.BitLen()), err
-	}
-	var o struct {
-		Elem *struct {
-			Val json.RawMessage `json:"val"`
-		} `json:"elem"`
-		Prefix *struct {
-			Addr string `json:"addr"`
-			Len  int    `json:"len"`
-		} `json:"prefix"`
-	}
-	if err := json.Unmarshal(raw, &o); err != nil {
-		return netip.Prefix{}, err
-	}
-	switch {
-	case o.Elem != nil:
-		return nftElem(o.Elem.Val)
-	case o.Prefix != nil:
-		return netip.ParsePrefix(fmt.Sprintf("%s/%d", o.Prefix.Addr, o.Prefix.Len))
-	}
-	return netip.Prefix{}, fmt.Errorf("unknown element %s", raw)
 }
 
 // holds reports how many of want are in the node's ban-sshd-v4 set.
