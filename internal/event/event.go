@@ -45,12 +45,27 @@ const (
 	// (a table, sets or elements) and the ban manager put it back. Count
 	// bans were restored in Took; Reason says what was lost.
 	FirewallRestored
+	// IntegrityChange: a watched file changed (fim). Path, Reason (what
+	// changed: content, mode, suid, owner, new, removed…), Severity,
+	// Evidence (old and new values, the process when known).
+	IntegrityChange
+	// HostChange: a host collector saw something new (a SUID file, an
+	// account, a listening socket, a unit, a module…). Rule names the
+	// collector, Path the object, Severity and Evidence say more.
+	HostChange
+	// AuditResult: `rampart audit` ran. Score (0-100), Count failing
+	// checks, Evidence names them.
+	AuditResult
+	// PolicyApplied: the baseline firewall policy was applied, rolled back
+	// or confirmed. Reason says which, Count how many rules.
+	PolicyApplied
 )
 
 var kindNames = [...]string{
 	Finding: "finding", BanAdded: "ban", BanRemoved: "unban", BanExpired: "expiry",
 	FirewallBatch: "firewall-batch", Reload: "reload", SourceError: "source-error",
-	FirewallRestored: "firewall-restored",
+	FirewallRestored: "firewall-restored", IntegrityChange: "integrity-change",
+	HostChange: "host-change", AuditResult: "audit-result", PolicyApplied: "policy",
 }
 
 // String returns the kind's name, as `rampart events --kind` takes it.
@@ -108,7 +123,11 @@ type Event struct {
 	Rule     string `json:"rule,omitempty"`
 	Severity string `json:"severity,omitempty"`
 	// Source names where a finding was read ("/var/log/auth.log", "journald").
-	Source   string    `json:"source,omitempty"`
+	Source string `json:"source,omitempty"`
+	// Path is the file or object an integrity or host change is about.
+	Path string `json:"path,omitempty"`
+	// Score is an audit's score (0-100).
+	Score    int       `json:"score,omitempty"`
 	Evidence []string  `json:"evidence,omitempty"`
 	Until    time.Time `json:"until,omitzero"`
 	Count    int       `json:"count,omitempty"`
