@@ -14,6 +14,8 @@ pkgs=(
   libcap2-bin aide                          # fim: setcap in tests, AIDE beside rampart in bench-fim.sh
   chromium fonts-dejavu-core                # the dashboard's browser test (internal/daemon/web_test.go)
   lintian mmdebstrap man-db bash-completion systemd  # packaging tests (internal/pkgbuild)
+  nmap socat hping3 conntrack               # the kernel layer's tests: scans, listeners, floods
+  auditd                                    # the audit-log source's end-to-end test
 )
 missing=()
 for p in "${pkgs[@]}"; do
