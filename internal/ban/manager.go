@@ -95,6 +95,12 @@ type Manager struct {
 	nextEnd time.Time
 	pending map[key]store.Ban // committed, refused by the firewall, to retry
 	total   map[string]int64  // bans since start, per jail
+	// unstored are bans in force (in memory and the kernel) that the store
+	// refused (disk full, read-only state directory): retried with the
+	// firewall's refusals until the store takes them. storeErr is the last
+	// refusal, cleared by a successful retry.
+	unstored map[key]store.Ban
+	storeErr error
 }
 
 // Config configures a Manager.
@@ -125,6 +131,8 @@ func New(cfg Config) *Manager {
 		jails:   map[string]bool{},
 		unbans:  map[key]firewall.Ban{},
 		total:   map[string]int64{},
+
+		unstored: map[key]store.Ban{},
 	}
 	if m.log == nil {
 		m.log = slog.Default()
@@ -248,7 +256,10 @@ func (m *Manager) IsBanned(jail string, p netip.Prefix) bool {
 func (m *Manager) Run(ctx context.Context) error {
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
-	lastRetry, lastCheck := m.now(), m.now()
+	// Periods are measured on the monotonic clock (time.Now), ban ends on
+	// the wall clock (m.now): a wall clock set back an hour must not stop
+	// the retries and comparisons for an hour.
+	lastRetry, lastCheck := time.Now(), time.Now()
 	if w, ok := m.fw.(firewall.Watcher); ok {
 		wctx, cancel := context.WithCancel(ctx)
 		defer cancel()
@@ -292,17 +303,17 @@ func (m *Manager) Run(ctx context.Context) error {
 		case b := <-m.queue:
 			flush(ctx, b)
 		case <-m.check:
-			lastCheck = m.now()
+			lastCheck = time.Now()
 			m.heal(ctx)
 		case <-tick.C:
-			now := m.now()
-			m.expire(ctx, now)
-			if now.Sub(lastRetry) >= retryEvery {
-				lastRetry = now
+			m.expire(ctx, m.now())
+			mono := time.Now()
+			if mono.Sub(lastRetry) >= retryEvery {
+				lastRetry = mono
 				m.retry(ctx)
 			}
-			if now.Sub(lastCheck) >= m.checkEvery {
-				lastCheck = now
+			if mono.Sub(lastCheck) >= m.checkEvery {
+				lastCheck = mono
 				m.heal(ctx)
 			}
 		}
@@ -333,13 +344,31 @@ func (m *Manager) Add(ctx context.Context, bans []store.Ban) error {
 	if len(fresh) == 0 {
 		return nil
 	}
-	if err := m.store.AddBans(ctx, fresh); err != nil {
-		return fmt.Errorf("storing %d bans: %w", len(fresh), err)
+	// A store that refuses the batch (disk full, read-only state
+	// directory) does not leave the addresses free: the bans are enforced
+	// all the same and kept for the store, retried every retryEvery.
+	storeErr := m.store.AddBans(ctx, fresh)
+	if storeErr != nil {
+		if ctx.Err() != nil {
+			return fmt.Errorf("storing %d bans: %w", len(fresh), storeErr)
+		}
+		m.log.Error("state database refused bans; they are enforced in the kernel and the database is retried every 5 s",
+			"bans", len(fresh), "err", storeErr)
+		storeErr = fmt.Errorf("%d bans enforced but not stored yet (retrying): %w", len(fresh), storeErr)
 	}
 	ch := firewall.Change{Add: make([]firewall.Ban, 0, len(fresh))}
 	m.mu.Lock()
+	if storeErr != nil {
+		m.storeErr = storeErr
+	}
 	for _, b := range fresh {
-		m.active[key{b.Jail, b.Prefix}] = b
+		k := key{b.Jail, b.Prefix}
+		if storeErr != nil {
+			m.unstored[k] = b
+		} else {
+			delete(m.unstored, k)
+		}
+		m.active[k] = b
 		m.noteEnd(b.Until)
 		m.total[b.Jail]++
 		ch.Add = append(ch.Add, m.fwBan(b, now))
@@ -354,7 +383,7 @@ func (m *Manager) Add(ctx context.Context, bans []store.Ban) error {
 		}
 		m.outbox = append(m.outbox, e)
 	}
-	return err
+	return errors.Join(storeErr, err)
 }
 
 // apply sends a change; elements the firewall refuses are logged by name
@@ -385,6 +414,7 @@ func (m *Manager) apply(ctx context.Context, ch firewall.Change) error {
 					// configuration): the ban cannot be enforced.
 					delete(m.active, k)
 					delete(m.pending, k)
+					delete(m.unstored, k)
 				case f.Op == firewall.OpAdd:
 					if b, ok := m.active[k]; ok {
 						m.pending[k] = b
@@ -410,6 +440,7 @@ func (m *Manager) apply(ctx context.Context, ch firewall.Change) error {
 func (m *Manager) retry(ctx context.Context) {
 	m.opMu.Lock()
 	defer m.unlock()
+	m.retryStore(ctx)
 	m.mu.Lock()
 	if m.resync {
 		m.mu.Unlock()
@@ -541,6 +572,7 @@ func (m *Manager) expire(ctx context.Context, now time.Time) {
 		if !b.Until.IsZero() && !b.Until.After(now) {
 			delete(m.active, k)
 			delete(m.pending, k)
+			delete(m.unstored, k)
 			continue
 		}
 		m.noteEnd(b.Until)
@@ -567,52 +599,6 @@ func (m *Manager) expire(ctx context.Context, now time.Time) {
 		e.Reason = "expired"
 		m.outbox = append(m.outbox, e)
 	}
-}
-
-// Remove lifts bans matching prefix (every jail when jail is empty; every
-// ban when all). It returns what was removed.
-func (m *Manager) Remove(ctx context.Context, jail string, prefix netip.Prefix, all bool, by string) ([]store.Ban, error) {
-	m.opMu.Lock()
-	defer m.unlock()
-	m.mu.Lock()
-	var sel []store.Ban
-	for k, b := range m.active {
-		if (all || k.prefix == prefix) && (jail == "" || k.jail == jail) {
-			sel = append(sel, b)
-		}
-	}
-	m.mu.Unlock()
-	if len(sel) == 0 {
-		return nil, nil
-	}
-	if _, err := m.store.RemoveBans(ctx, sel); err != nil {
-		return nil, fmt.Errorf("removing bans from the store: %w", err)
-	}
-	ch := firewall.Change{}
-	m.mu.Lock()
-	for _, b := range sel {
-		delete(m.active, key{b.Jail, b.Prefix})
-		delete(m.pending, key{b.Jail, b.Prefix})
-	}
-	inKernel := m.enforced()
-	for _, b := range sel {
-		// Another ban may hold the same element (a ban of a removed jail
-		// and a manual ban share the fallback set).
-		if set := m.setOf(b.Jail); !inKernel[key{set, b.Prefix}] {
-			ch.Remove = append(ch.Remove, firewall.Ban{Jail: set, Prefix: b.Prefix})
-		}
-	}
-	m.mu.Unlock()
-	now := m.now()
-	for _, b := range sel {
-		e := banEvent(event.BanRemoved, b, now)
-		e.Reason = "unban"
-		if by != "" {
-			e.Reason = "unban by " + by
-		}
-		m.outbox = append(m.outbox, e)
-	}
-	return sel, m.apply(ctx, ch)
 }
 
 // noteEnd lowers nextEnd to until (a zero until never ends). Holds mu.
