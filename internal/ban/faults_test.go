@@ -135,7 +135,7 @@ func TestRemoveManyBatches(t *testing.T) {
 		t.Fatal(err)
 	}
 	var bans []store.Ban
-	var targets []Target
+	var targets []store.Ban
 	for i := range 500 {
 		p := netip.PrefixFrom(netip.AddrFrom4([4]byte{198, 18, byte(i >> 8), byte(i)}), 32)
 		bans = append(bans, store.Ban{Jail: "sshd", Prefix: p, Since: now, Until: now.Add(time.Hour)})
@@ -144,10 +144,10 @@ func TestRemoveManyBatches(t *testing.T) {
 			if i%2 == 1 {
 				jail = "" // any jail
 			}
-			targets = append(targets, Target{Jail: jail, Prefix: p})
+			targets = append(targets, store.Ban{Jail: jail, Prefix: p})
 		}
 	}
-	targets = append(targets, Target{Jail: "sshd", Prefix: netip.MustParsePrefix("203.0.113.1/32")}) // not banned
+	targets = append(targets, store.Ban{Jail: "sshd", Prefix: netip.MustParsePrefix("203.0.113.1/32")}) // not banned
 	if err := m.Add(ctx, bans); err != nil {
 		t.Fatal(err)
 	}

@@ -10,13 +10,6 @@ import (
 	"github.com/rampart-ids/rampart/internal/store"
 )
 
-// Target selects bans to lift: Prefix in Jail, or in every jail when Jail
-// is empty.
-type Target struct {
-	Jail   string
-	Prefix netip.Prefix
-}
-
 // Remove lifts bans matching prefix (every jail when jail is empty; every
 // ban when all). It returns what was removed.
 func (m *Manager) Remove(ctx context.Context, jail string, prefix netip.Prefix, all bool, by string) ([]store.Ban, error) {
@@ -33,10 +26,11 @@ func (m *Manager) Remove(ctx context.Context, jail string, prefix netip.Prefix, 
 	return m.lift(ctx, sel, by)
 }
 
-// RemoveMany lifts the bans of every target in one store transaction and
-// one firewall batch (a fleet peer's burst of unbans). It returns what was
-// removed; targets without a ban are skipped.
-func (m *Manager) RemoveMany(ctx context.Context, targets []Target, by string) ([]store.Ban, error) {
+// RemoveMany lifts the bans targets select (each one's Prefix in its Jail,
+// or in every jail when Jail is empty; other fields are ignored) in one
+// store transaction and one firewall batch: a fleet peer's burst of unbans.
+// It returns what was removed; targets without a ban are skipped.
+func (m *Manager) RemoveMany(ctx context.Context, targets []store.Ban, by string) ([]store.Ban, error) {
 	m.opMu.Lock()
 	defer m.unlock()
 	m.mu.Lock()

@@ -43,6 +43,9 @@ the addresses banned now and the bans since start, and the banned addresses.`,
 }
 
 func printStatus(g *globals, r control.StatusReply) {
+	if r.StateError != "" {
+		fmt.Fprintf(g.stdout, "WARNING: the state database refuses writes; %d bans are enforced but not stored yet (retried every 5 s): %s\n\n", r.Unstored, r.StateError)
+	}
 	if len(r.Jails) == 0 {
 		fmt.Fprintln(g.stdout, "no jails are enabled")
 		return

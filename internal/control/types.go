@@ -21,6 +21,11 @@ type PingReply struct {
 // StatusReply is the body of GET /v1/status.
 type StatusReply struct {
 	Jails []JailStatus `json:"jails"`
+	// StateError is the state database's last refusal (disk full,
+	// read-only) while Unstored bans in force wait to be stored: they are
+	// enforced in the kernel and retried every 5 s.
+	StateError string `json:"state_error,omitempty"`
+	Unstored   int    `json:"unstored,omitempty"`
 }
 
 // JailStatus is one jail's counters, with Fail2ban's status meanings.

@@ -73,6 +73,7 @@ func (d *Daemon) Status(ctx context.Context, name string) (control.StatusReply, 
 			rep.Jails = append(rep.Jails, js)
 		}
 	}
+	rep.StateError, rep.Unstored = d.bans.StoreState()
 	return rep, nil
 }
 

@@ -36,6 +36,9 @@ import (
 type Bans interface {
 	Add(ctx context.Context, bans []store.Ban) error
 	Remove(ctx context.Context, jail string, prefix netip.Prefix, all bool, by string) ([]store.Ban, error)
+	// RemoveMany lifts the bans selected by each one's Jail and Prefix in
+	// one batch.
+	RemoveMany(ctx context.Context, sel []store.Ban, by string) ([]store.Ban, error)
 	Active() []store.Ban
 }
 

@@ -51,6 +51,15 @@ func (m *memBans) Remove(_ context.Context, jail string, p netip.Prefix, _ bool,
 	return []store.Ban{b}, nil
 }
 
+func (m *memBans) RemoveMany(ctx context.Context, sel []store.Ban, by string) ([]store.Ban, error) {
+	var out []store.Ban
+	for _, b := range sel {
+		r, _ := m.Remove(ctx, b.Jail, b.Prefix, false, by)
+		out = append(out, r...)
+	}
+	return out, nil
+}
+
 func (m *memBans) Active() []store.Ban {
 	m.mu.Lock()
 	defer m.mu.Unlock()

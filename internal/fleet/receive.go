@@ -335,14 +335,27 @@ func (f *Fleet) applyBatch(ctx context.Context, batch []received) {
 		}
 		f.mu.Unlock()
 	}
+	// Unbans go in one store transaction and one firewall batch per
+	// sending node.
+	byNode := map[string][]store.Ban{}
+	var nodes []string
 	for _, u := range unbans {
-		if _, err := f.bans.Remove(ctx, u.k.jail, u.k.prefix, false, "fleet "+u.node); err != nil {
-			f.log.Error("fleet: applying a received unban", "ip", u.k.prefix, "err", err)
+		if _, ok := byNode[u.node]; !ok {
+			nodes = append(nodes, u.node)
+		}
+		byNode[u.node] = append(byNode[u.node], store.Ban{Jail: u.k.jail, Prefix: u.k.prefix})
+	}
+	for _, node := range nodes {
+		sel := byNode[node]
+		if _, err := f.bans.RemoveMany(ctx, sel, "fleet "+node); err != nil {
+			f.log.Error("fleet: applying received unbans", "unbans", len(sel), "node", node, "err", err)
 			stored = false
 			continue
 		}
 		f.mu.Lock()
-		delete(f.applied, u.k)
+		for _, b := range sel {
+			delete(f.applied, banKey{b.Jail, b.Prefix})
+		}
 		f.mu.Unlock()
 	}
 	if maxSeq == 0 || !stored {
