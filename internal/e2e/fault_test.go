@@ -152,12 +152,12 @@ func TestFaultKillDuringFlood(t *testing.T) {
 	rng := rand.New(rand.NewPCG(seed, 0))
 	t.Logf("random delays from seed %d", seed)
 	e.start()
-	const per = 1500
+	const per = 3000
 	total := 0
 	for run := range 10 {
 		from, to := total, total+per
 		total = to
-		delay := time.Duration(rng.IntN(400)) * time.Millisecond
+		delay := time.Duration(rng.IntN(80)) * time.Millisecond
 		if err := appendFile(e.log, floodLines(from, to)); err != nil {
 			t.Fatal(err)
 		}
