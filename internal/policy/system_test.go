@@ -1,0 +1,325 @@
+package policy_test
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"net/netip"
+
+	"github.com/rampart-ids/rampart/internal/netns"
+	"github.com/rampart-ids/rampart/internal/policy"
+)
+
+// rampartBin builds cmd/rampart once for the tests that run the CLI.
+var rampartBin = sync.OnceValues(func() (string, error) {
+	dir, err := os.MkdirTemp("", "rampart-policy-bin-")
+	if err != nil {
+		return "", err
+	}
+	bin := filepath.Join(dir, "rampart")
+	out, err := exec.Command("go", "build", "-o", bin, "github.com/rampart-ids/rampart/cmd/rampart").CombinedOutput()
+	if err != nil {
+		return "", fmt.Errorf("go build: %v: %s", err, out)
+	}
+	return bin, nil
+})
+
+// lab is a server namespace (where the baseline goes) and a client
+// namespace linked to it, with socat listeners on the server.
+type lab struct {
+	srv, cli *netns.NS
+	dir      string
+	bin      string
+}
+
+var (
+	srv4 = netip.MustParseAddr("192.0.2.1")
+	srv6 = netip.MustParseAddr("2001:db8::1")
+)
+
+func newLab(t *testing.T) *lab {
+	t.Helper()
+	netns.SkipUnlessRoot(t)
+	for _, b := range []string{"socat", "nft"} {
+		if _, err := exec.LookPath(b); err != nil {
+			t.Skipf("skipping: %s is not installed (run scripts/deps.sh)", b)
+		}
+	}
+	bin, err := rampartBin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := &lab{srv: netns.New(t, "bsrv"), cli: netns.New(t, "bcli"), dir: t.TempDir(), bin: bin}
+	netns.Link(t, l.srv, l.cli,
+		[]netip.Prefix{netip.MustParsePrefix("192.0.2.1/24"), netip.MustParsePrefix("2001:db8::1/64")},
+		[]netip.Prefix{netip.MustParsePrefix("192.0.2.2/24"), netip.MustParsePrefix("2001:db8::2/64")})
+	for _, port := range []int{8080, 8081, 9100} {
+		l.listen(t, fmt.Sprintf("TCP6-LISTEN:%d,fork,reuseaddr,ipv6only=0", port))
+	}
+	l.listen(t, "UDP6-RECVFROM:5353,fork,reuseaddr,ipv6only=0")
+	l.listen(t, "UDP6-RECVFROM:5354,fork,reuseaddr,ipv6only=0")
+	waitFor(t, "socat listeners", func() bool { return l.reachTCP(srv4, 8080) && l.reachTCP(srv4, 9100) })
+	return l
+}
+
+func (l *lab) listen(t *testing.T, addr string) {
+	cmd := l.srv.Command(context.Background(), "socat", addr, "SYSTEM:echo pong")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+}
+
+// reachTCP reports whether the client gets "pong" from a:port within 1 s.
+func (l *lab) reachTCP(a netip.Addr, port int) bool {
+	ok := false
+	_ = l.cli.Do(func() error {
+		c, err := net.DialTimeout("tcp", netip.AddrPortFrom(a, uint16(port)).String(), time.Second)
+		if err != nil {
+			return nil
+		}
+		defer c.Close()
+		_ = c.SetDeadline(time.Now().Add(time.Second))
+		s, _ := bufio.NewReader(c).ReadString('\n')
+		ok = s == "pong\n"
+		return nil
+	})
+	return ok
+}
+
+// reachUDP reports whether a datagram to a:port is answered within 1 s.
+func (l *lab) reachUDP(a netip.Addr, port int) bool {
+	ok := false
+	_ = l.cli.Do(func() error {
+		c, err := net.Dial("udp", netip.AddrPortFrom(a, uint16(port)).String())
+		if err != nil {
+			return nil
+		}
+		defer c.Close()
+		_ = c.SetDeadline(time.Now().Add(time.Second))
+		_, _ = c.Write([]byte("ping\n"))
+		buf := make([]byte, 16)
+		n, _ := c.Read(buf)
+		ok = string(buf[:n]) == "pong\n"
+		return nil
+	})
+	return ok
+}
+
+// config writes a configuration with the [baseline] body given.
+func (l *lab) config(t *testing.T, body string) string {
+	t.Helper()
+	f := filepath.Join(l.dir, "rampart.toml")
+	src := fmt.Sprintf("[daemon]\nstate_dir = %q\n\n[baseline]\nenabled = true\ndhcp = \"no\"\n%s", filepath.Join(l.dir, "state"), body)
+	if err := os.WriteFile(f, []byte(src), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+// run runs the CLI in the server namespace, as if over SSH from
+// 192.0.2.99 to port 22 (so the session guard has a defined input,
+// whatever the environment of the test).
+func (l *lab) run(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	cmd := l.srv.Command(context.Background(), append([]string{l.bin}, args...)...)
+	cmd.Env = append(os.Environ(), "SSH_CONNECTION=192.0.2.99 50000 192.0.2.1 22")
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+func waitFor(t *testing.T, what string, f func() bool) {
+	t.Helper()
+	for end := time.Now().Add(5 * time.Second); time.Now().Before(end); time.Sleep(50 * time.Millisecond) {
+		if f() {
+			return
+		}
+	}
+	t.Fatalf("timed out waiting for %s", what)
+}
+
+const sessionOK = "allow_from = { \"22/tcp\" = [\"192.0.2.99\"] }\n"
+
+func TestBaselineTraffic(t *testing.T) {
+	l := newLab(t)
+	cfg := l.config(t, "allow = [\"8080/tcp\", \"5353/udp\"]\nallow_from = { \"9100/tcp\" = [\"192.0.2.2/32\"], \"22/tcp\" = [\"192.0.2.99\"] }\n")
+	if out, err := l.run(t, "firewall", "apply", "--config", cfg); err != nil {
+		t.Fatalf("apply: %v\n%s", err, out)
+	}
+	for _, c := range []struct {
+		a    netip.Addr
+		port int
+		udp  bool
+		want bool
+	}{
+		{srv4, 8080, false, true}, {srv6, 8080, false, true},
+		{srv4, 8081, false, false}, {srv6, 8081, false, false},
+		{srv4, 5353, true, true}, {srv6, 5353, true, true},
+		{srv4, 5354, true, false}, {srv6, 5354, true, false},
+		// allow_from: the client's IPv4 address is listed, its IPv6 is not.
+		{srv4, 9100, false, true}, {srv6, 9100, false, false},
+	} {
+		got := false
+		if c.udp {
+			got = l.reachUDP(c.a, c.port)
+		} else {
+			got = l.reachTCP(c.a, c.port)
+		}
+		if got != c.want {
+			t.Errorf("%s port %d (udp %v): reachable %v, want %v", c.a, c.port, c.udp, got, c.want)
+		}
+	}
+	// ping answers (icmp = true by default), v4 and v6.
+	if _, err := exec.LookPath("ping"); err != nil {
+		t.Skip("skipping the echo check: ping is not installed (run scripts/deps.sh: iputils-ping)")
+	}
+	for _, a := range []string{"192.0.2.1", "2001:db8::1"} {
+		if out, err := l.cli.Exec(context.Background(), "ping", "-c1", "-W1", a); err != nil {
+			t.Errorf("ping %s with the baseline on: %v %s", a, err, out)
+		}
+	}
+	out, err := l.run(t, "firewall", "plan", "--config", cfg)
+	if err != nil || !strings.Contains(out, "no change") {
+		t.Errorf("plan after apply: %v\n%s", err, out)
+	}
+	out, _ = l.run(t, "firewall", "show")
+	if !strings.Contains(out, "policy drop") || !strings.Contains(out, "ip saddr 192.0.2.2/32 tcp dport 9100 accept") {
+		t.Errorf("show:\n%s", out)
+	}
+}
+
+func TestGuardSessionRefused(t *testing.T) {
+	l := newLab(t)
+	cfg := l.config(t, "allow = [\"8080/tcp\"]\n")
+	out, err := l.run(t, "firewall", "apply", "--config", cfg)
+	if err == nil || !strings.Contains(out, "from 192.0.2.99 to port 22/tcp") || !strings.Contains(out, "allow_from") {
+		t.Fatalf("apply without the session's port: err %v, want a refusal naming 192.0.2.99 and port 22:\n%s", err, out)
+	}
+	if !l.reachTCP(srv4, 8081) {
+		t.Errorf("a refused baseline changed the kernel: 8081 is closed")
+	}
+	out, err = l.run(t, "firewall", "apply", "--force", "--config", cfg)
+	if err != nil || !strings.Contains(out, "WARNING: --force overrides the lock-out guard") {
+		t.Fatalf("apply --force: %v\n%s", err, out)
+	}
+	if l.reachTCP(srv4, 8081) {
+		t.Errorf("after apply --force: 8081 still open")
+	}
+}
+
+// TestGuardSSHDPort runs a real sshd on port 2200 in the namespace: a
+// baseline that does not allow 2200 is refused, naming the port.
+func TestGuardSSHDPort(t *testing.T) {
+	l := newLab(t)
+	for _, b := range []string{"/usr/sbin/sshd", "ssh-keygen", "unshare"} {
+		if _, err := exec.LookPath(b); err != nil {
+			t.Skipf("skipping: %s is not installed (run scripts/deps.sh: openssh-server)", b)
+		}
+	}
+	dir := t.TempDir()
+	if out, err := exec.Command("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", filepath.Join(dir, "hostkey")).CombinedOutput(); err != nil {
+		t.Fatalf("ssh-keygen: %v %s", err, out)
+	}
+	conf := fmt.Sprintf("Port 2200\nHostKey %s/hostkey\nPidFile none\nUsePAM no\n", dir)
+	if err := os.WriteFile(filepath.Join(dir, "sshd_config"), []byte(conf), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// A private mount namespace gets /run/sshd (privilege separation)
+	// without creating it on the host.
+	script := `[ -d /run/sshd ] || { mount -t tmpfs -o mode=0755 rampart-test-run /run && mkdir -m 0755 /run/sshd; }; exec /usr/sbin/sshd -D -e -f "$1/sshd_config"`
+	cmd := l.srv.Command(context.Background(), "unshare", "-m", "--propagation", "private", "sh", "-c", script, "sh", dir)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	waitFor(t, "sshd on 2200", func() bool { return l.reachTCPRaw(srv4, 2200) })
+
+	cfg := l.config(t, "allow = [\"8080/tcp\"]\n"+sessionOK)
+	out, err := l.run(t, "firewall", "apply", "--config", cfg)
+	if err == nil || !strings.Contains(out, "sshd listens on port 2200/tcp") || !strings.Contains(out, `add "2200/tcp" to [baseline] allow`) {
+		t.Fatalf("apply without sshd's port: err %v, want a refusal naming 2200:\n%s", err, out)
+	}
+	cfg = l.config(t, "allow = [\"8080/tcp\", \"2200/tcp\"]\n"+sessionOK)
+	if out, err := l.run(t, "firewall", "apply", "--config", cfg); err != nil {
+		t.Fatalf("apply with sshd's port: %v\n%s", err, out)
+	}
+	if !l.reachTCPRaw(srv4, 2200) || l.reachTCP(srv4, 8081) {
+		t.Errorf("with 2200 allowed: sshd reachable %v, 8081 reachable %v", l.reachTCPRaw(srv4, 2200), l.reachTCP(srv4, 8081))
+	}
+}
+
+// reachTCPRaw reports whether a TCP connection to a:port opens.
+func (l *lab) reachTCPRaw(a netip.Addr, port int) bool {
+	ok := false
+	_ = l.cli.Do(func() error {
+		c, err := net.DialTimeout("tcp", netip.AddrPortFrom(a, uint16(port)).String(), time.Second)
+		if err == nil {
+			ok = true
+			c.Close()
+		}
+		return nil
+	})
+	return ok
+}
+
+// TestConfirmRollsBack: apply --confirm 4s from a shell whose whole
+// process group is SIGKILLed; the detached watcher rolls back after 4 s.
+func TestConfirmRollsBack(t *testing.T) {
+	l := newLab(t)
+	cfg := l.config(t, "allow = [\"8080/tcp\"]\n"+sessionOK)
+	state := filepath.Join(l.dir, "state")
+	sh := l.srv.Command(context.Background(), "sh", "-c", l.bin+` firewall apply --confirm 4s --config "$1" && sleep 60`, "sh", cfg)
+	sh.Env = append(os.Environ(), "SSH_CONNECTION=192.0.2.99 50000 192.0.2.1 22")
+	sh.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := sh.Start(); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	waitFor(t, "the baseline", func() bool { return !l.reachTCP(srv4, 8081) })
+	p, err := policy.ReadPending(state)
+	if err != nil || p == nil || p.WatcherPID == 0 {
+		t.Fatalf("pending file: %+v, %v", p, err)
+	}
+	t.Cleanup(func() { _ = syscall.Kill(p.WatcherPID, syscall.SIGKILL) })
+	if err := syscall.Kill(-sh.Process.Pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_ = sh.Wait()
+	time.Sleep(time.Until(start.Add(3 * time.Second)))
+	if l.reachTCP(srv4, 8081) {
+		t.Fatalf("rolled back before the 4 s deadline (%s)", time.Since(start))
+	}
+	waitFor(t, "the rollback", func() bool { return l.reachTCP(srv4, 8081) })
+	if p, _ := policy.ReadPending(state); p != nil {
+		t.Errorf("pending file left after rollback: %+v", p)
+	}
+	if a, _ := (policy.Kernel{NetNS: l.srv.Fd()}).Read(); a.Present {
+		t.Errorf("after rollback the chain is still there: %v", a.Policy().Strings())
+	}
+}
+
+// TestConfirmKeeps: confirmed in time, the baseline stays past the deadline.
+func TestConfirmKeeps(t *testing.T) {
+	l := newLab(t)
+	cfg := l.config(t, "allow = [\"8080/tcp\"]\n"+sessionOK)
+	if out, err := l.run(t, "firewall", "apply", "--confirm", "4s", "--config", cfg); err != nil || !strings.Contains(out, "rolls back at") {
+		t.Fatalf("apply --confirm: %v\n%s", err, out)
+	}
+	if out, err := l.run(t, "firewall", "confirm", "--config", cfg); err != nil {
+		t.Fatalf("confirm: %v\n%s", err, out)
+	}
+	time.Sleep(6 * time.Second)
+	if l.reachTCP(srv4, 8081) || !l.reachTCP(srv4, 8080) {
+		t.Errorf("confirmed baseline did not stay: 8081 %v 8080 %v", l.reachTCP(srv4, 8081), l.reachTCP(srv4, 8080))
+	}
+}
