@@ -180,10 +180,12 @@ func TestBaselineTraffic(t *testing.T) {
 		}
 	}
 	// ping answers (icmp = true by default), v4 and v6.
+	pings := []string{"192.0.2.1", "2001:db8::1"}
 	if _, err := exec.LookPath("ping"); err != nil {
-		t.Skip("skipping the echo check: ping is not installed (run scripts/deps.sh: iputils-ping)")
+		t.Log("not checking echo: ping is not installed (run scripts/deps.sh: iputils-ping)")
+		pings = nil
 	}
-	for _, a := range []string{"192.0.2.1", "2001:db8::1"} {
+	for _, a := range pings {
 		if out, err := l.cli.Exec(context.Background(), "ping", "-c1", "-W1", a); err != nil {
 			t.Errorf("ping %s with the baseline on: %v %s", a, err, out)
 		}
