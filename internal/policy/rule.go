@@ -117,10 +117,11 @@ func ParseRule(s string) (Rule, error) {
 			names, kind = icmpv6Names, KindICMPv6
 		}
 		t, ok := typeNum(names, f[2])
-		if !ok {
+		r := Rule{Kind: kind, Type: t}
+		if !ok || r.String() != s {
 			return Rule{}, bad
 		}
-		return Rule{Kind: kind, Type: t}, nil
+		return r, nil
 	}
 	var r Rule
 	if len(f) == 7 && (f[0] == "ip" || f[0] == "ip6") && f[1] == "saddr" {
