@@ -325,3 +325,81 @@ func TestConfirmKeeps(t *testing.T) {
 		t.Errorf("confirmed baseline did not stay: 8081 %v 8080 %v", l.reachTCP(srv4, 8081), l.reachTCP(srv4, 8080))
 	}
 }
+
+// TestDaemonHeals runs the daemon in the namespace: it applies the
+// baseline at start, restores it after `nft flush ruleset`, and leaves it
+// in place when it stops.
+func TestDaemonHeals(t *testing.T) {
+	l := newLab(t)
+	cfg := l.config(t, "allow = [\"8080/tcp\"]\n"+sessionOK)
+	src, _ := os.ReadFile(cfg)
+	src = []byte(strings.Replace(string(src), "[daemon]\n", fmt.Sprintf("[daemon]\nsocket = %q\nfirewall = \"nftables\"\n", filepath.Join(l.dir, "sock")), 1))
+	if err := os.WriteFile(cfg, src, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var logs strings.Builder
+	d := l.srv.Command(context.Background(), l.bin, "run", "--config", cfg)
+	d.Stdout, d.Stderr = &logs, &logs
+	if err := d.Start(); err != nil {
+		t.Fatal(err)
+	}
+	stopped := false
+	t.Cleanup(func() {
+		if !stopped {
+			_ = d.Process.Kill()
+			_ = d.Wait()
+		}
+	})
+	waitFor(t, "the daemon's baseline", func() bool { return !l.reachTCP(srv4, 8081) && l.reachTCP(srv4, 8080) })
+	l.srv.MustExec(t, "nft", "flush", "ruleset")
+	if !l.reachTCP(srv4, 8081) {
+		t.Fatal("nft flush ruleset did not open 8081")
+	}
+	waitFor(t, "the baseline restored", func() bool { return !l.reachTCP(srv4, 8081) })
+	_ = d.Process.Signal(syscall.SIGTERM)
+	_ = d.Wait()
+	stopped = true
+	if l.reachTCP(srv4, 8081) || !l.reachTCP(srv4, 8080) {
+		t.Errorf("after the daemon stopped the baseline is gone:\n%s", logs.String())
+	}
+	if !strings.Contains(logs.String(), "restored") {
+		t.Errorf("daemon log does not mention the restore:\n%s", logs.String())
+	}
+}
+
+// TestForwardingKeepsWorking: the baseline's namespace routes and DNATs
+// port 8888 to a server behind it (what Docker does for a published
+// port); with the baseline on, the forwarded service still answers while
+// the router's own closed ports do not.
+func TestForwardingKeepsWorking(t *testing.T) {
+	l := newLab(t)
+	back := netns.New(t, "bback")
+	netns.Link(t, l.srv, back, []netip.Prefix{netip.MustParsePrefix("198.51.100.1/24")}, []netip.Prefix{netip.MustParsePrefix("198.51.100.2/24")})
+	back.MustExec(t, "ip", "route", "add", "default", "via", "198.51.100.1")
+	l.srv.MustExec(t, "sysctl", "-q", "-w", "net.ipv4.ip_forward=1")
+	nat := filepath.Join(l.dir, "nat.nft")
+	if err := os.WriteFile(nat, []byte("table ip dnat-test {\n chain pre {\n  type nat hook prerouting priority dstnat;\n  tcp dport 8888 dnat to 198.51.100.2:8080\n }\n}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	l.srv.MustExec(t, "nft", "-f", nat)
+	cmd := back.Command(context.Background(), "socat", "TCP-LISTEN:8080,fork,reuseaddr", "SYSTEM:echo pong")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	waitFor(t, "the forwarded service", func() bool { return l.reachTCP(srv4, 8888) })
+	cfg := l.config(t, sessionOK)
+	if out, err := l.run(t, "firewall", "apply", "--config", cfg); err != nil {
+		t.Fatalf("apply: %v\n%s", err, out)
+	}
+	if l.reachTCP(srv4, 8081) {
+		t.Error("the router's own port 8081 is open with the baseline on")
+	}
+	if !l.reachTCP(srv4, 8888) {
+		t.Error("the DNATed, forwarded port 8888 stopped answering with the baseline on")
+	}
+	out, _ := l.run(t, "firewall", "plan", "--config", cfg)
+	if !strings.Contains(out, "no change") {
+		t.Errorf("plan:\n%s", out)
+	}
+}
