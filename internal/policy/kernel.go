@@ -7,6 +7,7 @@ import (
 
 	"github.com/google/nftables"
 	"github.com/google/nftables/expr"
+	"github.com/mdlayher/netlink"
 	"golang.org/x/sys/unix"
 )
 
@@ -38,7 +39,7 @@ func (a *Active) Policy() *Policy {
 }
 
 func (k Kernel) conn() (*nftables.Conn, error) {
-	var opts []nftables.ConnOption
+	opts := []nftables.ConnOption{nftables.WithSockOptions(bigBuffers)}
 	if k.NetNS != 0 {
 		opts = append(opts, nftables.WithNetNSFd(k.NetNS))
 	}
@@ -47,6 +48,38 @@ func (k Kernel) conn() (*nftables.Conn, error) {
 		return nil, fmt.Errorf("policy: netlink: %w", err)
 	}
 	return c, nil
+}
+
+// bulkBuffer bounds the netlink socket buffers: the kernel queues an
+// answer (several KiB each) to every message of a batch before rampart
+// reads any, so a baseline of a few hundred rules overruns the default
+// receive buffer (ENOBUFS). The limit reserves no memory.
+const bulkBuffer = 16 << 20
+
+// bigBuffers raises the socket's buffers (with CAP_NET_ADMIN, past
+// net.core.rmem_max) and asks for short acknowledgements.
+func bigBuffers(c *netlink.Conn) error {
+	if err := c.SetOption(netlink.CapAcknowledge, true); err != nil {
+		return fmt.Errorf("policy: netlink cap_ack: %w", err)
+	}
+	rc, err := c.SyscallConn()
+	if err != nil {
+		return fmt.Errorf("policy: netlink socket: %w", err)
+	}
+	var serr error
+	err = rc.Control(func(fd uintptr) {
+		for _, o := range [][2]int{{unix.SO_RCVBUFFORCE, unix.SO_RCVBUF}, {unix.SO_SNDBUFFORCE, unix.SO_SNDBUF}} {
+			if unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, o[0], bulkBuffer) != nil {
+				if err := unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, o[1], bulkBuffer); err != nil && serr == nil {
+					serr = err
+				}
+			}
+		}
+	})
+	if err == nil {
+		err = serr
+	}
+	return err
 }
 
 var table = &nftables.Table{Name: TableName, Family: nftables.TableFamilyINet}
