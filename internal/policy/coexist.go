@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/google/nftables"
+	"github.com/google/nftables/expr"
+	"golang.org/x/sys/unix"
 )
 
 var familyNames = map[nftables.TableFamily]string{
@@ -52,6 +54,12 @@ func (k Kernel) Neighbours(sysClassNet string) ([]string, error) {
 			add(fmt.Sprintf("ufw is active (table %s has its chains): its rules filter inbound traffic too; a packet must pass both ufw and the baseline — allow the port in both, or disable ufw", tname))
 		case ch.Table.Name == "firewalld":
 			add(fmt.Sprintf("firewalld is active (table %s): its zones filter inbound traffic too; a packet must pass both", tname))
+		case ch.Name == "DOCKER" && ch.Table.Name == "nat":
+			pub := "no published port found"
+			if ports := publishedPorts(c, ch); len(ports) > 0 {
+				pub = "published ports " + strings.Join(ports, ", ")
+			}
+			add(fmt.Sprintf("Docker is present (chain DOCKER in table %s, %s): ports it publishes are DNATed and forwarded, so the baseline (input only) does not close them; filter them in chain DOCKER-USER", tname, pub))
 		case ch.Name == "DOCKER" || ch.Name == "DOCKER-USER" || strings.HasPrefix(ch.Name, "DOCKER-"):
 			add(fmt.Sprintf("Docker is present (chain %s in table %s): ports it publishes are DNATed and forwarded, so the baseline (input only) does not close them; filter them in chain DOCKER-USER", ch.Name, tname))
 		case strings.HasPrefix(ch.Name, "LIBVIRT_"):
@@ -97,4 +105,58 @@ func UsesDHCP(proc string) bool {
 		}
 	}
 	return false
+}
+
+// publishedPorts lists the destination ports Docker's DNAT chain matches
+// ("8080/tcp"): a transport-header port compare, with the protocol from
+// meta l4proto or the IPv4 protocol byte before it.
+func publishedPorts(c *nftables.Conn, ch *nftables.Chain) []string {
+	rules, err := c.GetRules(ch.Table, ch)
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, r := range rules {
+		proto, port := "", 0
+		for i := 0; i+1 < len(r.Exprs); i++ {
+			cmp, ok := r.Exprs[i+1].(*expr.Cmp)
+			if !ok || cmp.Op != expr.CmpOpEq {
+				continue
+			}
+			switch e := r.Exprs[i].(type) {
+			case *expr.Meta:
+				if e.Key == expr.MetaKeyL4PROTO && len(cmp.Data) == 1 {
+					proto = protoName(cmp.Data[0])
+				}
+			case *expr.Payload:
+				switch {
+				case e.Base == expr.PayloadBaseNetworkHeader && e.Offset == 9 && e.Len == 1 && len(cmp.Data) == 1:
+					proto = protoName(cmp.Data[0])
+				case e.Base == expr.PayloadBaseTransportHeader && e.Offset == 2 && e.Len == 2 && len(cmp.Data) == 2:
+					port = int(cmp.Data[0])<<8 | int(cmp.Data[1])
+				}
+			}
+		}
+		if port > 0 {
+			if proto == "" {
+				proto = "tcp"
+			}
+			if s := fmt.Sprintf("%d/%s", port, proto); !slices.Contains(out, s) {
+				out = append(out, s)
+			}
+		}
+	}
+	return out
+}
+
+func protoName(p byte) string {
+	switch p {
+	case unix.IPPROTO_TCP:
+		return "tcp"
+	case unix.IPPROTO_UDP:
+		return "udp"
+	case unix.IPPROTO_SCTP:
+		return "sctp"
+	}
+	return fmt.Sprintf("proto %d", p)
 }

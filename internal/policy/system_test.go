@@ -403,3 +403,32 @@ func TestForwardingKeepsWorking(t *testing.T) {
 		t.Errorf("plan:\n%s", out)
 	}
 }
+
+// TestNeighbours: a Docker-like DNAT chain and another table's dropping
+// input chain are named by plan; neither is touched by apply.
+func TestNeighbours(t *testing.T) {
+	l := newLab(t)
+	rules := filepath.Join(l.dir, "others.nft")
+	if err := os.WriteFile(rules, []byte("table ip nat {\n chain DOCKER {\n  tcp dport 8443 dnat to 198.51.100.2:443\n  udp dport 5300 dnat to 198.51.100.2:53\n }\n}\n"+
+		"table inet other {\n chain input {\n  type filter hook input priority 10; policy drop;\n  tcp dport 8080 accept\n }\n}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	l.srv.MustExec(t, "nft", "-f", rules)
+	cfg := l.config(t, "allow = [\"8080/tcp\"]\n"+sessionOK)
+	out, err := l.run(t, "firewall", "plan", "--config", cfg)
+	if err != nil {
+		t.Fatalf("plan: %v\n%s", err, out)
+	}
+	for _, want := range []string{"Docker is present (chain DOCKER in table ip nat, published ports 8443/tcp, 5300/udp)", "table inet other chain input (hook input) drops by default"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("plan does not say %q:\n%s", want, out)
+		}
+	}
+	if out, err := l.run(t, "firewall", "apply", "--config", cfg); err != nil {
+		t.Fatalf("apply: %v\n%s", err, out)
+	}
+	after := l.srv.MustExec(t, "nft", "list", "ruleset")
+	if !strings.Contains(after, "table inet other") || !strings.Contains(after, "dnat to 198.51.100.2:443") {
+		t.Errorf("apply touched other tables:\n%s", after)
+	}
+}
