@@ -27,7 +27,8 @@ const baselineCheckEvery = time.Second
 //     alone, and rolls the change back itself when the deadline passes
 //     (in case the detached watcher was killed);
 //   - when the baseline disappears or is changed from outside it restores
-//     it;
+//     the last policy rampart kept (policy.AppliedFile: the daemon's own
+//     apply, or the CLI's apply, confirm or rollback);
 //   - on stop (and on a crash) the kernel keeps the baseline: the host is
 //     neither left open nor locked (sshd's port passed the guard).
 type baseline struct {
@@ -150,8 +151,14 @@ func (d *Daemon) baselineTick() {
 		}
 		return
 	}
-	want := d.Baseline()
-	if want == nil {
+	// What to keep: the last policy rampart kept (the CLI's apply and
+	// confirm record it too, so the daemon does not undo them), else the
+	// configuration's.
+	want, err := policy.ReadApplied(dir)
+	if err != nil || want == nil {
+		want = d.Baseline()
+	}
+	if want == nil || !want.Enabled {
 		return
 	}
 	a, err := k.Read()

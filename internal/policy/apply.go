@@ -129,6 +129,11 @@ func Apply(ctx context.Context, p *Policy, opt Options) (*Result, error) {
 		return res, err
 	}
 	res.Applied = true
+	if res.Pending == nil {
+		if err := writeApplied(opt.StateDir, p); err != nil {
+			return res, fmt.Errorf("policy: applied, but recording it failed: %w", err)
+		}
+	}
 	return res, nil
 }
 
@@ -138,6 +143,9 @@ func Apply(ctx context.Context, p *Policy, opt Options) (*Result, error) {
 func Confirm(stateDir string) (*Pending, error) {
 	p, err := ReadPending(stateDir)
 	if err != nil || p == nil {
+		return nil, err
+	}
+	if err := writeApplied(stateDir, &p.Applied); err != nil {
 		return nil, err
 	}
 	if err := removePending(stateDir); err != nil {
@@ -157,6 +165,9 @@ func Rollback(stateDir, id string, k Kernel) (*Pending, error) {
 	}
 	if err := k.Apply(&p.Previous); err != nil {
 		return nil, fmt.Errorf("policy: roll back: %w", err)
+	}
+	if err := writeApplied(stateDir, &p.Previous); err != nil {
+		return nil, err
 	}
 	return p, removePending(stateDir)
 }

@@ -60,16 +60,52 @@ func ReadPending(dir string) (*Pending, error) {
 	return ParsePending(data)
 }
 
-// writePending stores p atomically (temp file, fsync, rename).
-func writePending(dir string, p *Pending) error {
+// AppliedFile is the name, in the state directory, of the last policy
+// rampart put in force and kept (a plain apply, a confirm, a rollback, the
+// daemon's own apply): what the daemon restores when the kernel loses it.
+const AppliedFile = "policy-applied.json"
+
+// ReadApplied returns the last policy kept, or nil when none is recorded.
+func ReadApplied(dir string) (*Policy, error) {
+	data, err := os.ReadFile(filepath.Join(dir, AppliedFile))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var p Policy
+	if err := json.Unmarshal(data, &p); err != nil {
+		return nil, fmt.Errorf("policy: %s: %w", AppliedFile, err)
+	}
+	for _, r := range p.Rules {
+		if _, err := ParseRule(r.String()); err != nil {
+			return nil, fmt.Errorf("policy: %s: %w", AppliedFile, err)
+		}
+	}
+	return &p, nil
+}
+
+func writeApplied(dir string, p *Policy) error {
+	if dir == "" {
+		return nil
+	}
+	return writeJSON(dir, AppliedFile, p)
+}
+
+// writePending stores p atomically.
+func writePending(dir string, p *Pending) error { return writeJSON(dir, PendingFile, p) }
+
+// writeJSON stores v as dir/name atomically (temp file, fsync, rename).
+func writeJSON(dir, name string, v any) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
 	}
-	data, err := json.MarshalIndent(p, "", "  ")
+	data, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
 		return err
 	}
-	f, err := os.CreateTemp(dir, ".policy-pending-*")
+	f, err := os.CreateTemp(dir, "."+name+"-*")
 	if err != nil {
 		return err
 	}
@@ -85,7 +121,7 @@ func writePending(dir string, p *Pending) error {
 	if err := f.Close(); err != nil {
 		return err
 	}
-	return os.Rename(f.Name(), filepath.Join(dir, PendingFile))
+	return os.Rename(f.Name(), filepath.Join(dir, name))
 }
 
 func removePending(dir string) error {

@@ -223,28 +223,7 @@ func TestGuardSessionRefused(t *testing.T) {
 // baseline that does not allow 2200 is refused, naming the port.
 func TestGuardSSHDPort(t *testing.T) {
 	l := newLab(t)
-	for _, b := range []string{"/usr/sbin/sshd", "ssh-keygen", "unshare"} {
-		if _, err := exec.LookPath(b); err != nil {
-			t.Skipf("skipping: %s is not installed (run scripts/deps.sh: openssh-server)", b)
-		}
-	}
-	dir := t.TempDir()
-	if out, err := exec.Command("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", filepath.Join(dir, "hostkey")).CombinedOutput(); err != nil {
-		t.Fatalf("ssh-keygen: %v %s", err, out)
-	}
-	conf := fmt.Sprintf("Port 2200\nHostKey %s/hostkey\nPidFile none\nUsePAM no\n", dir)
-	if err := os.WriteFile(filepath.Join(dir, "sshd_config"), []byte(conf), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	// A private mount namespace gets /run/sshd (privilege separation)
-	// without creating it on the host.
-	script := `[ -d /run/sshd ] || { mount -t tmpfs -o mode=0755 rampart-test-run /run && mkdir -m 0755 /run/sshd; }; exec /usr/sbin/sshd -D -e -f "$1/sshd_config"`
-	cmd := l.srv.Command(context.Background(), "unshare", "-m", "--propagation", "private", "sh", "-c", script, "sh", dir)
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	waitFor(t, "sshd on 2200", func() bool { return l.reachTCPRaw(srv4, 2200) })
+	l.sshd(t, 2200)
 
 	cfg := l.config(t, "allow = [\"8080/tcp\"]\n"+sessionOK)
 	out, err := l.run(t, "firewall", "apply", "--config", cfg)
@@ -332,33 +311,14 @@ func TestConfirmKeeps(t *testing.T) {
 func TestDaemonHeals(t *testing.T) {
 	l := newLab(t)
 	cfg := l.config(t, "allow = [\"8080/tcp\"]\n"+sessionOK)
-	src, _ := os.ReadFile(cfg)
-	src = []byte(strings.Replace(string(src), "[daemon]\n", fmt.Sprintf("[daemon]\nsocket = %q\nfirewall = \"nftables\"\n", filepath.Join(l.dir, "sock")), 1))
-	if err := os.WriteFile(cfg, src, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	var logs strings.Builder
-	d := l.srv.Command(context.Background(), l.bin, "run", "--config", cfg)
-	d.Stdout, d.Stderr = &logs, &logs
-	if err := d.Start(); err != nil {
-		t.Fatal(err)
-	}
-	stopped := false
-	t.Cleanup(func() {
-		if !stopped {
-			_ = d.Process.Kill()
-			_ = d.Wait()
-		}
-	})
+	d, logs := l.daemon(t, cfg)
 	waitFor(t, "the daemon's baseline", func() bool { return !l.reachTCP(srv4, 8081) && l.reachTCP(srv4, 8080) })
 	l.srv.MustExec(t, "nft", "flush", "ruleset")
 	if !l.reachTCP(srv4, 8081) {
 		t.Fatal("nft flush ruleset did not open 8081")
 	}
 	waitFor(t, "the baseline restored", func() bool { return !l.reachTCP(srv4, 8081) })
-	_ = d.Process.Signal(syscall.SIGTERM)
-	_ = d.Wait()
-	stopped = true
+	d.stop()
 	if l.reachTCP(srv4, 8081) || !l.reachTCP(srv4, 8080) {
 		t.Errorf("after the daemon stopped the baseline is gone:\n%s", logs.String())
 	}
@@ -430,5 +390,146 @@ func TestNeighbours(t *testing.T) {
 	after := l.srv.MustExec(t, "nft", "list", "ruleset")
 	if !strings.Contains(after, "table inet other") || !strings.Contains(after, "dnat to 198.51.100.2:443") {
 		t.Errorf("apply touched other tables:\n%s", after)
+	}
+}
+
+// sshd runs a real sshd on port in the server namespace.
+func (l *lab) sshd(t *testing.T, port int) {
+	t.Helper()
+	for _, b := range []string{"/usr/sbin/sshd", "ssh-keygen", "unshare"} {
+		if _, err := exec.LookPath(b); err != nil {
+			t.Skipf("skipping: %s is not installed (run scripts/deps.sh: openssh-server)", b)
+		}
+	}
+	dir := t.TempDir()
+	if out, err := exec.Command("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", filepath.Join(dir, "hostkey")).CombinedOutput(); err != nil {
+		t.Fatalf("ssh-keygen: %v %s", err, out)
+	}
+	conf := fmt.Sprintf("Port %d\nHostKey %s/hostkey\nPidFile none\nUsePAM no\n", port, dir)
+	if err := os.WriteFile(filepath.Join(dir, "sshd_config"), []byte(conf), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// A private mount namespace gets /run/sshd (privilege separation)
+	// without creating it on the host.
+	script := `[ -d /run/sshd ] || { mount -t tmpfs -o mode=0755 rampart-test-run /run && mkdir -m 0755 /run/sshd; }; exec /usr/sbin/sshd -D -e -f "$1/sshd_config"`
+	cmd := l.srv.Command(context.Background(), "unshare", "-m", "--propagation", "private", "sh", "-c", script, "sh", dir)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	waitFor(t, "sshd", func() bool { return l.reachTCPRaw(srv4, port) })
+
+}
+
+// syncBuf is a log buffer the daemon's output goroutine and the test share.
+type syncBuf struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuf) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuf) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// daemonProc is a `rampart run` in the server namespace.
+type daemonProc struct {
+	cmd     *exec.Cmd
+	logs    *syncBuf
+	stopped bool
+}
+
+func (d *daemonProc) stop() {
+	if !d.stopped {
+		_ = d.cmd.Process.Signal(syscall.SIGTERM)
+		_ = d.cmd.Wait()
+		d.stopped = true
+	}
+}
+
+// daemon starts the daemon on cfg (with a socket in the lab's directory and
+// the nftables backend).
+func (l *lab) daemon(t *testing.T, cfg string) (*daemonProc, *syncBuf) {
+	t.Helper()
+	src, _ := os.ReadFile(cfg)
+	src = []byte(strings.Replace(string(src), "[daemon]\n", fmt.Sprintf("[daemon]\nsocket = %q\nfirewall = \"nftables\"\n", filepath.Join(l.dir, "sock")), 1))
+	if err := os.WriteFile(cfg, src, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	logs := &syncBuf{}
+	d := &daemonProc{cmd: l.srv.Command(context.Background(), l.bin, "run", "--config", cfg), logs: logs}
+	d.cmd.Stdout, d.cmd.Stderr = logs, logs
+	if err := d.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(d.stop)
+	return d, logs
+}
+
+// TestDaemonRefusesLockOut: a baseline closing sshd's port is not applied
+// at start; the daemon keeps running and says why.
+func TestDaemonRefusesLockOut(t *testing.T) {
+	l := newLab(t)
+	l.sshd(t, 2200)
+	d, logs := l.daemon(t, l.config(t, "allow = [\"8080/tcp\"]\n"))
+	waitFor(t, "the refusal in the log", func() bool { return strings.Contains(logs.String(), "BASELINE REFUSED") })
+	if !strings.Contains(logs.String(), "2200/tcp") {
+		t.Errorf("the refusal does not name port 2200:\n%s", logs.String())
+	}
+	if a, _ := (policy.Kernel{NetNS: l.srv.Fd()}).Read(); a.Present {
+		t.Errorf("a refused baseline is in the kernel: %v", a.Policy().Strings())
+	}
+	if !l.reachTCPRaw(srv4, 2200) {
+		t.Error("sshd is not reachable")
+	}
+	if out, err := exec.Command(l.bin, "ping", "--socket", filepath.Join(l.dir, "sock")).CombinedOutput(); err != nil {
+		t.Errorf("the daemon does not answer after refusing the baseline: %v %s\n%s", err, out, logs.String())
+	}
+	d.stop()
+}
+
+// TestDaemonPending: the daemon keeps what the CLI applies, and rolls back
+// an unconfirmed change itself when the watcher was killed.
+func TestDaemonPending(t *testing.T) {
+	l := newLab(t)
+	cfgA := l.config(t, "allow = [\"8080/tcp\"]\n"+sessionOK)
+	_, logs := l.daemon(t, cfgA)
+	waitFor(t, "the daemon's baseline", func() bool { return !l.reachTCP(srv4, 8081) && l.reachTCP(srv4, 8080) })
+	srcA, _ := os.ReadFile(cfgA)
+	cfgB := filepath.Join(l.dir, "b.toml")
+	if err := os.WriteFile(cfgB, []byte(strings.Replace(string(srcA), `allow = ["8080/tcp"]`, `allow = ["8080/tcp", "8081/tcp"]`, 1)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := l.run(t, "firewall", "apply", "--config", cfgB); err != nil {
+		t.Fatalf("apply B: %v\n%s", err, out)
+	}
+	time.Sleep(2500 * time.Millisecond)
+	if !l.reachTCP(srv4, 8081) {
+		t.Fatalf("the daemon undid the CLI's apply:\n%s", logs.String())
+	}
+	if out, err := l.run(t, "firewall", "apply", "--confirm", "3s", "--config", cfgA); err != nil {
+		t.Fatalf("apply --confirm: %v\n%s", err, out)
+	}
+	p, err := policy.ReadPending(filepath.Join(l.dir, "state"))
+	if err != nil || p == nil {
+		t.Fatalf("pending: %v %v", p, err)
+	}
+	if err := syscall.Kill(p.WatcherPID, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	if l.reachTCP(srv4, 8081) {
+		t.Fatal("apply --confirm did not close 8081")
+	}
+	for end := time.Now().Add(9 * time.Second); time.Now().Before(end) && !l.reachTCP(srv4, 8081); time.Sleep(200 * time.Millisecond) {
+	}
+	if !l.reachTCP(srv4, 8081) || !strings.Contains(logs.String(), "rolled back by the daemon") {
+		t.Fatalf("the daemon did not roll back the unconfirmed change (watcher killed):\n%s", logs.String())
 	}
 }
