@@ -90,6 +90,9 @@ func parseNetwork(s string) (netip.Prefix, error) {
 		if err != nil {
 			return netip.Prefix{}, errors.New("not an address or CIDR (write 192.0.2.0/24 or 2001:db8::/32)")
 		}
+		if p.Addr().Is4In6() {
+			return netip.Prefix{}, errors.New("an IPv4-mapped IPv6 network; write the IPv4 network (192.0.2.0/24)")
+		}
 		return p.Masked(), nil
 	}
 	a, err := netip.ParseAddr(s)

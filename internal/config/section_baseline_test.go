@@ -34,6 +34,7 @@ func TestBaselineErrors(t *testing.T) {
 		{"[baseline]\nallow_from = { \"9100/tcp\" = [\"example.org\"] }\n", `b.toml:2: baseline.allow_from."9100/tcp": "example.org": not an address or CIDR`},
 		{"[baseline]\nallow_from = { \"9100/tcp\" = [] }\n", `lists no network; add one ("192.0.2.0/24") or move 9100/tcp to allow`},
 		{"[baseline]\nallow_from = [\"9100/tcp\"]\n", `b.toml:2: baseline.allow_from`},
+		{"[baseline]\nallow_from = { \"22/tcp\" = [\"::ffff:192.0.2.0/120\"] }\n", `write the IPv4 network`},
 		{"[baseline]\ndhcp = \"maybe\"\n", `b.toml:2: baseline.dhcp`},
 		{"[baseline]\nallw = []\n", `b.toml:2: baseline.allw: unknown key`},
 	} {

@@ -195,6 +195,25 @@ func TestBaselineTraffic(t *testing.T) {
 		t.Errorf("plan after apply: %v\n%s", err, out)
 	}
 	out, _ = l.run(t, "firewall", "show")
+	defer func() {
+		// icmp = false: echo is no longer answered, the rest stays.
+		noEcho := l.config(t, "icmp = false\nallow = [\"8080/tcp\"]\n"+sessionOK)
+		if out, err := l.run(t, "firewall", "apply", "--config", noEcho); err != nil {
+			t.Fatalf("apply icmp = false: %v\n%s", err, out)
+		}
+		for _, a := range pings {
+			if _, err := l.cli.Exec(context.Background(), "ping", "-c1", "-W1", a); err == nil {
+				t.Errorf("ping %s answered with icmp = false", a)
+			}
+		}
+		// Forget the neighbours, so that reaching 8080 over IPv6 needs
+		// neighbour discovery through the baseline again.
+		l.srv.MustExec(t, "ip", "neigh", "flush", "all")
+		l.cli.MustExec(t, "ip", "neigh", "flush", "all")
+		if !l.reachTCP(srv6, 8080) {
+			t.Error("with icmp = false, IPv6 stopped working (neighbour discovery must stay open)")
+		}
+	}()
 	if !strings.Contains(out, "policy drop") || !strings.Contains(out, "ip saddr 192.0.2.2/32 tcp dport 9100 accept") {
 		t.Errorf("show:\n%s", out)
 	}
