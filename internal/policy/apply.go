@@ -67,6 +67,9 @@ func Apply(ctx context.Context, p *Policy, opt Options) (*Result, error) {
 		return nil, err
 	}
 	res := &Result{Plan: Diff(cur, p), Violations: opt.Host.Guard(ctx, p, true, opt.Session)}
+	if res.Violations == nil {
+		res.Violations = []Violation{}
+	}
 	res.Plan.Neighbours, _ = opt.Kernel.Neighbours("")
 	if res.Plan.Neighbours == nil {
 		res.Plan.Neighbours = []string{}
