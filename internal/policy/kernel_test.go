@@ -2,10 +2,13 @@ package policy
 
 import (
 	"context"
+	"fmt"
 	"net/netip"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/rampart-ids/rampart/internal/config"
 	"github.com/rampart-ids/rampart/internal/netns"
@@ -68,4 +71,63 @@ func TestKernelRoundTrip(t *testing.T) {
 		t.Fatalf("disabled baseline left the chain: %+v", a)
 	}
 	_ = context.Background()
+}
+
+// TestOneTransaction: replacing a baseline of 100 ports by another is one
+// kernel transaction (`nft monitor` prints one new generation).
+func TestOneTransaction(t *testing.T) {
+	netns.SkipUnlessRoot(t)
+	ns := netns.New(t, "poltx")
+	k := Kernel{NetNS: ns.Fd()}
+	var pols [2]*Policy
+	for i := range pols {
+		var allow []string
+		for p := range 100 {
+			allow = append(allow, fmt.Sprintf("%d/tcp", 1000+1000*i+p))
+		}
+		pols[i] = Build(testBaseline(t, allow...), Env{})
+	}
+	if err := k.Apply(pols[0]); err != nil {
+		t.Fatal(err)
+	}
+	var out syncBuffer
+	mon := ns.Command(context.Background(), "nft", "monitor")
+	mon.Stdout = &out
+	if err := mon.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = mon.Process.Kill(); _ = mon.Wait() }()
+	time.Sleep(300 * time.Millisecond) // let nft subscribe
+	if err := k.Apply(pols[1]); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) && !strings.Contains(out.String(), "new generation") {
+		time.Sleep(50 * time.Millisecond)
+	}
+	time.Sleep(300 * time.Millisecond)
+	got := out.String()
+	if n := strings.Count(got, "new generation"); n != 1 {
+		t.Fatalf("apply made %d transactions, want 1:\n%s", n, got)
+	}
+	if strings.Count(got, "add rule inet rampart policy-input") != len(pols[1].Rules) {
+		t.Errorf("the transaction added %d rules, want %d", strings.Count(got, "add rule inet rampart policy-input"), len(pols[1].Rules))
+	}
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
