@@ -337,6 +337,18 @@ func TestDaemonHeals(t *testing.T) {
 		t.Fatal("nft flush ruleset did not open 8081")
 	}
 	waitFor(t, "the baseline restored", func() bool { return !l.reachTCP(srv4, 8081) })
+	// A reload (SIGHUP) applies the edited [baseline].
+	src, _ := os.ReadFile(cfg)
+	if err := os.WriteFile(cfg, []byte(strings.Replace(string(src), `allow = ["8080/tcp"]`, `allow = ["8080/tcp", "8081/tcp"]`, 1)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_ = d.cmd.Process.Signal(syscall.SIGHUP)
+	waitFor(t, "the reloaded baseline", func() bool { return l.reachTCP(srv4, 8081) })
+	if err := os.WriteFile(cfg, src, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_ = d.cmd.Process.Signal(syscall.SIGHUP)
+	waitFor(t, "the baseline reloaded back", func() bool { return !l.reachTCP(srv4, 8081) })
 	d.stop()
 	if l.reachTCP(srv4, 8081) || !l.reachTCP(srv4, 8080) {
 		t.Errorf("after the daemon stopped the baseline is gone:\n%s", logs.String())
