@@ -160,8 +160,8 @@ func (h Host) listeningSSHD() []uint16 {
 }
 
 // ParseListeners reads /proc/net/tcp or tcp6 and returns the sockets in
-// state LISTEN (0A) by inode, with their local port. Lines it cannot read
-// are skipped.
+// state LISTEN (0A) by inode, with their local port; listeners bound to
+// loopback only are left out. Lines it cannot read are skipped.
 func ParseListeners(data []byte) map[string]uint16 {
 	out := map[string]uint16{}
 	sc := bufio.NewScanner(bytes.NewReader(data))
@@ -170,9 +170,9 @@ func ParseListeners(data []byte) map[string]uint16 {
 		if len(f) < 10 || f[3] != "0A" {
 			continue
 		}
-		_, hexPort, ok := strings.Cut(f[1], ":")
-		if !ok {
-			continue
+		hexAddr, hexPort, ok := strings.Cut(f[1], ":")
+		if !ok || loopbackHex(hexAddr) {
+			continue // a loopback-only listener cannot lock anyone out
 		}
 		port, err := strconv.ParseUint(hexPort, 16, 16)
 		if err != nil || port == 0 {
@@ -184,6 +184,18 @@ func ParseListeners(data []byte) map[string]uint16 {
 		out[f[9]] = uint16(port)
 	}
 	return out
+}
+
+// loopbackHex reports whether a /proc/net/tcp{,6} address (32-bit words
+// in host order, little-endian here) is 127.0.0.0/8 or ::1.
+func loopbackHex(h string) bool {
+	switch len(h) {
+	case 8:
+		return strings.EqualFold(h[6:], "7F")
+	case 32:
+		return h == "00000000000000000000000001000000"
+	}
+	return false
 }
 
 // SSHSession returns the client address and the server port of the SSH

@@ -99,6 +99,7 @@ func TestGuardFixture(t *testing.T) {
 	}
 	mk("self/net/tcp", "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n"+
 		"   0: 00000000:0898 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 4242 1 0000000000000000 100 0 0 10 0\n"+
+		"   2: 0100007F:0899 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 4444 1 0000000000000000 100 0 0 10 0\n"+
 		"   1: 00000000:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 4343 1 0000000000000000 100 0 0 10 0\n")
 	mk("100/comm", "sshd\n")
 	mk("200/comm", "socat\n")
@@ -106,6 +107,7 @@ func TestGuardFixture(t *testing.T) {
 		t.Fatal(err)
 	}
 	_ = os.Symlink("socket:[4242]", filepath.Join(proc, "100", "fd", "3"))
+	_ = os.Symlink("socket:[4444]", filepath.Join(proc, "100", "fd", "4")) // 127.0.0.1:2201, ignored
 	_ = os.MkdirAll(filepath.Join(proc, "200", "fd"), 0o755)
 	_ = os.Symlink("socket:[4343]", filepath.Join(proc, "200", "fd", "3"))
 	h := Host{Proc: proc, Environ: []string{"SSH_CONNECTION=203.0.113.5 40000 192.0.2.1 2200"},
