@@ -204,15 +204,55 @@ func WatchArgs(stateDir, id string) []string {
 	return []string{"firewall", "watch-rollback", "--state-dir", stateDir, "--id", id}
 }
 
-// SpawnWatcher starts this executable's hidden watcher subcommand as a
-// detached process: a new session (setsid), no terminal, output to
-// policy-watch.log in stateDir. It outlives the applying process, its
-// process group and its terminal (it ignores SIGHUP too).
+// SpawnWatcher starts this executable's hidden watcher subcommand,
+// detached from the applying process, its process group, its terminal and
+// its SSH session. On a host booted with systemd, from the host's network
+// namespace, it runs as a transient
+// system service (systemd-run), outside the login session's scope, which
+// logind may kill on logout (KillUserProcesses); otherwise, or if
+// systemd-run fails, as a process in a new session (setsid, no terminal,
+// output to policy-watch.log in stateDir) that ignores SIGHUP.
 func SpawnWatcher(stateDir, id string) (int, error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return 0, err
 	}
+	// A systemd service runs in PID 1's namespaces: only when this process
+	// shares PID 1's network namespace would it roll back the right kernel.
+	if st, err := os.Stat("/run/systemd/system"); err == nil && st.IsDir() && sameNetNS("/proc/self/ns/net", "/proc/1/ns/net") {
+		if pid, err := spawnSystemd(exe, stateDir, id); err == nil {
+			return pid, nil
+		}
+	}
+	return spawnSetsid(exe, stateDir, id)
+}
+
+// sameNetNS reports whether two namespace files are the same namespace.
+func sameNetNS(a, b string) bool {
+	x, err1 := os.Readlink(a)
+	y, err2 := os.Readlink(b)
+	return err1 == nil && err2 == nil && x == y
+}
+
+// spawnSystemd runs the watcher as unit rampart-rollback-ID.service.
+func spawnSystemd(exe, stateDir, id string) (int, error) {
+	unit := "rampart-rollback-" + id + ".service"
+	args := append([]string{"--unit=" + unit, "--collect", "--quiet", "--description=rampart: roll back the unconfirmed baseline " + id, "--", exe}, WatchArgs(stateDir, id)...)
+	if out, err := exec.Command("systemd-run", args...).CombinedOutput(); err != nil {
+		return 0, fmt.Errorf("systemd-run: %v: %s", err, strings.TrimSpace(string(out)))
+	}
+	out, err := exec.Command("systemctl", "show", "--property=MainPID", "--value", unit).Output()
+	if err != nil {
+		return 0, err
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(out)))
+	if err != nil || pid <= 0 {
+		return 0, fmt.Errorf("systemctl show %s: no main pid (%q)", unit, out)
+	}
+	return pid, nil
+}
+
+func spawnSetsid(exe, stateDir, id string) (int, error) {
 	logf, err := os.OpenFile(stateDir+"/policy-watch.log", os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		return 0, err
