@@ -16,6 +16,7 @@ pkgs=(
   lintian mmdebstrap man-db bash-completion systemd  # packaging tests (internal/pkgbuild)
   nmap socat hping3 conntrack               # the kernel layer's tests: scans, listeners, floods
   auditd                                    # the audit-log source's end-to-end test
+  iputils-ping                              # the baseline test: echo is answered when icmp = true
 )
 missing=()
 for p in "${pkgs[@]}"; do

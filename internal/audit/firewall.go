@@ -9,7 +9,7 @@ import (
 )
 
 func firewallChecks() []Check {
-	return []Check{
+	return append([]Check{
 		{
 			ID: "firewall.input-chain", Area: AreaFirewall, Severity: High,
 			Title:       "A filter base chain is attached to the input hook",
@@ -90,7 +90,7 @@ func firewallChecks() []Check {
 			Remediation: "sed -i 's/^IPV6=.*/IPV6=yes/' /etc/default/ufw && ufw reload",
 			Run:         checkUfwIPv6,
 		},
-	}
+	}, baselineChecks()...)
 }
 
 // rulesetResult loads the ruleset or turns the failure into a result.
@@ -359,6 +359,9 @@ func checkFirewallBoot(ctx context.Context, e *Env) Result {
 		return e.readErr(err)
 	}
 	if len(m) == 0 {
+		if where, ok := e.rampartBaselineAtBoot(); ok {
+			return pass("rampart.service enabled with [baseline] enabled = true in %s: the daemon applies its baseline at start", where)
+		}
 		return fail("no firewall manager is enabled: the ruleset is empty after a reboot")
 	}
 	var notes []string

@@ -20,5 +20,6 @@ var commands = []func(*globals) *cobra.Command{
 	newFimCmd,
 	newWebCmd,
 	newFleetCmd,
+	newFirewallCmd,
 	newGenDocsCmd,
 }

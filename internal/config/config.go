@@ -51,6 +51,8 @@ type Config struct {
 	Web Web
 	// Fleet is [fleet]: bans shared with other nodes.
 	Fleet Fleet
+	// Baseline is [baseline]: the default-deny inbound policy.
+	Baseline Baseline
 	// Files lists the layers read, lowest first; the first is BuiltinName.
 	Files []string
 	// Warnings are problems that do not stop the daemon, such as a log

@@ -32,6 +32,7 @@ func TestDocs(t *testing.T) {
 		{"fim keys", keyTable(fimKeys(), false)},
 		{"web keys", keyTable(webKeys(), false)},
 		{"fleet keys", keyTable(fleetKeys(), false)},
+		{"baseline keys", keyTable(baselineKeys(), false)},
 	}
 	want := doc
 	for _, b := range blocks {

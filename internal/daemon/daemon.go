@@ -85,6 +85,8 @@ type Daemon struct {
 	alertStage *stage              // the alerts' senders; replaced when [alerts] changes
 	alertSub   *event.Subscription // the alerts' subscription, whose kinds follow [alerts]
 
+	baseline baseline // the baseline policy it enforces (policy.go)
+
 	webOnce sync.Once // the web-attack rules, compiled for the first jail that needs them
 	web     *webattack.Ruleset
 	webErr  error
@@ -160,6 +162,7 @@ func Run(ctx context.Context, opts Options) error {
 	// back to the system now rather than at the next GC cycles.
 	debug.FreeOSMemory()
 	log.Info("firewall ready", "backend", cfg.Daemon.Firewall, "bans", d.bans.ActiveCount(""), "took", time.Since(start).Round(time.Millisecond))
+	d.applyBaseline(ctx, cfg, "start")
 	d.prepareSources(cfg, jails)
 	d.mu.Lock()
 	d.cfg, d.jails = cfg, jails
@@ -303,6 +306,7 @@ func (d *Daemon) doReload(ctx context.Context, jailStage **stage, fatal chan<- e
 		}
 	}
 	*jailStage = startStage("jails", d.jailComponents(jails), fatal)
+	d.applyBaseline(ctx, cfg, "reload")
 	if !reflect.DeepEqual(oldAlerts, cfg.Alerts) {
 		d.swapAlerts(alerts, alertKinds(cfg.Alerts), fatal)
 	}
