@@ -139,6 +139,12 @@ func (w *Watcher) Run(ctx context.Context, emit func(Change)) error {
 			}
 		}()
 	}
+	// Opened before the watching starts, so that the first change does not
+	// wait for the md5sums to be read.
+	sums := &sumsCache{root: w.root}
+	if !w.opts.NoPackages {
+		sums.get()
+	}
 	if w.ready != nil {
 		w.ready()
 	}
@@ -211,7 +217,11 @@ func (w *Watcher) Run(ctx context.Context, emit func(Change)) error {
 				if fan != nil {
 					proc = fan.who(p)
 				}
-				for _, c := range w.look(s, known, p) {
+				cs := w.look(s, known, p)
+				if !w.opts.NoPackages {
+					annotateWith(w.root, w.base.Meta, cs, sums.get)
+				}
+				for _, c := range cs {
 					c.Proc = proc
 					emit(c)
 				}
