@@ -67,7 +67,9 @@ func (f *fimRunner) run(ctx context.Context) error {
 		if err != nil {
 			log.Error("fim: realtime watching is off", "err", err)
 		} else {
-			w.SetReady(func() { log.Info("fim: watching realtime paths", "paths", len(f.cfg.Realtime), "attribution", w.Attribution()) })
+			w.SetReady(func() {
+				log.Info("fim: watching realtime paths", "paths", len(f.cfg.Realtime), "attribution", w.Attribution())
+			})
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
