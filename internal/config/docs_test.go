@@ -30,6 +30,7 @@ func TestDocs(t *testing.T) {
 		{"alert keys", keyTable(alertKeys(), false)},
 		{"log keys", keyTable(logKeys(), false)},
 		{"fim keys", keyTable(fimKeys(), false)},
+		{"host keys", keyTable(hostKeys(), false)},
 		{"web keys", keyTable(webKeys(), false)},
 		{"fleet keys", keyTable(fleetKeys(), false)},
 	}

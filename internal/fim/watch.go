@@ -149,9 +149,20 @@ func (w *Watcher) Run(ctx context.Context, emit func(Change)) error {
 		w.ready()
 	}
 	pending := map[string]time.Time{}
-	tick := time.NewTicker(settle / 2)
+	// The timer runs only while something is pending: an idle watcher
+	// wakes for nothing but events.
+	tick := time.NewTimer(time.Hour)
+	tick.Stop()
+	armed := false
+	arm := func() {
+		if !armed && len(pending) > 0 {
+			tick.Reset(settle / 2)
+			armed = true
+		}
+	}
 	defer tick.Stop()
 	for {
+		arm()
 		select {
 		case <-ctx.Done():
 			return nil
@@ -204,6 +215,7 @@ func (w *Watcher) Run(ctx context.Context, emit func(Change)) error {
 			}
 			return fmt.Errorf("fim watch: %w", err)
 		case now := <-tick.C:
+			armed = false
 			var due []string
 			for p, t := range pending {
 				if now.Sub(t) >= settle {
