@@ -215,3 +215,7 @@ func Diff(c Collector, old, cur []Item) []Change {
 	}
 	return out
 }
+
+func sortItems(items []Item) {
+	slices.SortFunc(items, func(a, b Item) int { return strings.Compare(a.Key, b.Key) })
+}
