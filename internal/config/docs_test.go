@@ -31,6 +31,7 @@ func TestDocs(t *testing.T) {
 		{"log keys", keyTable(logKeys(), false)},
 		{"fim keys", keyTable(fimKeys(), false)},
 		{"host keys", keyTable(hostKeys(), false)},
+		{"auditd keys", keyTable(auditdKeys(), false)},
 		{"web keys", keyTable(webKeys(), false)},
 		{"fleet keys", keyTable(fleetKeys(), false)},
 	}
