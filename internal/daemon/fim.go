@@ -3,7 +3,9 @@ package daemon
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -42,6 +44,9 @@ type fimRunner struct {
 
 	mu       sync.Mutex
 	reported map[string]bool
+	// accepts is how many accepts the baseline held when last loaded: a
+	// new one (rampart fim accept) is published with who ran it.
+	accepts int
 }
 
 func (f *fimRunner) options(full bool) fim.Options {
@@ -60,6 +65,7 @@ func (f *fimRunner) run(ctx context.Context) error {
 			Rule: "fim", Source: "fim", Reason: "baseline-refused", Severity: "critical", Evidence: []string{err.Error()}})
 		return nil
 	}
+	f.accepts = len(b.Meta.Accepts)
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	if len(f.cfg.Realtime) > 0 {
@@ -124,6 +130,7 @@ func (f *fimRunner) check(ctx context.Context) {
 			Rule: "fim", Source: "fim schedule", Reason: "baseline-refused", Severity: "critical", Evidence: []string{err.Error()}})
 		return
 	}
+	f.publishAccepts(b.Meta.Accepts)
 	start := time.Now()
 	rep, err := fim.Check(ctx, b, f.options(true))
 	if err != nil {
@@ -146,6 +153,25 @@ func (f *fimRunner) check(ctx context.Context) {
 	f.reported = now
 	f.mu.Unlock()
 	f.publishEvents("fim schedule", fresh)
+}
+
+// publishAccepts publishes the accepts made since the baseline was last
+// loaded (an integrity-change event with reason baseline-accepted).
+func (f *fimRunner) publishAccepts(all []fim.AcceptRecord) {
+	n := f.accepts
+	f.accepts = len(all)
+	if n > len(all) {
+		n = 0 // a new baseline (fim init): its accepts are all new
+	}
+	for _, a := range all[n:] {
+		paths := "all of fim.paths"
+		if len(a.Paths) > 0 {
+			paths = strings.Join(a.Paths, ", ")
+		}
+		f.d.bus.Publish(event.Event{Kind: event.IntegrityChange, Time: time.Now(), Path: f.cfg.Baseline, Rule: "fim", Source: "fim schedule",
+			Reason: "baseline-accepted", Severity: "info", Count: a.Changes,
+			Evidence: []string{fmt.Sprintf("accepted by %s at %s: %s (%d changes)", a.By, a.Time.UTC().Format(time.RFC3339), paths, a.Changes)}})
+	}
 }
 
 func changeKey(c fim.Change) string {

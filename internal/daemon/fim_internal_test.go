@@ -62,12 +62,19 @@ func TestFIMScheduledCheck(t *testing.T) {
 		t.Fatalf("after a content change: %+v", evs)
 	}
 	b, _ := fim.Load(f.cfg.Baseline)
-	if _, err := fim.Accept(ctx, b, nil, f.options(false)); err != nil {
+	opts := f.options(false)
+	opts.By = "alice (via sudo, uid 0)"
+	if _, err := fim.Accept(ctx, b, nil, opts); err != nil {
 		t.Fatal(err)
 	}
 	f.check(ctx)
+	evs = next()
+	if len(evs) != 1 || evs[0].Reason != "baseline-accepted" || !strings.Contains(evs[0].Evidence[0], "accepted by alice (via sudo, uid 0)") || evs[0].Count != 2 {
+		t.Fatalf("after accept: %+v (want only the accept, by alice, of 2 changes)", evs)
+	}
+	f.check(ctx)
 	if evs := next(); len(evs) != 0 {
-		t.Fatalf("after accept: %+v", evs)
+		t.Fatalf("second check after accept: %+v", evs)
 	}
 }
 

@@ -3,7 +3,9 @@ package daemon
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -24,7 +26,7 @@ func (d *Daemon) hostComponents() []component {
 		d.log.Error("host collectors: off", "err", err)
 		return nil
 	}
-	h := &hostRunner{d: d, cs: cs, file: cfg.Host.Baseline, every: cfg.Host.Interval, reported: map[string]bool{},
+	h := &hostRunner{d: d, cs: cs, accepts: -1, file: cfg.Host.Baseline, every: cfg.Host.Interval, reported: map[string]bool{},
 		env: hostwatch.Env{SUIDPaths: cfg.Host.SUIDPaths, ConfigFiles: cfg.Files[1:]}}
 	return []component{{"host collectors", h.run}}
 }
@@ -41,6 +43,9 @@ type hostRunner struct {
 
 	mu       sync.Mutex
 	reported map[string]bool
+	// accepts is how many accepts the baseline held when last loaded (-1:
+	// not loaded yet); a new one is published with who ran it.
+	accepts int
 }
 
 func (h *hostRunner) run(ctx context.Context) error {
@@ -75,6 +80,7 @@ func (h *hostRunner) once(ctx context.Context) {
 			return
 		}
 		log.Info("host collectors: no baseline yet; took one", "file", h.file, "items", rep.Items)
+		h.accepts = len(nb.Accepts)
 		h.d.bus.Publish(event.Event{Kind: event.HostChange, Time: time.Now(), Rule: "host", Source: "host", Path: h.file,
 			Reason: "baseline-created", Severity: "info", Count: rep.Items,
 			Evidence: []string{"no host baseline existed: what the collectors see now was recorded"}})
@@ -86,6 +92,14 @@ func (h *hostRunner) once(ctx context.Context) {
 			Reason: "baseline-refused", Severity: "critical", Evidence: []string{err.Error()}})
 		return
 	}
+	if h.accepts >= 0 && len(b.Accepts) > h.accepts {
+		for _, a := range b.Accepts[h.accepts:] {
+			h.d.bus.Publish(event.Event{Kind: event.HostChange, Time: time.Now(), Rule: "host", Source: "host", Path: h.file,
+				Reason: "baseline-accepted", Severity: "info", Count: a.Changes,
+				Evidence: []string{fmt.Sprintf("accepted by %s at %s: %s (%d changes)", a.By, a.Time.UTC().Format(time.RFC3339), strings.Join(a.Collectors, ", "), a.Changes)}})
+		}
+	}
+	h.accepts = len(b.Accepts)
 	rep, err := hostwatch.Check(ctx, h.env, h.cs, b)
 	if err != nil {
 		if ctx.Err() == nil {

@@ -5,11 +5,13 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/rampart-ids/rampart/internal/daemon"
 	"github.com/rampart-ids/rampart/internal/event"
+	"github.com/rampart-ids/rampart/internal/hostwatch"
 )
 
 // TestHostCollectorsInTheDaemon: a daemon with [host] on takes a baseline,
@@ -50,6 +52,28 @@ func TestHostCollectorsInTheDaemon(t *testing.T) {
 	select {
 	case e := <-evs:
 		t.Fatalf("published again: %+v", e)
+	case <-time.After(2500 * time.Millisecond):
+	}
+	// rampart host accept, as the CLI does it: the daemon tells who.
+	file := filepath.Join(dir, "host.baseline")
+	b, err := hostwatch.Load(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs, _ := hostwatch.Select([]string{"suid"})
+	nb, _, err := hostwatch.Accept(context.Background(), hostwatch.Env{SUIDPaths: []string{bin}}, cs, b, "alice (uid 1000)", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := nb.Save(file); err != nil {
+		t.Fatal(err)
+	}
+	if e := next("baseline-accepted"); e.Reason != "baseline-accepted" || e.Count != 1 || !strings.Contains(e.Evidence[0], "accepted by alice (uid 1000)") {
+		t.Fatalf("after accept: %+v", e)
+	}
+	select {
+	case e := <-evs:
+		t.Fatalf("after accept, published: %+v", e)
 	case <-time.After(2500 * time.Millisecond):
 	}
 }
