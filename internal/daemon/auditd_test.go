@@ -74,6 +74,23 @@ type=PROCTITLE msg=audit(1700000001.200:11): proctitle=7669002F6574632F706173737
 		t.Fatalf("unexpected event %+v", e)
 	case <-time.After(300 * time.Millisecond):
 	}
+	// auditd rotates by renaming audit.log to audit.log.1 and opening a new
+	// one: the follower goes on with the new file.
+	if err := os.Rename(log, log+".1"); err != nil {
+		t.Fatal(err)
+	}
+	appendFile(t, log, `type=SYSCALL msg=audit(1700000002.000:12): arch=c000003e syscall=90 success=yes exit=0 items=1 ppid=1 pid=101 auid=1001 uid=0 comm="chmod" exe="/usr/bin/chmod" key="binaries"
+type=PATH msg=audit(1700000002.000:12): item=0 name="/usr/bin/su" nametype=NORMAL
+type=PROCTITLE msg=audit(1700000002.000:12): proctitle=63686D6F6400752B73002F7573722F62696E2F7375
+`)
+	select {
+	case e := <-evs:
+		if e.Path != "/usr/bin/su" || e.Reason != "audit chmod" || e.Rule != "auditd binaries" || !strings.Contains(strings.Join(e.Evidence, "\n"), "auid 1001 uid 0") {
+			t.Fatalf("after rotation: %+v", e)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no event from the new audit.log after rotation")
+	}
 }
 
 // TestAuditdReal runs the real auditd (the Debian package) with a watch
