@@ -140,5 +140,8 @@ func hostEvent(c hostwatch.Change) event.Event {
 	if c.New != "" {
 		e.Evidence = append(e.Evidence, "new "+c.New)
 	}
+	if c.Note != "" {
+		e.Evidence = append(e.Evidence, c.Note)
+	}
 	return e
 }

@@ -150,6 +150,7 @@ func Check(ctx context.Context, env Env, cs []Collector, b *Baseline) (*Report, 
 		return nil, err
 	}
 	rep := &Report{Errors: map[string]error{}}
+	taken := map[string]time.Time{}
 	for i, r := range Collect(ctx, env, cs) {
 		if r.Err != nil {
 			rep.Errors[r.Collector] = r.Err
@@ -161,7 +162,11 @@ func Check(ctx context.Context, env Env, cs []Collector, b *Baseline) (*Report, 
 			rep.Missing = append(rep.Missing, r.Collector)
 			continue
 		}
+		taken[r.Collector] = sec.Taken
 		rep.Changes = append(rep.Changes, Diff(cs[i], sec.Items, r.Items)...)
+	}
+	if !env.NoPackages {
+		annotatePackages(env, taken, rep.Changes)
 	}
 	return rep, ctx.Err()
 }

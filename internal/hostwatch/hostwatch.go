@@ -39,6 +39,8 @@ type Env struct {
 	// Proc is the /proc the sockets collector searches for the process of
 	// a socket ("" for Root+"/proc").
 	Proc string
+	// NoPackages turns off the dpkg judgement of suid and unit changes.
+	NoPackages bool
 }
 
 func (e Env) path(p string) string { return e.Root + p }
@@ -130,6 +132,8 @@ type Change struct {
 	Old       string `json:"old,omitempty"`
 	New       string `json:"new,omitempty"`
 	Severity  string `json:"severity"`
+	// Note says what a package run has to do with it (suid, units).
+	Note string `json:"note,omitempty"`
 }
 
 // String renders the change on one line.
@@ -142,6 +146,9 @@ func (c Change) String() string {
 		s += ": " + quote(c.New)
 	case c.Old != "":
 		s += ": was " + quote(c.Old)
+	}
+	if c.Note != "" {
+		s += " (" + c.Note + ")"
 	}
 	return s
 }
