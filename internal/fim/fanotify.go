@@ -133,7 +133,11 @@ func (w *fanWho) run(relevant func(string) bool, seen func(string)) error {
 			}
 			return fmt.Errorf("fanotify read: %w", err)
 		}
-		for _, ev := range parseFanotify(buf[:n]) {
+		evs, fds := parseFanotify(buf[:n])
+		for _, fd := range fds {
+			unix.Close(fd)
+		}
+		for _, ev := range evs {
 			if ev.pid == w.self {
 				continue
 			}
@@ -173,6 +177,7 @@ func (w *fanWho) close() error { return w.f.Close() }
 // fanEvent is one parsed fanotify event: who, and which directory entry.
 type fanEvent struct {
 	mask   uint64
+	fd     int
 	pid    int
 	handle string // handleKey of the directory
 	name   string
@@ -181,8 +186,9 @@ type fanEvent struct {
 // parseFanotify decodes a read's worth of events (struct
 // fanotify_event_metadata, then info records of type DFID_NAME/DFID/FID:
 // header, fsid, struct file_handle, name). Anything malformed ends the parse.
-func parseFanotify(b []byte) []fanEvent {
-	var out []fanEvent
+// fds are the event file descriptors the caller must close (none in FID
+// mode, which newFanWho uses).
+func parseFanotify(b []byte) (out []fanEvent, fds []int) {
 	ne := binary.NativeEndian
 	for len(b) >= unix.FAN_EVENT_METADATA_LEN {
 		evLen := int(ne.Uint32(b[0:4]))
@@ -190,9 +196,9 @@ func parseFanotify(b []byte) []fanEvent {
 		if evLen < unix.FAN_EVENT_METADATA_LEN || evLen > len(b) || metaLen < unix.FAN_EVENT_METADATA_LEN || metaLen > evLen {
 			break
 		}
-		ev := fanEvent{mask: ne.Uint64(b[8:16]), pid: int(int32(ne.Uint32(b[20:24])))}
-		if fd := int32(ne.Uint32(b[16:20])); fd >= 0 {
-			unix.Close(int(fd))
+		ev := fanEvent{mask: ne.Uint64(b[8:16]), fd: int(int32(ne.Uint32(b[16:20]))), pid: int(int32(ne.Uint32(b[20:24])))}
+		if ev.fd >= 0 {
+			fds = append(fds, ev.fd)
 		}
 		info := b[metaLen:evLen]
 		for len(info) >= 4 {
@@ -227,5 +233,5 @@ func parseFanotify(b []byte) []fanEvent {
 		}
 		b = b[evLen:]
 	}
-	return out
+	return out, fds
 }
