@@ -191,6 +191,11 @@ func (f *fimRunner) publish(source string, cs []fim.Change) {
 func (f *fimRunner) publishEvents(source string, cs []fim.Change) {
 	for _, c := range cs {
 		e := integrityEvent(source, c)
+		if source == "fim realtime" && e.Severity == "medium" {
+			// The realtime paths are the ones chosen as sensitive
+			// (accounts, sudoers, SSH): a change there is high.
+			e.Severity = "high"
+		}
 		f.d.log.Warn("fim: file changed", "path", e.Path, "reason", e.Reason, "severity", e.Severity, "source", source)
 		f.d.bus.Publish(e)
 	}

@@ -86,7 +86,7 @@ func TestFIMRealtimeInTheDaemon(t *testing.T) {
 	case e := <-evs:
 		took := time.Since(start)
 		t.Logf("event after %v: %+v", took, e)
-		if e.Path != passwd || e.Reason != "content" || e.Severity != "medium" || e.Source != "fim realtime" {
+		if e.Path != passwd || e.Reason != "content" || e.Severity != "high" || e.Source != "fim realtime" {
 			t.Fatalf("event %+v, want a content change of %s from fim realtime", e, passwd)
 		}
 		if len(e.Evidence) < 3 || !strings.HasPrefix(e.Evidence[1], "old sha256:") || !strings.HasPrefix(e.Evidence[2], "new sha256:") {
