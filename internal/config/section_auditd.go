@@ -40,8 +40,8 @@ func auditdKeys() []key[Auditd] {
 			show:   func(v *Auditd) any { return v.Log },
 		},
 		{
-			name: "keys", typ: "strings", def: []any{"identity", "sshd_config", "binaries"},
-			doc: "audit rule keys (`auditctl -k KEY`) whose events are reported",
+			name: "keys", typ: "strings", def: []any{"identity", "scope", "sshd", "sshd_config", "binaries"},
+			doc: "audit rule keys (`auditctl -k KEY`) whose events are reported; the defaults are the keys of the rules `rampart audit` recommends (identity, scope for sudoers, sshd) and `sshd_config`",
 			decode: func(d *decoder, n *node, v *Auditd) {
 				list, ok := d.list(n, false)
 				if ok && len(list) == 0 {
