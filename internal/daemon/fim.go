@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -115,7 +116,7 @@ func (f *fimRunner) baseline(ctx context.Context) (*fim.Baseline, error) {
 		f.d.log.Info("fim: no baseline yet; took one", "file", file, "files", rep.Files, "took", time.Since(start).Round(time.Millisecond))
 		f.d.bus.Publish(event.Event{Kind: event.IntegrityChange, Time: time.Now(), Path: file, Rule: "fim", Source: "fim",
 			Reason: "baseline-created", Severity: "info", Count: rep.Files,
-			Evidence: []string{"no baseline existed: the current state of fim.paths was recorded", "digest " + hexDigest(rep.Digest)}})
+			Evidence: []string{"no baseline existed: the current state of fim.paths was recorded", "digest sha256:" + hex.EncodeToString(rep.Digest[:])}})
 	}
 	return fim.Load(file)
 }
@@ -246,13 +247,4 @@ func fimSeverity(c fim.Change) string {
 		return "high"
 	}
 	return "medium"
-}
-
-func hexDigest(d [32]byte) string {
-	const hexd = "0123456789abcdef"
-	b := make([]byte, 64)
-	for i, v := range d {
-		b[2*i], b[2*i+1] = hexd[v>>4], hexd[v&15]
-	}
-	return string(b)
 }
