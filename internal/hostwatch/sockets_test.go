@@ -80,14 +80,14 @@ func TestSocketsInANamespace(t *testing.T) {
 			}
 		})
 	}
-	m := waitFor("socat's sockets", func(m map[string]string) bool { return len(m) == 2 })
+	m := waitFor("socat's sockets", func(m map[string]string) bool { return len(m) == 3 })
 	exe, _ := os.Readlink("/proc/" + strconv.Itoa(socat.Process.Pid) + "/exe")
 	want := "user root process socat (" + exe + ")"
-	if m["tcp 127.0.0.1:8443"] != want || m["udp 0.0.0.0:514"] != want {
-		t.Fatalf("sockets %v, want tcp 127.0.0.1:8443 and udp 0.0.0.0:514 held by %q", m, want)
+	if _, ok := m["user root listens"]; m["tcp 127.0.0.1:8443"] != want || m["udp 0.0.0.0:514"] != want || !ok {
+		t.Fatalf("sockets %v, want tcp 127.0.0.1:8443 and udp 0.0.0.0:514 held by %q, and root listening", m, want)
 	}
 	ch := Diff(c, nil, itemsOf(m))
-	if len(ch) != 2 || ch[0].Kind != New || ch[0].Severity != "high" {
+	if len(ch) != 3 || ch[0].Kind != New || ch[0].Severity != "high" {
 		t.Fatalf("diff from an empty baseline: %+v", ch)
 	}
 	for _, c := range []*exec.Cmd{socat, socatUDP} {
@@ -97,8 +97,30 @@ func TestSocketsInANamespace(t *testing.T) {
 	stopped = true
 	after := waitFor("socat gone", func(m map[string]string) bool { return len(m) == 0 })
 	ch = Diff(c, itemsOf(m), itemsOf(after))
-	if len(ch) != 2 || ch[0].Kind != Removed || !strings.HasPrefix(ch[0].Key, "tcp ") {
+	if len(ch) != 3 || ch[0].Kind != Removed || !strings.HasPrefix(ch[0].Key, "tcp ") {
 		t.Fatalf("diff after socat stopped: %+v", ch)
+	}
+	// A service account that never listened opens a port: critical.
+	if _, err := exec.LookPath("setpriv"); err != nil {
+		t.Skip("skipping the service-user part: setpriv (util-linux) is not installed")
+	}
+	shell := ns.Command(context.Background(), "setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+		"socat", "-u", "TCP4-LISTEN:8080,bind=127.0.0.1", "OPEN:/dev/null")
+	if err := shell.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { shell.Process.Kill(); shell.Wait() })
+	now := waitFor("nobody's socket", func(m map[string]string) bool { return len(m) == 2 })
+	users := userNames(Env{})
+	ch = Diff(c, itemsOf(m), itemsOf(now))
+	var crit []string
+	for _, x := range ch {
+		if x.Severity == "critical" {
+			crit = append(crit, x.Key)
+		}
+	}
+	if want := "user " + users[65534] + " listens"; len(crit) != 1 || crit[0] != want || users[65534] == "" {
+		t.Fatalf("critical changes %q, want only %q; all: %+v", crit, want, ch)
 	}
 }
 
