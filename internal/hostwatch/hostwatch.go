@@ -180,7 +180,15 @@ func Collect(ctx context.Context, env Env, cs []Collector) []Result {
 	out := make([]Result, 0, len(cs))
 	for _, c := range cs {
 		items, err := c.Collect(ctx, env)
-		slices.SortFunc(items, func(a, b Item) int { return strings.Compare(a.Key, b.Key) })
+		// Sorted by key, then value, so that of two items with one key
+		// (two processes on one SO_REUSEPORT port) the same one is kept
+		// at every run.
+		slices.SortFunc(items, func(a, b Item) int {
+			if c := strings.Compare(a.Key, b.Key); c != 0 {
+				return c
+			}
+			return strings.Compare(a.Value, b.Value)
+		})
 		items = slices.CompactFunc(items, func(a, b Item) bool { return a.Key == b.Key })
 		out = append(out, Result{Collector: c.Name, Items: items, Err: err})
 		if ctx.Err() != nil {
