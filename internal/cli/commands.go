@@ -18,6 +18,7 @@ var commands = []func(*globals) *cobra.Command{
 	newEventsCmd,
 	newWhyCmd,
 	newFimCmd,
+	newHostCmd,
 	newWebCmd,
 	newFleetCmd,
 	newFirewallCmd,

@@ -47,6 +47,10 @@ type Config struct {
 	Log Log
 	// FIM is the [fim] table.
 	FIM FIM
+	// Host is the [host] table: host-change collectors.
+	Host Host
+	// Auditd is the [auditd] table: the audit log as a source.
+	Auditd Auditd
 	// Web is the [web] table: the dashboard.
 	Web Web
 	// Fleet is [fleet]: bans shared with other nodes.

@@ -30,6 +30,8 @@ func TestDocs(t *testing.T) {
 		{"alert keys", keyTable(alertKeys(), false)},
 		{"log keys", keyTable(logKeys(), false)},
 		{"fim keys", keyTable(fimKeys(), false)},
+		{"host keys", keyTable(hostKeys(), false)},
+		{"auditd keys", keyTable(auditdKeys(), false)},
 		{"web keys", keyTable(webKeys(), false)},
 		{"fleet keys", keyTable(fleetKeys(), false)},
 		{"baseline keys", keyTable(baselineKeys(), false)},

@@ -9,7 +9,7 @@ import (
 
 // FIM is the [fim] table: file integrity monitoring (docs/FIM.md).
 type FIM struct {
-	// Enabled runs the scheduled full checks in the daemon.
+	// Enabled runs the scheduled full checks and the realtime watcher in the daemon.
 	Enabled bool
 	// Paths are the absolute trees recorded in the baseline; shell patterns
 	// allowed (/home/*/.ssh).
@@ -62,8 +62,8 @@ func (d *decoder) fimPaths(n *node) ([]string, bool) {
 func fimKeys() []key[FIM] {
 	return []key[FIM]{
 		{
-			name: "enabled", typ: "boolean", def: true,
-			doc:    "run the full re-check every `schedule` in the daemon (the `rampart fim` commands run either way)",
+			name: "enabled", typ: "boolean", def: false,
+			doc:    "run fim in the daemon: the full re-check every `schedule` and the `realtime` watcher, publishing `integrity-change` events (the `rampart fim` commands run either way)",
 			decode: func(d *decoder, n *node, v *FIM) { v.Enabled, _ = d.boolean(n) },
 			show:   func(v *FIM) any { return v.Enabled },
 		},
@@ -100,7 +100,7 @@ func fimKeys() []key[FIM] {
 		{
 			name: "realtime", typ: "paths",
 			def:    []any{"/etc/passwd", "/etc/shadow", "/etc/sudoers", "/etc/sudoers.d", "/etc/ssh", "/root/.ssh"},
-			doc:    "paths watched with inotify; a change is reported within a second",
+			doc:    "paths watched (inotify; fanotify names the process when the daemon has CAP_SYS_ADMIN); a change is reported within a second",
 			decode: func(d *decoder, n *node, v *FIM) { v.Realtime, _ = d.fimPaths(n) },
 			show:   func(v *FIM) any { return v.Realtime },
 		},

@@ -73,6 +73,9 @@ func (d *Daemon) services() []component {
 	out = append(out, d.webComponents()...)
 	out = append(out, d.fleetComponents()...)
 	out = append(out, d.baselineComponents()...)
+	out = append(out, d.fimComponents()...)
+	out = append(out, d.hostComponents()...)
+	out = append(out, d.auditdComponents()...)
 	if addr := cfg.Daemon.MetricsListen; addr != "" {
 		out = append(out, component{"metrics endpoint", func(ctx context.Context) error {
 			d.log.Info("metrics listening", "addr", addr)

@@ -90,3 +90,7 @@ func formatCaps(v []byte) string {
 	}
 	return strings.Join(parts, " ")
 }
+
+// FormatCaps renders a security.capability xattr value as getcap does
+// ("cap_net_raw=ep"), for other packages (the host collectors).
+func FormatCaps(v []byte) string { return formatCaps(v) }

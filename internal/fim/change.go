@@ -61,6 +61,9 @@ type Change struct {
 	Attr     string
 	Old, New string
 	Package  *PackageNote
+	// Proc is the process that made the change, when the realtime watcher
+	// could tell (fanotify).
+	Proc *Process
 }
 
 // String renders the change on one line for people; odd bytes in names are
@@ -93,6 +96,9 @@ func (c Change) String() string {
 			fmt.Fprintf(&b, " (now matches package %s %s; no dpkg run since the baseline)", p.Name, p.NewVersion)
 		}
 	}
+	if c.Proc != nil {
+		fmt.Fprintf(&b, " by %s", c.Proc)
+	}
 	return b.String()
 }
 
@@ -122,8 +128,9 @@ func (c Change) MarshalJSON() ([]byte, error) {
 		Old     string       `json:"old,omitempty"`
 		New     string       `json:"new,omitempty"`
 		Package *PackageNote `json:"package,omitempty"`
+		Proc    *Process     `json:"process,omitempty"`
 	}
-	o := out{Path: c.Path, Kind: c.Kind, Attr: c.Attr, Old: c.Old, New: c.New, Package: c.Package}
+	o := out{Path: c.Path, Kind: c.Kind, Attr: c.Attr, Old: c.Old, New: c.New, Package: c.Package, Proc: c.Proc}
 	if !utf8.ValidString(c.Path) {
 		o.PathB64 = base64.StdEncoding.EncodeToString([]byte(c.Path))
 	}

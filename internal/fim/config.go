@@ -41,7 +41,7 @@ type Config struct {
 // DefaultConfig returns the settings used when the config says nothing.
 func DefaultConfig() Config {
 	return Config{
-		Enabled:  true,
+		Enabled:  false,
 		Paths:    []string{"/etc", "/usr/bin", "/usr/sbin", "/usr/lib/systemd", "/root/.ssh", "/home/*/.ssh"},
 		Exclude:  []string{"/etc/mtab", "*.swp"},
 		Realtime: []string{"/etc/passwd", "/etc/shadow", "/etc/sudoers", "/etc/sudoers.d", "/etc/ssh", "/root/.ssh"},

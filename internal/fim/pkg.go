@@ -1,6 +1,11 @@
 package fim
 
-import "github.com/rampart-ids/rampart/internal/fim/dpkg"
+import (
+	"fmt"
+	"os"
+
+	"github.com/rampart-ids/rampart/internal/fim/dpkg"
+)
 
 // packageVersions snapshots the installed package versions under root, for
 // telling a later upgrade from a hand edit; nil without a dpkg database.
@@ -16,6 +21,48 @@ func packageVersions(root string) map[string]string {
 // is the file now what the package ships (an upgrade or reinstall since the
 // baseline), or does it differ from it (tampering)?
 func annotatePackages(root string, meta Meta, changes []Change) {
+	annotateWith(root, meta, changes, func() (*dpkg.DB, error) { return openSums(root) })
+}
+
+// openSums opens the dpkg database under root with its md5sums.
+func openSums(root string) (*dpkg.DB, error) {
+	db, err := dpkg.Open(root)
+	if err != nil {
+		return nil, err
+	}
+	if err := db.LoadSums(); err != nil {
+		return nil, err
+	}
+	return db, nil
+}
+
+// sumsCache keeps the dpkg database for the realtime watcher, opened again
+// only when dpkg's status file or info directory moved.
+type sumsCache struct {
+	root  string
+	stamp string
+	db    *dpkg.DB
+}
+
+func (c *sumsCache) get() (*dpkg.DB, error) {
+	stamp := ""
+	for _, f := range []string{"/var/lib/dpkg/status", "/var/lib/dpkg/info"} {
+		if fi, err := os.Stat(c.root + f); err == nil {
+			stamp += fmt.Sprint(fi.ModTime().UnixNano(), fi.Size(), ";")
+		}
+	}
+	if c.db != nil && stamp == c.stamp {
+		return c.db, nil
+	}
+	db, err := openSums(c.root)
+	if err != nil {
+		return nil, err
+	}
+	c.db, c.stamp = db, stamp
+	return db, nil
+}
+
+func annotateWith(root string, meta Meta, changes []Change, open func() (*dpkg.DB, error)) {
 	var db *dpkg.DB
 	var actions []dpkg.Action
 	buf := make([]byte, 128<<10)
@@ -26,10 +73,7 @@ func annotatePackages(root string, meta Meta, changes []Change) {
 		}
 		if db == nil {
 			var err error
-			if db, err = dpkg.Open(root); err != nil {
-				return
-			}
-			if err := db.LoadSums(); err != nil {
+			if db, err = open(); err != nil {
 				return
 			}
 			actions = db.Actions(meta.Updated)

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/fsnotify/fsnotify"
@@ -28,7 +29,22 @@ type Watcher struct {
 	paths []string // realtime image paths, expanded
 	// ready, when set, is called once the watches are in place (tests).
 	ready func()
+	// NoFanotify turns off the fanotify attribution (tests of the inotify path).
+	NoFanotify bool
+	// Attribution is set by Run: "fanotify" when changes name their
+	// process, else why not (read it after ready).
+	attribution atomic.Value
 }
+
+// Attribution says whether changes name the process that made them
+// ("fanotify") or why not; it is known once Run has set its watches.
+func (w *Watcher) Attribution() string {
+	s, _ := w.attribution.Load().(string)
+	return s
+}
+
+// SetReady registers f to be called once the watches are in place.
+func (w *Watcher) SetReady(f func()) { w.ready = f }
 
 // NewWatcher returns a watcher of opts.Config.Realtime, comparing with b.
 func NewWatcher(b *Baseline, opts Options) (*Watcher, error) {
@@ -59,6 +75,27 @@ func (w *Watcher) Run(ctx context.Context, emit func(Change)) error {
 	defer fw.Close()
 	s := &scanner{root: w.root, exclude: w.opts.Config.Exclude, warn: w.opts.Warn}
 	known := map[string]*Entry{}
+	var fan *fanWho
+	fanSeen := make(chan string, 256)
+	if w.NoFanotify {
+		w.attribution.Store("off")
+	} else if fan, err = newFanWho(w.root); err != nil {
+		w.attribution.Store(err.Error())
+		fan = nil
+	} else {
+		w.attribution.Store("fanotify")
+	}
+	addDir := func(name string) error {
+		if err := fw.Add(name); err != nil {
+			return err
+		}
+		if fan != nil {
+			if err := fan.add(strings.TrimPrefix(name, w.root)); err != nil && w.opts.Warn != nil {
+				w.opts.Warn(strings.TrimPrefix(name, w.root), fmt.Errorf("no process attribution: %w", err))
+			}
+		}
+		return nil
+	}
 	watchTree := func(p string) {
 		filepath.WalkDir(s.diskPath(p), func(name string, d os.DirEntry, err error) error {
 			if err != nil || !d.IsDir() {
@@ -67,7 +104,7 @@ func (w *Watcher) Run(ctx context.Context, emit func(Change)) error {
 			if excluded(w.opts.Config.Exclude, strings.TrimPrefix(name, w.root)) {
 				return filepath.SkipDir
 			}
-			if err := fw.Add(name); err != nil && w.opts.Warn != nil {
+			if err := addDir(name); err != nil && w.opts.Warn != nil {
 				w.opts.Warn(strings.TrimPrefix(name, w.root), fmt.Errorf("not watched: %w", err))
 			}
 			return nil
@@ -80,17 +117,52 @@ func (w *Watcher) Run(ctx context.Context, emit func(Change)) error {
 			continue
 		}
 		// A file is watched through its directory: editors replace files.
-		if err := fw.Add(s.diskPath(path.Dir(p))); err != nil && w.opts.Warn != nil {
+		if err := addDir(s.diskPath(path.Dir(p))); err != nil && w.opts.Warn != nil {
 			w.opts.Warn(p, fmt.Errorf("not watched: %w", err))
 		}
+	}
+	fanDone := make(chan error, 1)
+	if fan != nil {
+		go func() {
+			fanDone <- fan.run(w.relevant, func(p string) {
+				select {
+				case fanSeen <- p:
+				default: // inotify reports it too
+				}
+			})
+		}()
+		f, done := fan, fanDone
+		defer func() {
+			f.close()
+			if fanDone != nil { // not yet returned
+				<-done
+			}
+		}()
+	}
+	// Opened before the watching starts, so that the first change does not
+	// wait for the md5sums to be read.
+	sums := &sumsCache{root: w.root}
+	if !w.opts.NoPackages {
+		sums.get()
 	}
 	if w.ready != nil {
 		w.ready()
 	}
 	pending := map[string]time.Time{}
-	tick := time.NewTicker(settle / 2)
+	// The timer runs only while something is pending: an idle watcher
+	// wakes for nothing but events.
+	tick := time.NewTimer(time.Hour)
+	tick.Stop()
+	armed := false
+	arm := func() {
+		if !armed && len(pending) > 0 {
+			tick.Reset(settle / 2)
+			armed = true
+		}
+	}
 	defer tick.Stop()
 	for {
+		arm()
 		select {
 		case <-ctx.Done():
 			return nil
@@ -116,6 +188,15 @@ func (w *Watcher) Run(ctx context.Context, emit func(Change)) error {
 					})
 				}
 			}
+		case p := <-fanSeen:
+			pending[p] = time.Now()
+		case err := <-fanDone:
+			// Attribution stopped; the inotify watching goes on.
+			fan, fanDone = nil, nil
+			if err != nil && w.opts.Warn != nil {
+				w.opts.Warn("", err)
+			}
+			w.attribution.Store(fmt.Sprint(err))
 		case err, ok := <-fw.Errors:
 			if !ok {
 				return errors.New("fim watch: inotify closed")
@@ -134,6 +215,7 @@ func (w *Watcher) Run(ctx context.Context, emit func(Change)) error {
 			}
 			return fmt.Errorf("fim watch: %w", err)
 		case now := <-tick.C:
+			armed = false
 			var due []string
 			for p, t := range pending {
 				if now.Sub(t) >= settle {
@@ -143,7 +225,16 @@ func (w *Watcher) Run(ctx context.Context, emit func(Change)) error {
 			slices.Sort(due)
 			for _, p := range due {
 				delete(pending, p)
-				for _, c := range w.look(s, known, p) {
+				var proc *Process
+				if fan != nil {
+					proc = fan.who(p)
+				}
+				cs := w.look(s, known, p)
+				if !w.opts.NoPackages {
+					annotateWith(w.root, w.base.Meta, cs, sums.get)
+				}
+				for _, c := range cs {
+					c.Proc = proc
 					emit(c)
 				}
 			}

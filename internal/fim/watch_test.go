@@ -3,6 +3,7 @@ package fim
 import (
 	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
@@ -85,5 +86,55 @@ func TestWatcherReportsWithinASecond(t *testing.T) {
 			t.Errorf("watcher reported %v outside fim.realtime", c)
 		}
 	case <-time.After(300 * time.Millisecond):
+	}
+}
+
+// TestWatcherNamesTheProcess: with fanotify (root, CAP_SYS_ADMIN), a change
+// names the process that made it.
+func TestWatcherNamesTheProcess(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("fanotify needs root (CAP_SYS_ADMIN)")
+	}
+	root := t.TempDir()
+	etc := filepath.Join(root, "etc")
+	writeFile(t, filepath.Join(etc, "passwd"), "root:x:0:0::/root:/bin/sh\n", 0o644)
+	opts := testOpts(t, root)
+	opts.Config.Paths = []string{"/etc"}
+	opts.Config.Realtime = []string{"/etc/passwd"}
+	b := initAndLoad(t, opts)
+	w, err := NewWatcher(b, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ready := make(chan struct{})
+	w.SetReady(func() { close(ready) })
+	changes := make(chan Change, 16)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- w.Run(ctx, func(c Change) { changes <- c }) }()
+	t.Cleanup(func() { cancel(); <-done })
+	<-ready
+	if a := w.Attribution(); a != "fanotify" {
+		t.Skipf("fanotify unavailable here: %s", a)
+	}
+	// The writer stays alive a moment so that /proc still has it when the
+	// event is read (a process that exits at once is named by pid only).
+	cmd := exec.Command("/bin/sh", "-c", "echo >> "+filepath.Join(etc, "passwd")+"; sleep 0.5")
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Wait()
+	select {
+	case c := <-changes:
+		t.Logf("%v after %v", c, time.Since(start))
+		if c.Path != "/etc/passwd" || c.Kind != KindContent {
+			t.Fatalf("got %v, want a content change of /etc/passwd", c)
+		}
+		if c.Proc == nil || c.Proc.PID != cmd.Process.Pid || c.Proc.Exe == "" || c.Proc.UID != 0 {
+			t.Fatalf("process = %+v, want pid %d with its exe", c.Proc, cmd.Process.Pid)
+		}
+	case <-time.After(time.Second):
+		t.Fatal("no change within 1s")
 	}
 }
