@@ -51,6 +51,10 @@ type Config struct {
 	Web Web
 	// Fleet is [fleet]: bans shared with other nodes.
 	Fleet Fleet
+	// Limits holds the [limits.NAME] tables, sorted by name.
+	Limits []Limit
+	// Portscan is [portscan]: port-scan bans.
+	Portscan Portscan
 	// Files lists the layers read, lowest first; the first is BuiltinName.
 	Files []string
 	// Warnings are problems that do not stop the daemon, such as a log

@@ -32,6 +32,8 @@ func TestDocs(t *testing.T) {
 		{"fim keys", keyTable(fimKeys(), false)},
 		{"web keys", keyTable(webKeys(), false)},
 		{"fleet keys", keyTable(fleetKeys(), false)},
+		{"limit keys", keyTable(limitKeys(), false)},
+		{"portscan keys", keyTable(portscanKeys(), false)},
 	}
 	want := doc
 	for _, b := range blocks {
