@@ -44,6 +44,10 @@ func (portscanSection) decode(d *decoder, t *node, c *Config) {
 	c.Portscan.IgnoreSelf = base.IgnoreSelf
 	if t != nil {
 		decodeTable(d, t, portscanKeys(), &c.Portscan, nil)
+		if c.Portscan.Enabled {
+			// TODO(issue 10): remove when internal/kernel enforces it.
+			d.warn(t, "the daemon does not enforce [portscan] yet (issue 10, parts 2-3 in progress): no port-scan bans are made")
+		}
 	}
 }
 
