@@ -57,6 +57,10 @@ type Config struct {
 	Fleet Fleet
 	// Baseline is [baseline]: the default-deny inbound policy.
 	Baseline Baseline
+	// Limits holds the [limits.NAME] tables, sorted by name.
+	Limits []Limit
+	// Portscan is [portscan]: port-scan bans.
+	Portscan Portscan
 	// Files lists the layers read, lowest first; the first is BuiltinName.
 	Files []string
 	// Warnings are problems that do not stop the daemon, such as a log

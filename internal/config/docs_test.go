@@ -35,6 +35,8 @@ func TestDocs(t *testing.T) {
 		{"web keys", keyTable(webKeys(), false)},
 		{"fleet keys", keyTable(fleetKeys(), false)},
 		{"baseline keys", keyTable(baselineKeys(), false)},
+		{"limit keys", keyTable(limitKeys(), false)},
+		{"portscan keys", keyTable(portscanKeys(), false)},
 	}
 	want := doc
 	for _, b := range blocks {

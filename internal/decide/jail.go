@@ -48,6 +48,12 @@ type Jail struct {
 	Log       *slog.Logger
 	// Now defaults to time.Now.
 	Now func() time.Time
+	// Origin, optional, is the origin of the jail's bans; zero means
+	// "jail NAME". A kernel limit's pseudo-jail sets "kernel limit NAME".
+	Origin origin.Origin
+	// Distinct, optional, counts a finding with a Key once per address and
+	// key within its window (a port scan's distinct ports).
+	Distinct *Distinct
 }
 
 // Handle counts one finding and enqueues the ban it decides, if any.
@@ -91,6 +97,8 @@ func (j *Jail) Handle(ctx context.Context, f finding.Finding) {
 		)
 		if f.SingleHit {
 			dec, ok = j.Counter.BanNow(a, f.Time)
+		} else if j.Distinct != nil && f.Key != "" && !j.Distinct.First(a, f.Key, f.Time) {
+			continue // this key was counted for a already
 		} else {
 			dec, ok = j.Counter.Fail(a, f.Time)
 		}
@@ -101,7 +109,14 @@ func (j *Jail) Handle(ctx context.Context, f finding.Finding) {
 		if timed && !until.After(t) {
 			continue // an old ban read back from the log: already over
 		}
-		b := store.Ban{Jail: j.Name, Prefix: dec.Prefix, Since: since, Count: dec.Count + 1, Origin: origin.OfJail(j.Name)}
+		if j.Distinct != nil {
+			j.Distinct.Forget(dec.Prefix)
+		}
+		o := j.Origin
+		if o.IsZero() {
+			o = origin.OfJail(j.Name)
+		}
+		b := store.Ban{Jail: j.Name, Prefix: dec.Prefix, Since: since, Count: dec.Count + 1, Origin: o}
 		if timed {
 			b.Until = until
 		}

@@ -64,6 +64,10 @@ type Finding struct {
 	Evidence string
 	// Read is when rampart read it (for the ban's latency).
 	Read time.Time
+	// Key, optional, names what the finding is about beyond its address
+	// (a port scan's "tcp/8080"): a jail that counts distinct keys counts
+	// a key once per address within its window.
+	Key string
 	// Backlog marks findings read while catching up on old lines: they
 	// count, but ban only if the ban would still be in force.
 	Backlog bool
