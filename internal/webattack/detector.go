@@ -135,6 +135,7 @@ type Detector struct {
 	val     [numFieldKinds][]byte // normalised field values
 	low     [numFieldKinds][]byte // the same, lower case
 	args    []span                // values within val[FieldArgs]
+	names   []span                // their names within val[FieldQuery] (empty: no '=')
 	cand    [numFieldKinds][]uint64
 	any     []uint64
 	fired   []uint64
@@ -218,6 +219,7 @@ func (d *Detector) prepare(r *accesslog.Request) Anomaly {
 		d.val[i] = d.val[i][:0]
 	}
 	d.args = d.args[:0]
+	d.names = d.names[:0]
 	var an, a Anomaly
 	d.val[FieldMethod] = append(d.val[FieldMethod], r.Method...)
 	d.val[FieldPath], an = d.norm.value(d.val[FieldPath], r.Path, false)
@@ -255,11 +257,15 @@ func (d *Detector) prepare(r *accesslog.Request) Anomaly {
 		// A part without '=' ("?-s", "?cd /tmp;...") is both the name and
 		// the value: it is what a handler that reads the raw query sees.
 		name, value := part[:0], part
+		nstart := len(d.val[FieldQuery])
 		if eq >= 0 {
 			name, value = part[:eq], part[eq+1:]
 			d.val[FieldQuery], a = d.norm.value(d.val[FieldQuery], name, true)
 			an |= a
+			d.names = append(d.names, span{int32(nstart), int32(len(d.val[FieldQuery]))})
 			d.val[FieldQuery] = append(d.val[FieldQuery], '=')
+		} else {
+			d.names = append(d.names, span{int32(nstart), int32(nstart)})
 		}
 		start := len(d.val[FieldArgs])
 		d.val[FieldArgs], a = d.norm.value(d.val[FieldArgs], value, true)
@@ -361,7 +367,7 @@ func (d *Detector) match(res *Result) {
 			if r.Fold {
 				v = d.lowerField(f)
 			}
-			if loc := r.Pattern.FindIndex(v); loc != nil {
+			if loc := d.find(r, f, v); loc != nil {
 				d.add(res, r, f, d.val[f][loc[0]:loc[1]], "")
 				break
 			}
@@ -370,6 +376,43 @@ func (d *Detector) match(res *Result) {
 			return
 		}
 	}
+}
+
+// find runs r's pattern on field f's value v. In the args field a match in
+// the value of one of r.SkipParams is passed over, and the search goes on
+// from the next value.
+func (d *Detector) find(r *Rule, f Field, v []byte) []int {
+	if f != FieldArgs || len(r.SkipParams) == 0 {
+		return r.Pattern.FindIndex(v)
+	}
+	for off := 0; off < len(v); {
+		loc := r.Pattern.FindIndex(v[off:])
+		if loc == nil {
+			return nil
+		}
+		loc[0], loc[1] = loc[0]+off, loc[1]+off
+		i := 0
+		for i < len(d.args) && int(d.args[i].end) < loc[0] {
+			i++
+		}
+		if i == len(d.args) || !d.skipped(r, d.names[i]) {
+			return loc
+		}
+		off = int(d.args[i].end) + 1
+	}
+	return nil
+}
+
+// skipped reports whether the parameter named at s (in the query field) is
+// one of r.SkipParams (compared case-insensitively).
+func (d *Detector) skipped(r *Rule, s span) bool {
+	name := d.val[FieldQuery][s.start:s.end]
+	for _, p := range r.SkipParams {
+		if len(p) == len(name) && bytes.EqualFold([]byte(p), name) {
+			return true
+		}
+	}
+	return false
 }
 
 // worthSQLi is the cheap check before libinjection's SQLi tokenizer (which

@@ -131,9 +131,13 @@ type Rule struct {
 	Fold   bool
 	Attack []string
 	Benign []string
-	Source string // file:rule-id, for error messages
-	index  int    // bit of Literals in prefilter sets
-	index2 int    // bit of Requires, or -1
+	// SkipParams are parameter names (lower case) whose values the rule
+	// does not look at in the args field: e.g. OAuth's redirect_uri, a URL
+	// the browser is sent to, not one the server fetches.
+	SkipParams []string
+	Source     string // file:rule-id, for error messages
+	index      int    // bit of Literals in prefilter sets
+	index2     int    // bit of Requires, or -1
 }
 
 type ruleFile struct {
@@ -155,6 +159,7 @@ type ruleSpec struct {
 	Fold     *bool      `toml:"fold"`
 	Attack   []string   `toml:"attack"`
 	Benign   []string   `toml:"benign"`
+	Skip     []string   `toml:"skip_params"`
 }
 
 //go:embed rules/*.toml
@@ -201,7 +206,7 @@ func ParseRules(name string, data []byte) ([]*Rule, error) {
 		return nil, fmt.Errorf("%s: %v", name, err)
 	}
 	if und := md.Undecoded(); len(und) > 0 {
-		return nil, fmt.Errorf("%s: unknown key %q (want category and [[rule]] tables with id, title, severity, fields, engine, literals, literal_product, requires, literal_product_requires, pattern, fold, attack, benign)", name, und[0].String())
+		return nil, fmt.Errorf("%s: unknown key %q (want category and [[rule]] tables with id, title, severity, fields, engine, literals, literal_product, requires, literal_product_requires, pattern, fold, skip_params, attack, benign)", name, und[0].String())
 	}
 	if f.Category == "" {
 		return nil, fmt.Errorf("%s: category: missing (e.g. category = \"sqli\")", name)
@@ -296,6 +301,12 @@ func compileRule(category string, s ruleSpec) (*Rule, error) {
 		return nil, fmt.Errorf("requires: needs literals too")
 	}
 	r.Literals, r.Requires = s.Literals, s.Requires
+	for _, p := range s.Skip {
+		if p == "" || p != strings.ToLower(p) {
+			return nil, fmt.Errorf("skip_params: %q must be a non-empty lower-case parameter name", p)
+		}
+	}
+	r.SkipParams = s.Skip
 	if s.Pattern != "" {
 		re, err := regexp.Compile(s.Pattern)
 		if err != nil {
