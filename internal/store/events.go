@@ -23,6 +23,8 @@ type eventDetail struct {
 	Removes  int           `json:"removes,omitempty"`
 	Took     time.Duration `json:"took,omitempty"`
 	Err      string        `json:"error,omitempty"`
+	Path     string        `json:"path,omitempty"`
+	Score    int           `json:"score,omitempty"`
 }
 
 // eventRows is how many events one INSERT statement writes: a statement
@@ -105,7 +107,7 @@ func eventArgs(e event.Event) ([]any, error) {
 	if e.Prefix.IsValid() {
 		p = prefixText(e.Prefix)
 	}
-	d := eventDetail{Until: e.Until, Count: e.Count, Reason: e.Reason, Latency: e.Latency, Adds: e.Adds, Removes: e.Removes, Took: e.Took, Err: e.Err}
+	d := eventDetail{Until: e.Until, Count: e.Count, Reason: e.Reason, Latency: e.Latency, Adds: e.Adds, Removes: e.Removes, Took: e.Took, Err: e.Err, Path: e.Path, Score: e.Score}
 	ev := ""
 	if len(e.Evidence) == 1 {
 		ev = e.Evidence[0]
@@ -234,6 +236,7 @@ func scanEvent(rows *sql.Rows) (StoredEvent, error) {
 		}
 		e.Evidence, e.Until, e.Count, e.Reason, e.Latency = d.Evidence, d.Until, d.Count, d.Reason, d.Latency
 		e.Adds, e.Removes, e.Took, e.Err = d.Adds, d.Removes, d.Took, d.Err
+		e.Path, e.Score = d.Path, d.Score
 	}
 	if ev != "" {
 		e.Evidence = []string{ev}

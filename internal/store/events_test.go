@@ -21,6 +21,8 @@ func TestEventsRoundTrip(t *testing.T) {
 		{Kind: event.BanAdded, Time: t0.Add(time.Second), Jail: "sshd", Prefix: p, Origin: "jail sshd", Until: t0.Add(time.Hour), Count: 2, Latency: 3 * time.Millisecond},
 		{Kind: event.FirewallBatch, Time: t0.Add(time.Second), Adds: 1, Took: time.Millisecond},
 		{Kind: event.BanRemoved, Time: t0.Add(time.Minute), Jail: "sshd", Prefix: p, Origin: "jail sshd", Reason: "unban by root"},
+		{Kind: event.IntegrityChange, Time: t0.Add(90 * time.Second), Path: "/etc/passwd", Reason: "content", Severity: "high", Evidence: []string{"sha256 a -> b", "by pid 42 /usr/bin/dash"}},
+		{Kind: event.AuditResult, Time: t0.Add(91 * time.Second), Score: 73, Count: 2},
 		{Kind: event.Reload, Time: t0.Add(2 * time.Minute), Err: "bad config"},
 	}
 	if err := s.AddEvents(ctx, evs); err != nil {
@@ -50,6 +52,7 @@ func TestEventsRoundTrip(t *testing.T) {
 		{EventQuery{Until: t0.Add(time.Second)}, 1},
 		{EventQuery{Limit: 2}, 2},
 		{EventQuery{Before: 3}, 2},
+		{EventQuery{Kinds: []string{"integrity-change"}}, 1},
 	} {
 		got, err := s.Events(ctx, c.q)
 		if err != nil || len(got) != c.want {
