@@ -32,7 +32,7 @@ const defaultLimit = 65536
 // this file).
 func (d *Daemon) builtinSubscribers(cfg *config.Config) []Subscriber {
 	return append([]Subscriber{
-		{Name: "metrics", Handle: d.metricsEvents, Kinds: []event.Kind{event.BanAdded, event.FirewallBatch, event.FirewallRestored}},
+		{Name: "metrics", Handle: d.metricsEvents, Kinds: []event.Kind{event.BanAdded, event.FirewallBatch, event.FirewallRestored, event.IntegrityChange, event.HostChange}},
 		{Name: "log", Handle: d.logEvents, Kinds: []event.Kind{event.BanAdded, event.BanRemoved, event.BanExpired}},
 		// The history takes every event; a flood of findings beyond its
 		// queue is dropped (and counted) rather than held in memory.
@@ -97,6 +97,10 @@ func (d *Daemon) metricsEvents(_ context.Context, evs []event.Event) {
 			d.met.FirewallBatch(e.Adds, e.Removes, e.Took, err)
 		case event.FirewallRestored:
 			d.met.FirewallRestored(e.Count)
+		case event.IntegrityChange:
+			d.met.IntegrityChange(e.Rule, e.Severity)
+		case event.HostChange:
+			d.met.HostChange(e.Rule, e.Severity)
 		}
 	}
 }

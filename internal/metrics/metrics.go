@@ -44,6 +44,9 @@ type Metrics struct {
 
 	fwRestores prometheus.Counter
 	fwRestored prometheus.Counter
+
+	integrity   *prometheus.CounterVec
+	hostChanges *prometheus.CounterVec
 }
 
 // latencyBuckets run from 0.5 ms to about 65 s.
@@ -108,12 +111,18 @@ func New() *Metrics {
 		alertMessages: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "rampart_alert_messages_total", Help: "Alert messages sent, or given up after their retries (result=failed).",
 		}, []string{"alert", "result"}),
+		integrity: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "rampart_integrity_changes_total", Help: "File-integrity changes reported (fim's checks and realtime watch, auditd records), by rule and severity.",
+		}, []string{"rule", "severity"}),
+		hostChanges: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "rampart_host_changes_total", Help: "Host changes the collectors reported (a new SUID file, account, listening socket, unit, module…), by collector and severity.",
+		}, []string{"collector", "severity"}),
 		alertDropped: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "rampart_alert_dropped_total", Help: "Events or messages an alert dropped because its queue was full or it was stopping.",
 		}, []string{"alert"}),
 	}
 	m.reg.MustRegister(
-		m.alertMessages, m.alertDropped, m.fwRestores, m.fwRestored,
+		m.alertMessages, m.alertDropped, m.fwRestores, m.fwRestored, m.integrity, m.hostChanges,
 		m.linesRead, m.linesTruncated, m.readErrors, m.lag,
 		m.hits, m.bans, m.activeBans, m.tracked, m.evictions, m.banLatency,
 		m.fwBatches, m.fwBatchErrors, m.fwChanges, m.fwBatchSeconds,
@@ -193,6 +202,17 @@ func (m *Metrics) EventsDropped(subscriber string, dropped func() uint64) {
 func (m *Metrics) FirewallRestored(n int) {
 	m.fwRestores.Inc()
 	m.fwRestored.Add(float64(n))
+}
+
+// IntegrityChange counts one file-integrity change. rule is "fim" or
+// "auditd KEY" (configured keys: bounded); severity is info … critical.
+func (m *Metrics) IntegrityChange(rule, severity string) {
+	m.integrity.WithLabelValues(rule, severity).Inc()
+}
+
+// HostChange counts one change a host collector reported.
+func (m *Metrics) HostChange(collector, severity string) {
+	m.hostChanges.WithLabelValues(collector, severity).Inc()
 }
 
 // AlertMetrics are one alert's counters.

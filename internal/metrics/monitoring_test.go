@@ -32,6 +32,8 @@ func registered(t *testing.T) map[string]bool {
 	m.Alert("a").Dropped(1)
 	m.EventsDropped("log", func() uint64 { return 0 })
 	m.FirewallRestored(1)
+	m.IntegrityChange("fim", "high")
+	m.HostChange("suid", "critical")
 	fams, err := m.Registry().Gather()
 	if err != nil {
 		t.Fatal(err)
@@ -78,7 +80,7 @@ func TestPromtoolCheckRules(t *testing.T) {
 	if err != nil {
 		t.Fatalf("promtool check rules: %v\n%s", err, out)
 	}
-	if !strings.Contains(string(out), "SUCCESS: 8 rules found") {
+	if !strings.Contains(string(out), "SUCCESS: 10 rules found") {
 		t.Errorf("promtool: %s", out)
 	}
 }
