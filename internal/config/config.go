@@ -61,6 +61,8 @@ type Config struct {
 	Limits []Limit
 	// Portscan is [portscan]: port-scan bans.
 	Portscan Portscan
+	// Audit is [audit]: the daemon's scheduled audit.
+	Audit Audit
 	// Files lists the layers read, lowest first; the first is BuiltinName.
 	Files []string
 	// Warnings are problems that do not stop the daemon, such as a log

@@ -34,6 +34,7 @@ func TestDocs(t *testing.T) {
 		{"auditd keys", keyTable(auditdKeys(), false)},
 		{"web keys", keyTable(webKeys(), false)},
 		{"fleet keys", keyTable(fleetKeys(), false)},
+		{"audit keys", keyTable(auditKeys(), false)},
 		{"baseline keys", keyTable(baselineKeys(), false)},
 		{"limit keys", keyTable(limitKeys(), false)},
 		{"portscan keys", keyTable(portscanKeys(), false)},

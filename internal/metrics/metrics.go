@@ -47,6 +47,10 @@ type Metrics struct {
 
 	integrity   *prometheus.CounterVec
 	hostChanges *prometheus.CounterVec
+
+	auditScore   prometheus.Gauge
+	auditChecks  *prometheus.GaugeVec
+	auditLastRun prometheus.Gauge
 }
 
 // latencyBuckets run from 0.5 ms to about 65 s.
@@ -117,12 +121,22 @@ func New() *Metrics {
 		hostChanges: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "rampart_host_changes_total", Help: "Host changes the collectors reported (a new SUID file, account, listening socket, unit, module…), by collector and severity.",
 		}, []string{"collector", "severity"}),
+		auditScore: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "rampart_audit_score", Help: "The hardening score (0-100) of the daemon's last audit run ([audit] schedule).",
+		}),
+		auditChecks: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "rampart_audit_checks", Help: "Checks of the last audit run, by status (pass, fail, warn, skip, error).",
+		}, []string{"status"}),
+		auditLastRun: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "rampart_audit_last_run_timestamp_seconds", Help: "When the daemon's last audit run finished (Unix time).",
+		}),
 		alertDropped: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "rampart_alert_dropped_total", Help: "Events or messages an alert dropped because its queue was full or it was stopping.",
 		}, []string{"alert"}),
 	}
 	m.reg.MustRegister(
 		m.alertMessages, m.alertDropped, m.fwRestores, m.fwRestored, m.integrity, m.hostChanges,
+		m.auditScore, m.auditChecks, m.auditLastRun,
 		m.linesRead, m.linesTruncated, m.readErrors, m.lag,
 		m.hits, m.bans, m.activeBans, m.tracked, m.evictions, m.banLatency,
 		m.fwBatches, m.fwBatchErrors, m.fwChanges, m.fwBatchSeconds,
@@ -213,6 +227,16 @@ func (m *Metrics) IntegrityChange(rule, severity string) {
 // HostChange counts one change a host collector reported.
 func (m *Metrics) HostChange(collector, severity string) {
 	m.hostChanges.WithLabelValues(collector, severity).Inc()
+}
+
+// AuditRun records an audit run: its score, how many checks ended in each
+// status (every status is set, 0 when none), and when it finished.
+func (m *Metrics) AuditRun(score int, statuses []string, counts map[string]int, at time.Time) {
+	m.auditScore.Set(float64(score))
+	for _, s := range statuses {
+		m.auditChecks.WithLabelValues(s).Set(float64(counts[s]))
+	}
+	m.auditLastRun.Set(float64(at.UnixNano()) / 1e9)
 }
 
 // AlertMetrics are one alert's counters.

@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 )
 
 // monitoringFiles are the Prometheus rules and the Grafana dashboard shipped
@@ -34,6 +35,7 @@ func registered(t *testing.T) map[string]bool {
 	m.FirewallRestored(1)
 	m.IntegrityChange("fim", "high")
 	m.HostChange("suid", "critical")
+	m.AuditRun(80, []string{"pass"}, map[string]int{"pass": 1}, time.Now())
 	fams, err := m.Registry().Gather()
 	if err != nil {
 		t.Fatal(err)
@@ -80,7 +82,7 @@ func TestPromtoolCheckRules(t *testing.T) {
 	if err != nil {
 		t.Fatalf("promtool check rules: %v\n%s", err, out)
 	}
-	if !strings.Contains(string(out), "SUCCESS: 10 rules found") {
+	if !strings.Contains(string(out), "SUCCESS: 11 rules found") {
 		t.Errorf("promtool: %s", out)
 	}
 }
