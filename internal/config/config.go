@@ -63,6 +63,8 @@ type Config struct {
 	Portscan Portscan
 	// Audit is [audit]: the daemon's scheduled audit.
 	Audit Audit
+	// Blocklists holds the [blocklists.NAME] tables, sorted by name.
+	Blocklists []Blocklist
 	// Files lists the layers read, lowest first; the first is BuiltinName.
 	Files []string
 	// Warnings are problems that do not stop the daemon, such as a log

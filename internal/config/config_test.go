@@ -80,7 +80,7 @@ func TestLoadErrors(t *testing.T) {
 		{"section typo", "[deamon]\nsocket = \"/run/x.sock\"\n",
 			[]string{`x.toml:1: deamon: unknown key (did you mean "daemon"?)`}},
 		{"unknown top-level key", "loglevel = \"debug\"\n",
-			[]string{`x.toml:1: loglevel: unknown key (known keys here: daemon, defaults, jails, events, alerts, log, fim, web, fleet, baseline, host, auditd, limits, portscan, audit)`}},
+			[]string{`x.toml:1: loglevel: unknown key (known keys here: daemon, defaults, jails, events, alerts, log, fim, web, fleet, baseline, host, auditd, limits, portscan, audit, blocklists)`}},
 		{"section not a table", "daemon = 1\n",
 			[]string{`x.toml:1: daemon: must be a table, e.g. [daemon]`}},
 		{"wrong type", "[jails.sshd]\nmaxretry = \"5\"\n",

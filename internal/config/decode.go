@@ -28,7 +28,7 @@ type section interface {
 // sections lists the top-level tables, in the order they are decoded and
 // shown: [defaults] before [jails], which starts from it.
 func sections() []section {
-	return []section{daemonSection{}, defaultsSection{}, jailsSection{}, eventsSection{}, alertsSection{}, logSection{}, fimSection{}, webSection{}, fleetSection{}, baselineSection{}, hostSection{}, auditdSection{}, limitsSection{}, portscanSection{}, auditSection{}}
+	return []section{daemonSection{}, defaultsSection{}, jailsSection{}, eventsSection{}, alertsSection{}, logSection{}, fimSection{}, webSection{}, fleetSection{}, baselineSection{}, hostSection{}, auditdSection{}, limitsSection{}, portscanSection{}, auditSection{}, blocklistsSection{}}
 }
 
 // decoder turns the merged tree into a Config, collecting every error.
