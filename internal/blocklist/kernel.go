@@ -3,12 +3,12 @@ package blocklist
 import (
 	"fmt"
 	"net/netip"
-	"strings"
 
 	"github.com/google/nftables"
 	"github.com/google/nftables/binaryutil"
 	"github.com/google/nftables/expr"
 	"github.com/google/nftables/userdata"
+	"github.com/mdlayher/netlink"
 	"golang.org/x/sys/unix"
 )
 
@@ -20,7 +20,7 @@ const (
 	// ChainName is hooked at prerouting, priority raw, like the ban
 	// layer: a listed address is dropped before connection tracking.
 	ChainName = "lists"
-	// setPrefix starts every list's sets: "list-NAME-v4", "list-NAME-v6".
+	// setPrefix starts every list's sets: "list-NAME-v4a", "list-NAME-v6b".
 	setPrefix = "list-"
 	// Marker is the comment on the layer's rules.
 	Marker = "rampart-lists"
@@ -35,7 +35,7 @@ type Kernel struct {
 }
 
 func (k Kernel) conn() (*nftables.Conn, error) {
-	var opts []nftables.ConnOption
+	opts := []nftables.ConnOption{nftables.WithSockOptions(bigBuffers)}
 	if k.NetNS != 0 {
 		opts = append(opts, nftables.WithNetNSFd(k.NetNS))
 	}
@@ -46,19 +46,34 @@ func (k Kernel) conn() (*nftables.Conn, error) {
 	return c, nil
 }
 
-// SetName is the kernel set of a list's IPv4 or IPv6 ranges.
-func SetName(list string, v6 bool) string {
+// SetName is the kernel set of a list's IPv4 or IPv6 ranges in
+// generation gen (0 or 1): "list-NAME-v4a", "list-NAME-v6b". A new version
+// of a list is loaded into the generation not in use, then swapped in.
+func SetName(list string, v6 bool, gen int) string {
+	fam := "-v4"
 	if v6 {
-		return setPrefix + list + "-v6"
+		fam = "-v6"
 	}
-	return setPrefix + list + "-v4"
+	return setPrefix + list + fam + string(rune('a'+gen))
 }
 
+// chunkElements is how many set elements one netlink transaction carries
+// while a list is loaded (a few MiB per batch).
+const chunkElements = 65536
+
+// msgElements is how many elements one netlink message carries (an
+// IPv6 interval element is ~40 bytes; the list attribute holds 64 KiB).
+const msgElements = 1024
+
+// bulkBuffer bounds the netlink socket's buffers during a load.
+const bulkBuffer = 32 << 20
+
 // Replace makes the kernel drop exactly the addresses of ranges for the
-// list, in one netlink transaction: the sets are created or emptied and
-// refilled in the same batch, so there is no moment when the list's old
-// entries are gone and its new ones not yet in force, and a refused batch
-// leaves the old list as it was.
+// list. The new version is loaded into fresh sets beside the one in force
+// (in batches: a list of a million ranges does not fit one netlink
+// message), then one transaction points the list's rules at them and
+// deletes the old sets: no packet ever sees the list half-loaded or gone,
+// and a refused load leaves the old version in force.
 func (k Kernel) Replace(list string, ranges []Range) error {
 	c, err := k.conn()
 	if err != nil {
@@ -66,51 +81,135 @@ func (k Kernel) Replace(list string, ranges []Range) error {
 	}
 	t := &nftables.Table{Name: tableName, Family: nftables.TableFamilyINet}
 	c.AddTable(t)
-	prio := nftables.ChainPriorityRaw
 	accept := nftables.ChainPolicyAccept
 	ch := c.AddChain(&nftables.Chain{Name: ChainName, Table: t, Type: nftables.ChainTypeFilter,
-		Hooknum: nftables.ChainHookPrerouting, Priority: prio, Policy: &accept})
-	have := map[string]bool{}
-	if sets, err := c.GetSets(t); err == nil {
-		for _, s := range sets {
-			have[s.Name] = true
+		Hooknum: nftables.ChainHookPrerouting, Priority: nftables.ChainPriorityRaw, Policy: &accept})
+	if err := c.Flush(); err != nil {
+		return fmt.Errorf("blocklist %s: table: %w", list, err)
+	}
+	// The generation in force is the one the chain's rules look up.
+	cur := -1
+	var old []*nftables.Rule
+	rs, err := c.GetRules(t, ch)
+	if err != nil {
+		return fmt.Errorf("blocklist %s: read rules: %w", list, err)
+	}
+	for _, r := range rs {
+		if gen, ok := ruleGen(r, list); ok {
+			cur = gen
+			old = append(old, r)
 		}
 	}
-	rules := map[string]bool{}
-	if rs, err := c.GetRules(t, ch); err == nil {
-		for _, r := range rs {
-			for _, e := range r.Exprs {
-				if l, ok := e.(*expr.Lookup); ok {
-					rules[l.SetName] = true
-				}
-			}
-		}
+	next := 1 - max(cur, 0)
+	if cur < 0 {
+		next = 0
 	}
+	sets, _ := c.GetSets(t)
+	have := map[string]*nftables.Set{}
+	for _, st := range sets {
+		have[st.Name] = st
+	}
+	// A leftover of an interrupted load in the spare generation goes first.
 	for _, v6 := range []bool{false, true} {
-		s := &nftables.Set{Table: t, Name: SetName(list, v6), KeyType: nftables.TypeIPAddr, Interval: true,
-			KeyByteOrder: binaryutil.BigEndian, Comment: Marker}
-		if v6 {
-			s.KeyType = nftables.TypeIP6Addr
-		}
-		elems := elements(ranges, v6)
-		if have[s.Name] {
-			c.FlushSet(s)
-			if len(elems) > 0 {
-				if err := c.SetAddElements(s, elems); err != nil {
-					return fmt.Errorf("blocklist %s: %w", list, err)
-				}
-			}
-		} else if err := c.AddSet(s, elems); err != nil {
-			return fmt.Errorf("blocklist %s: %w", list, err)
-		}
-		if !rules[s.Name] {
-			c.AddRule(dropRule(t, ch, s, v6))
+		if st := have[SetName(list, v6, next)]; st != nil {
+			c.DelSet(st)
 		}
 	}
 	if err := c.Flush(); err != nil {
-		return fmt.Errorf("blocklist %s: the kernel refused the list (the previous one stays): %w", list, err)
+		return fmt.Errorf("blocklist %s: clear spare sets: %w", list, err)
+	}
+	fresh := map[bool]*nftables.Set{}
+	for _, v6 := range []bool{false, true} {
+		st := &nftables.Set{Table: t, Name: SetName(list, v6, next), KeyType: nftables.TypeIPAddr, Interval: true,
+			KeyByteOrder: binaryutil.BigEndian, Comment: Marker}
+		if v6 {
+			st.KeyType = nftables.TypeIP6Addr
+		}
+		if err := c.AddSet(st, nil); err != nil {
+			return fmt.Errorf("blocklist %s: %w", list, err)
+		}
+		if err := c.Flush(); err != nil {
+			return fmt.Errorf("blocklist %s: create set: %w", list, err)
+		}
+		elems := elements(ranges, v6)
+		for i := 0; i < len(elems); i += chunkElements {
+			// Never split a range's start from its end.
+			j := min(i+chunkElements, len(elems))
+			for j < len(elems) && elems[j].IntervalEnd {
+				j++
+			}
+			// One message per msgElements: a message's element list is a
+			// netlink attribute, whose length is 16 bits.
+			for m := i; m < j; {
+				e := min(m+msgElements, j)
+				for e < j && elems[e].IntervalEnd {
+					e++
+				}
+				if err := c.SetAddElements(st, elems[m:e]); err != nil {
+					return fmt.Errorf("blocklist %s: %w", list, err)
+				}
+				m = e
+			}
+			if err := c.Flush(); err != nil {
+				k.dropSpare(list, next)
+				return fmt.Errorf("blocklist %s: the kernel refused the list (the previous version stays): %w", list, err)
+			}
+			i = j - chunkElements
+		}
+		fresh[v6] = st
+	}
+	// The swap: new rules in, old rules and sets out, in one transaction.
+	for _, v6 := range []bool{false, true} {
+		c.AddRule(dropRule(t, ch, fresh[v6], v6))
+	}
+	for _, r := range old {
+		if err := c.DelRule(r); err != nil {
+			return fmt.Errorf("blocklist %s: %w", list, err)
+		}
+	}
+	if cur >= 0 {
+		for _, v6 := range []bool{false, true} {
+			if st := have[SetName(list, v6, cur)]; st != nil {
+				c.DelSet(st)
+			}
+		}
+	}
+	if err := c.Flush(); err != nil {
+		k.dropSpare(list, next)
+		return fmt.Errorf("blocklist %s: swap in the new version (the previous one stays): %w", list, err)
 	}
 	return nil
+}
+
+// dropSpare deletes a half-loaded generation (best effort).
+func (k Kernel) dropSpare(list string, gen int) {
+	c, err := k.conn()
+	if err != nil {
+		return
+	}
+	t := &nftables.Table{Name: tableName, Family: nftables.TableFamilyINet}
+	sets, _ := c.GetSets(t)
+	for _, st := range sets {
+		if st.Name == SetName(list, false, gen) || st.Name == SetName(list, true, gen) {
+			c.DelSet(st)
+		}
+	}
+	c.Flush()
+}
+
+// ruleGen reports whether r is one of the list's rules, and which
+// generation's set it looks up.
+func ruleGen(r *nftables.Rule, list string) (int, bool) {
+	for _, e := range r.Exprs {
+		if l, ok := e.(*expr.Lookup); ok {
+			for gen := 0; gen < 2; gen++ {
+				if l.SetName == SetName(list, false, gen) || l.SetName == SetName(list, true, gen) {
+					return gen, true
+				}
+			}
+		}
+	}
+	return 0, false
 }
 
 // elements encodes the ranges of one family as interval-set elements: a
@@ -153,32 +252,30 @@ func (k Kernel) Remove(list string) error {
 		return err
 	}
 	t := &nftables.Table{Name: tableName, Family: nftables.TableFamilyINet}
-	ch := &nftables.Chain{Name: ChainName, Table: t}
-	names := map[string]bool{SetName(list, false): true, SetName(list, true): true}
-	rs, _ := c.GetRules(t, ch)
+	rs, _ := c.GetRules(t, &nftables.Chain{Name: ChainName, Table: t})
 	for _, r := range rs {
-		for _, e := range r.Exprs {
-			if l, ok := e.(*expr.Lookup); ok && names[l.SetName] {
-				if err := c.DelRule(r); err != nil {
-					return fmt.Errorf("blocklist %s: %w", list, err)
-				}
+		if _, ok := ruleGen(r, list); ok {
+			if err := c.DelRule(r); err != nil {
+				return fmt.Errorf("blocklist %s: %w", list, err)
 			}
 		}
 	}
 	sets, _ := c.GetSets(t)
-	for _, s := range sets {
-		if names[s.Name] {
-			c.DelSet(s)
+	for _, st := range sets {
+		for gen := 0; gen < 2; gen++ {
+			if st.Name == SetName(list, false, gen) || st.Name == SetName(list, true, gen) {
+				c.DelSet(st)
+			}
 		}
 	}
-	if err := c.Flush(); err != nil && !strings.Contains(err.Error(), "no such file") {
+	if err := c.Flush(); err != nil {
 		return fmt.Errorf("blocklist %s: remove: %w", list, err)
 	}
 	return nil
 }
 
-// Present reports whether both of the list's sets and their rules are in
-// the kernel (a flushed ruleset has none), for the periodic repair.
+// Present reports whether the list's two rules are in the kernel (a
+// flushed ruleset has none), for the periodic repair.
 func (k Kernel) Present(list string) (bool, error) {
 	c, err := k.conn()
 	if err != nil {
@@ -191,17 +288,42 @@ func (k Kernel) Present(list string) (bool, error) {
 	}
 	n := 0
 	for _, r := range rs {
-		for _, e := range r.Exprs {
-			if l, ok := e.(*expr.Lookup); ok && (l.SetName == SetName(list, false) || l.SetName == SetName(list, true)) {
-				n++
-			}
+		if _, ok := ruleGen(r, list); ok {
+			n++
 		}
 	}
 	return n == 2, nil
 }
 
-// lookup reports whether a falls in one of the sorted ranges.
-func lookup(ranges []Range, a netip.Addr) bool {
+// bigBuffers raises the netlink socket's buffers (with CAP_NET_ADMIN,
+// past net.core.rmem_max): the kernel queues an acknowledgement for every
+// message of a batch before rampart reads any.
+func bigBuffers(c *netlink.Conn) error {
+	if err := c.SetOption(netlink.CapAcknowledge, true); err != nil {
+		return fmt.Errorf("blocklist: netlink cap_ack: %w", err)
+	}
+	rc, err := c.SyscallConn()
+	if err != nil {
+		return fmt.Errorf("blocklist: netlink socket: %w", err)
+	}
+	var serr error
+	err = rc.Control(func(fd uintptr) {
+		for _, o := range [][2]int{{unix.SO_RCVBUFFORCE, unix.SO_RCVBUF}, {unix.SO_SNDBUFFORCE, unix.SO_SNDBUF}} {
+			if unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, o[0], bulkBuffer) != nil {
+				if err := unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, o[1], bulkBuffer); err != nil && serr == nil {
+					serr = err
+				}
+			}
+		}
+	})
+	if err == nil {
+		err = serr
+	}
+	return err
+}
+
+// Contains reports whether a falls in one of the sorted ranges Ranges returns.
+func Contains(ranges []Range, a netip.Addr) bool {
 	a = a.Unmap()
 	lo, hi := 0, len(ranges)
 	for lo < hi {

@@ -47,10 +47,10 @@ func TestKernelReplace(t *testing.T) {
 		t.Fatal(err)
 	}
 	check("list 1", false, true, false)
-	out := host.MustExec(t, "nft", "list", "set", "inet", "rampart", "list-drop-v4")
+	out := host.MustExec(t, "nft", "list", "set", "inet", "rampart", SetName("drop", false, 0))
 	for _, want := range []string{"192.0.2.0-192.0.2.8", "192.0.2.10-192.0.2.15", "203.0.113.0/24", "flags interval"} {
 		if !strings.Contains(out, want) {
-			t.Errorf("set list-drop-v4 lacks %q:\n%s", want, out)
+			t.Errorf("set %s lacks %q:\n%s", SetName("drop", false, 0), want, out)
 		}
 	}
 	if ok, err := k.Present("drop"); !ok || err != nil {

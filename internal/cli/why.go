@@ -21,7 +21,7 @@ each with its origin (the jail, the person, the fleet node or the list that
 made it) and when it ends; the jails whose ignore lists hold it; its past
 bans; how long each jail's next ban of it would last (ban time growth); and
 its last events: the findings with the log lines that caused them, bans and
-unbans. Exit status 0 when it is banned, 1 when it is not.`,
+unbans. Exit status 0 when it is banned or on a blocklist in force, 1 when it is not.`,
 		Example: `  rampart why 192.0.2.7
   rampart why 2001:db8::5 --json`,
 		Args: cobra.ExactArgs(1),
@@ -36,7 +36,7 @@ unbans. Exit status 0 when it is banned, 1 when it is not.`,
 				if err != nil {
 					return err
 				}
-				banned = len(r.Bans) > 0
+				banned = len(r.Bans) > 0 || len(r.Blocklists) > 0 // a listed address is dropped too
 				if asJSON {
 					return printJSON(g.stdout, r)
 				}
@@ -55,7 +55,7 @@ unbans. Exit status 0 when it is banned, 1 when it is not.`,
 
 func printWhy(g *globals, r control.WhyReply) {
 	w := g.stdout
-	if len(r.Bans) == 0 {
+	if len(r.Bans) == 0 && len(r.Blocklists) == 0 {
 		fmt.Fprintf(w, "%s is not banned.\n", r.Addr)
 	}
 	for _, b := range r.Bans {
@@ -71,6 +71,9 @@ func printWhy(g *globals, r control.WhyReply) {
 			fmt.Fprintf(w, "; ban number %d of this address", b.Count)
 		}
 		fmt.Fprintln(w, ".")
+	}
+	for _, l := range r.Blocklists {
+		fmt.Fprintf(w, "on blocklist %s (origin blocklist %s): dropped by the kernel while it is listed.\n", l, l)
 	}
 	if len(r.Ignored) > 0 {
 		fmt.Fprintf(w, "ignored by jail%s %s: never banned there.\n", plural(len(r.Ignored)), strings.Join(r.Ignored, ", "))

@@ -145,6 +145,9 @@ type WhyReply struct {
 	// Ignored names the jails whose ignore lists hold the address (they
 	// never ban it).
 	Ignored []string `json:"ignored_by,omitempty"`
+	// Blocklists names the lists in force that hold the address (origin
+	// "blocklist NAME": the kernel drops it while it is listed).
+	Blocklists []string `json:"blocklists,omitempty"`
 	// History lists its past bans, oldest first.
 	History []BannedEntry `json:"history"`
 	// Next is what each jail would do with it next: how many earlier bans

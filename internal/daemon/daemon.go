@@ -71,6 +71,8 @@ type Daemon struct {
 	log     *slog.Logger
 	store   *store.Store
 	fw      firewall.Backend
+	// lists are the blocklists in force (nil without any).
+	lists *blocklists
 	bans    *ban.Manager
 	met     *metrics.Metrics
 	bus     *event.Bus

@@ -107,6 +107,7 @@ func (d *Daemon) Why(ctx context.Context, a netip.Addr) (control.WhyReply, error
 			rep.Bans = append(rep.Bans, entry(b))
 		}
 	}
+	rep.Blocklists = d.lists.containing(a)
 	single := netip.PrefixFrom(a, a.BitLen())
 	prefixes := []netip.Prefix{single}
 	jails := d.jailsSnapshot()

@@ -48,6 +48,11 @@ type Metrics struct {
 	integrity   *prometheus.CounterVec
 	hostChanges *prometheus.CounterVec
 
+	listEntries *prometheus.GaugeVec
+	listRanges  *prometheus.GaugeVec
+	listUpdated *prometheus.GaugeVec
+	listErrors  *prometheus.CounterVec
+
 	auditScore   prometheus.Gauge
 	auditChecks  *prometheus.GaugeVec
 	auditLastRun prometheus.Gauge
@@ -121,6 +126,18 @@ func New() *Metrics {
 		hostChanges: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "rampart_host_changes_total", Help: "Host changes the collectors reported (a new SUID file, account, listening socket, unit, module…), by collector and severity.",
 		}, []string{"collector", "severity"}),
+		listEntries: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "rampart_blocklist_entries", Help: "Entries of a blocklist in force, as listed.",
+		}, []string{"list"}),
+		listRanges: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "rampart_blocklist_ranges", Help: "Ranges a blocklist's entries became in the kernel (merged, ignoreip cut out).",
+		}, []string{"list"}),
+		listUpdated: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "rampart_blocklist_updated_timestamp_seconds", Help: "When a blocklist's current version was put in force (Unix time).",
+		}, []string{"list"}),
+		listErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "rampart_blocklist_errors_total", Help: "Fetches or kernel updates of a blocklist that failed (the previous version stays).",
+		}, []string{"list"}),
 		auditScore: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "rampart_audit_score", Help: "The hardening score (0-100) of the daemon's last audit run ([audit] schedule).",
 		}),
@@ -137,6 +154,7 @@ func New() *Metrics {
 	m.reg.MustRegister(
 		m.alertMessages, m.alertDropped, m.fwRestores, m.fwRestored, m.integrity, m.hostChanges,
 		m.auditScore, m.auditChecks, m.auditLastRun,
+		m.listEntries, m.listRanges, m.listUpdated, m.listErrors,
 		m.linesRead, m.linesTruncated, m.readErrors, m.lag,
 		m.hits, m.bans, m.activeBans, m.tracked, m.evictions, m.banLatency,
 		m.fwBatches, m.fwBatchErrors, m.fwChanges, m.fwBatchSeconds,
@@ -238,6 +256,16 @@ func (m *Metrics) AuditRun(score int, statuses []string, counts map[string]int, 
 	}
 	m.auditLastRun.Set(float64(at.UnixNano()) / 1e9)
 }
+
+// Blocklist records a list's version put in force.
+func (m *Metrics) Blocklist(list string, entries, ranges int, at time.Time) {
+	m.listEntries.WithLabelValues(list).Set(float64(entries))
+	m.listRanges.WithLabelValues(list).Set(float64(ranges))
+	m.listUpdated.WithLabelValues(list).Set(float64(at.UnixNano()) / 1e9)
+}
+
+// BlocklistError counts a failed fetch or update of a list.
+func (m *Metrics) BlocklistError(list string) { m.listErrors.WithLabelValues(list).Inc() }
 
 // AlertMetrics are one alert's counters.
 type AlertMetrics struct {
