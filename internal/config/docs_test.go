@@ -35,6 +35,7 @@ func TestDocs(t *testing.T) {
 		{"web keys", keyTable(webKeys(), false)},
 		{"fleet keys", keyTable(fleetKeys(), false)},
 		{"audit keys", keyTable(auditKeys(), false)},
+		{"blocklist keys", keyTable(blocklistKeys(), false)},
 		{"baseline keys", keyTable(baselineKeys(), false)},
 		{"limit keys", keyTable(limitKeys(), false)},
 		{"portscan keys", keyTable(portscanKeys(), false)},
