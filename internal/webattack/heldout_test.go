@@ -23,7 +23,20 @@ const heldout = "corpus/heldout"
 // states its targets: >= 90 % of SQLi and XSS attackers, >= 85 % overall,
 // >= 60 % in every category. The last target, no benign client banned, is
 // not met yet: the benign clients a single request would ban are logged.
-func TestHeldOutCorpus(t *testing.T) {
+func TestHeldOutCorpus(t *testing.T) { measureHeldOut(t, heldout, false) }
+
+// heldout2 is a second corpus written independently of the rules (by
+// another helper that never saw them, 2026-12-04), after the first had
+// been used for tuning: 807 attacks, 2,498 benign requests of 243 clients
+// (blocks starting "# client NNN"). It was measured once, on the rules as
+// they were (docs/WEBATTACKS.md); do not tune on it either.
+const heldout2 = "corpus/heldout2"
+
+// TestHeldOutCorpus2 measures the same targets on heldout2, each benign
+// client from its own address.
+func TestHeldOutCorpus2(t *testing.T) { measureHeldOut(t, heldout2, true) }
+
+func measureHeldOut(t *testing.T, heldout string, clientBlocks bool) {
 	rules, err := webattack.BuiltinRules()
 	if err != nil {
 		t.Fatal(err)
@@ -52,8 +65,21 @@ func TestHeldOutCorpus(t *testing.T) {
 		}
 	}
 	banned := map[string]string{}
-	for i, l := range readCorpus(t, filepath.Join(heldout, "benign.txt")) {
+	clients := 200
+	benign := readCorpus(t, filepath.Join(heldout, "benign.txt"))
+	var client []int
+	if clientBlocks {
+		benign, client = readClients(t, filepath.Join(heldout, "benign.txt"))
+		clients = 0
+		if len(client) > 0 {
+			clients = client[len(client)-1] + 1
+		}
+	}
+	for i, l := range benign {
 		ip := fmt.Sprintf("192.0.2.%d", i%200+1)
+		if clientBlocks {
+			ip = fmt.Sprintf("198.51.%d.%d", client[i]>>8, client[i]&255)
+		}
 		if d.Scan([]byte(logLine(ip, l)), &res) && res.SingleHit {
 			top := res.Top()
 			banned[ip] = fmt.Sprintf("%s %s=%q (%s)", top.Rule.ID, top.Field, top.Fragment, l)
@@ -82,10 +108,38 @@ func TestHeldOutCorpus(t *testing.T) {
 	if overall < 85 {
 		t.Errorf("overall %.1f %%, want >= 85 %%", overall)
 	}
-	t.Logf("benign clients a single request bans: %d of 200 (issue 11's target is 0: not met yet)", len(banned))
+	t.Logf("benign clients a single request bans: %d of %d (issue 11's target is 0: not met yet)", len(banned), clients)
 	for ip, why := range banned {
 		t.Logf("  %s: %s", ip, why)
 	}
+}
+
+// readClients reads a benign file grouped in "# client N" blocks: the
+// entries, and for each the block it belongs to (0, 1, …).
+func readClients(t *testing.T, path string) ([]string, []int) {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var out []string
+	var client []int
+	c := -1
+	sc := bufio.NewScanner(f)
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		l := sc.Text()
+		switch {
+		case strings.HasPrefix(l, "# client "):
+			c++
+		case l == "" || strings.HasPrefix(l, "#"):
+		default:
+			out = append(out, l)
+			client = append(client, max(c, 0))
+		}
+	}
+	return out, client
 }
 
 // readCorpus reads FIELD<TAB>VALUE lines, skipping comments.
