@@ -80,6 +80,10 @@ type Daemon struct {
 	Firewall      string // auto, nftables, iptables or dryrun
 	OnStop        string // keep (bans stay in the kernel and expire there) or flush
 	MetricsListen string // host:port for Prometheus /metrics; empty: off
+	// SocketGroup names the control socket's read-only group ("" none);
+	// SocketGID is its id (0: none).
+	SocketGroup string
+	SocketGID   int
 	MaxLineBytes  int    // longer log lines are cut to this length
 	// HistoryKeep is how long the ban history (bantime.increment's memory)
 	// is kept; Permanent keeps it forever.

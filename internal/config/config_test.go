@@ -88,7 +88,7 @@ func TestLoadErrors(t *testing.T) {
 		{"typo in defaults", "[defaults]\nbantme = 1\n",
 			[]string{`x.toml:2: defaults.bantme: unknown key (did you mean "bantime"?)`}},
 		{"fail2ban key in daemon is not hinted", "[daemon]\naction = 1\n",
-			[]string{`x.toml:2: daemon.action: unknown key (known keys here: state_dir, socket, log_level, firewall, on_stop, metrics_listen, max_line_bytes, history_keep)`}},
+			[]string{`x.toml:2: daemon.action: unknown key (known keys here: state_dir, socket, socket_group, log_level, firewall, on_stop, metrics_listen, max_line_bytes, history_keep)`}},
 		{"mode before filter", "[jails.sshd]\nmode = \"aggressive\"\nfilter = \"sshd[mode=ddos]\"\nmax_tracked = 0\n",
 			[]string{`x.toml:4: jails.sshd.max_tracked: 0 is out of range (use 1 to 100000000)`}},
 		{"out of range", "[jails.sshd]\nmaxretry = 0\n",
@@ -430,5 +430,22 @@ func TestAlertErrors(t *testing.T) {
 		if err != nil && strings.Count(err.Error(), "alerts.a") != 1 {
 			t.Errorf("LoadBytes(%q): %v; want one error", src, err)
 		}
+	}
+}
+
+func TestSocketGroup(t *testing.T) {
+	c, err := LoadBytes("x.toml", []byte("[daemon]\nsocket_group = \"nogroup\"\n"), Options{})
+	if err != nil {
+		t.Skipf("no group nogroup here: %v", err)
+	}
+	if c.Daemon.SocketGroup != "nogroup" || c.Daemon.SocketGID <= 0 {
+		t.Errorf("socket_group nogroup: %q gid %d", c.Daemon.SocketGroup, c.Daemon.SocketGID)
+	}
+	_, err = LoadBytes("x.toml", []byte("[daemon]\nsocket_group = \"no-such-group-rampart\"\n"), Options{})
+	if err == nil || !strings.Contains(err.Error(), "x.toml:2: daemon.socket_group: group \"no-such-group-rampart\" does not exist (create it with `groupadd --system") {
+		t.Errorf("unknown group: %v", err)
+	}
+	if _, err := LoadBytes("x.toml", []byte("[daemon]\nsocket_group = \"root\"\n"), Options{}); err == nil {
+		t.Error("root's group accepted as the read-only group")
 	}
 }

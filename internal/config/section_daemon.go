@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"net"
+	"os/user"
 	"strconv"
 	"time"
 )
@@ -32,7 +33,7 @@ func daemonKeys() []key[Daemon] {
 		},
 		{
 			name: "socket", typ: "path", def: "/run/rampart/rampart.sock",
-			doc: "absolute path (at most 107 bytes) of the control socket; mode 0600, root only",
+			doc: "absolute path (at most 107 bytes) of the control socket; mode 0600, root only (0660 with `socket_group`)",
 			decode: func(d *decoder, n *node, v *Daemon) {
 				v.Socket, _ = d.absPath(n)
 				if len(v.Socket) > 107 {
@@ -40,6 +41,31 @@ func daemonKeys() []key[Daemon] {
 				}
 			},
 			show: func(v *Daemon) any { return v.Socket },
+		},
+		{
+			name: "socket_group", typ: "string", defDoc: "none",
+			doc: "a group whose members may read through the control socket (`status`, `banned`, `events`, `why`, `fleet status`) but not ban, unban or reload; the socket becomes mode 0660, owned by the group",
+			decode: func(d *decoder, n *node, v *Daemon) {
+				s, ok := d.str(n)
+				if !ok || s == "" {
+					return
+				}
+				g, err := user.LookupGroup(s)
+				if err != nil {
+					g, err = user.LookupGroupId(s)
+				}
+				if err != nil {
+					d.fail(n, "group %q does not exist (create it with `groupadd --system %s`, then add the readers with `usermod -aG %s USER`)", s, s, s)
+					return
+				}
+				gid, err := strconv.Atoi(g.Gid)
+				if err != nil || gid == 0 {
+					d.fail(n, "group %q has gid %s: pick a group other than root's", s, g.Gid)
+					return
+				}
+				v.SocketGroup, v.SocketGID = s, gid
+			},
+			show: func(v *Daemon) any { return v.SocketGroup }, omitEmpty: true,
 		},
 		{
 			name: "log_level", typ: "string", def: "info",

@@ -15,10 +15,17 @@ import (
 // socket it names and print the result.
 const childSocketEnv = "RAMPART_CONTROL_CHILD_SOCKET"
 
+// childWriteEnv tells the child to try a reload too.
+const childWriteEnv = "RAMPART_CONTROL_CHILD_WRITE"
+
 func TestMain(m *testing.M) {
 	if sock := os.Getenv(childSocketEnv); sock != "" {
-		_, err := NewClient(sock).Ping(context.Background())
+		c := NewClient(sock)
+		_, err := c.Ping(context.Background())
 		fmt.Printf("uid=%d err=%v\n", os.Getuid(), err)
+		if os.Getenv(childWriteEnv) != "" {
+			fmt.Printf("reload err=%v\n", c.Reload(context.Background()))
+		}
 		os.Exit(0)
 	}
 	os.Exit(m.Run())
@@ -98,5 +105,69 @@ func copyFile(t *testing.T, from, to string) {
 	}
 	if err := out.Close(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestReadGroup: members of the socket's read-only group (as primary or
+// supplementary group) may read but not reload; the socket file is theirs
+// to open (0660, group-owned); others are refused as before.
+func TestReadGroup(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: runs clients as uid 65534 with setpriv (run the tests as root to cover it)")
+	}
+	setpriv, err := exec.LookPath("setpriv")
+	if err != nil {
+		t.Skip("setpriv (util-linux) not installed")
+	}
+	dir := shortDir(t)
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(dir, "control.test")
+	copyFile(t, self, bin)
+	const group = 65534
+	s := NewServer(&fakeAPI{}, nil)
+	s.ReadGroup = group
+	sock := serve(t, s)
+	for _, d := range []string{filepath.Dir(sock), filepath.Dir(filepath.Dir(sock))} {
+		if err := os.Chmod(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fi, err := os.Stat(sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Mode().Perm() != 0o660 {
+		t.Errorf("socket mode %v, want 0660", fi.Mode().Perm())
+	}
+	for _, tt := range []struct {
+		name       string
+		args       []string
+		ping, load string
+	}{
+		{"primary group", []string{"--reuid=65534", "--regid=65534", "--clear-groups"}, "err=<nil>", "read-only group: POST /v1/reload needs root"},
+		{"supplementary group", []string{"--reuid=65534", "--regid=65533", "--groups=65534"}, "err=<nil>", "read-only group: POST /v1/reload needs root"},
+		{"not in the group", []string{"--reuid=65534", "--regid=65533", "--clear-groups"}, "permission denied", "permission denied"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			cmd := exec.Command(setpriv, append(tt.args, bin, "-test.run=^$")...)
+			cmd.Env = append(os.Environ(), childSocketEnv+"="+sock, childWriteEnv+"=1")
+			out, err := cmd.CombinedOutput()
+			if err != nil {
+				t.Fatalf("child: %v\n%s", err, out)
+			}
+			lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+			if len(lines) != 2 || !strings.Contains(lines[0], tt.ping) || !strings.Contains(lines[1], tt.load) {
+				t.Errorf("child output %q, want ping %q and reload %q", out, tt.ping, tt.load)
+			}
+		})
+	}
+	if err := NewClient(sock).Reload(context.Background()); err != nil {
+		t.Errorf("root Reload: %v", err)
 	}
 }

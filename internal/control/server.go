@@ -32,8 +32,15 @@ type Server struct {
 	// AllowedUIDs are the peer user ids (from SO_PEERCRED) allowed to use
 	// the socket; nil means root only.
 	AllowedUIDs []uint32
-	// SocketMode is the socket file's mode; 0 means 0600.
+	// SocketMode is the socket file's mode; 0 means 0600 (0660 with a
+	// ReadGroup).
 	SocketMode fs.FileMode
+	// ReadGroup, when not -1, is a group whose members (primary or
+	// supplementary, from SO_PEERCRED and /proc/PID/status) may read
+	// through the socket (GET: ping, status, banned, events, why, fleet)
+	// but not ban, unban, reload or mint dashboard tokens. The socket file
+	// is given to the group. NewServer sets -1.
+	ReadGroup int
 	// Version is reported by ping.
 	Version string
 	// Now is the clock; nil means time.Now.
@@ -50,7 +57,7 @@ func NewServer(api API, log *slog.Logger) *Server {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Server{api: api, log: log}
+	return &Server{api: api, log: log, ReadGroup: -1}
 }
 
 // peerKey carries the peer's credentials in a connection's context.
@@ -74,6 +81,9 @@ func (s *Server) Serve(ctx context.Context, socketPath string) error {
 	mode := s.SocketMode
 	if mode == 0 {
 		mode = 0o600
+		if s.ReadGroup >= 0 {
+			mode = 0o660
+		}
 	}
 	if err := os.MkdirAll(filepath.Dir(socketPath), 0o755); err != nil {
 		return fmt.Errorf("control socket %s: %w", socketPath, err)
@@ -88,6 +98,13 @@ func (s *Server) Serve(ctx context.Context, socketPath string) error {
 		return fmt.Errorf("control socket %s: %w", socketPath, err)
 	}
 	ln.SetUnlinkOnClose(false)
+	if s.ReadGroup >= 0 {
+		if err := os.Chown(tmp, -1, s.ReadGroup); err != nil {
+			ln.Close()
+			os.Remove(tmp)
+			return fmt.Errorf("control socket %s: give it to group %d: %w", socketPath, s.ReadGroup, err)
+		}
+	}
 	if err := os.Chmod(tmp, mode); err != nil {
 		ln.Close()
 		os.Remove(tmp)
@@ -158,6 +175,28 @@ func removeStale(path string) error {
 	return nil
 }
 
+// inGroup reports whether the peer's primary group, or one of its
+// process's supplementary groups (/proc/PID/status), is gid.
+func (p peer) inGroup(gid uint32) bool {
+	if p.gid == gid {
+		return true
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.pid))
+	if err != nil {
+		return false
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(l, "Groups:"); ok {
+			for _, f := range strings.Fields(rest) {
+				if n, err := strconv.ParseUint(f, 10, 32); err == nil && uint32(n) == gid {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
 // peerOf reads the credentials of the process at the other end.
 func peerOf(c net.Conn) (peer, bool) {
 	uc, ok := c.(*net.UnixConn)
@@ -207,7 +246,16 @@ func (s *Server) handler(checkPeer bool) http.Handler {
 			if allowed == nil {
 				allowed = []uint32{0}
 			}
-			if !ok || !slices.Contains(allowed, p.uid) {
+			reader := ok && s.ReadGroup >= 0 && p.inGroup(uint32(s.ReadGroup))
+			switch {
+			case ok && slices.Contains(allowed, p.uid):
+			case reader && r.Method == http.MethodGet:
+				// The read-only group reads.
+			case reader:
+				s.log.Warn("control request refused", "uid", p.uid, "pid", p.pid, "path", r.URL.Path, "reader", true)
+				writeError(w, http.StatusForbidden, fmt.Sprintf("permission denied: uid %d is in the socket's read-only group: %s %s needs root", p.uid, r.Method, r.URL.Path))
+				return
+			default:
 				s.log.Warn("control request refused", "uid", p.uid, "pid", p.pid, "known", ok, "path", r.URL.Path)
 				writeError(w, http.StatusForbidden, fmt.Sprintf("permission denied: uid %d may not use the control socket (run as root)", p.uid))
 				return

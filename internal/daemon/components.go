@@ -46,6 +46,9 @@ func (d *Daemon) services() []component {
 	cfg := d.config()
 	srv := control.NewServer(d, d.log)
 	srv.Version = d.opts.Version
+	if cfg.Daemon.SocketGID > 0 {
+		srv.ReadGroup = cfg.Daemon.SocketGID
+	}
 	// Ready for systemd once the firewall is reconciled and the socket
 	// accepts requests.
 	srv.OnListen = func() { notify(d.log, "READY=1") }
