@@ -4,11 +4,12 @@ import (
 	"fmt"
 	"net/netip"
 
+	"github.com/rampart-ids/rampart/internal/netlinkbuf"
+
 	"github.com/google/nftables"
 	"github.com/google/nftables/binaryutil"
 	"github.com/google/nftables/expr"
 	"github.com/google/nftables/userdata"
-	"github.com/mdlayher/netlink"
 	"golang.org/x/sys/unix"
 )
 
@@ -35,7 +36,7 @@ type Kernel struct {
 }
 
 func (k Kernel) conn() (*nftables.Conn, error) {
-	opts := []nftables.ConnOption{nftables.WithSockOptions(bigBuffers)}
+	opts := []nftables.ConnOption{nftables.WithSockOptions(netlinkbuf.Bulk(bulkBuffer))}
 	if k.NetNS != 0 {
 		opts = append(opts, nftables.WithNetNSFd(k.NetNS))
 	}
@@ -293,33 +294,6 @@ func (k Kernel) Present(list string) (bool, error) {
 		}
 	}
 	return n == 2, nil
-}
-
-// bigBuffers raises the netlink socket's buffers (with CAP_NET_ADMIN,
-// past net.core.rmem_max): the kernel queues an acknowledgement for every
-// message of a batch before rampart reads any.
-func bigBuffers(c *netlink.Conn) error {
-	if err := c.SetOption(netlink.CapAcknowledge, true); err != nil {
-		return fmt.Errorf("blocklist: netlink cap_ack: %w", err)
-	}
-	rc, err := c.SyscallConn()
-	if err != nil {
-		return fmt.Errorf("blocklist: netlink socket: %w", err)
-	}
-	var serr error
-	err = rc.Control(func(fd uintptr) {
-		for _, o := range [][2]int{{unix.SO_RCVBUFFORCE, unix.SO_RCVBUF}, {unix.SO_SNDBUFFORCE, unix.SO_SNDBUF}} {
-			if unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, o[0], bulkBuffer) != nil {
-				if err := unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, o[1], bulkBuffer); err != nil && serr == nil {
-					serr = err
-				}
-			}
-		}
-	})
-	if err == nil {
-		err = serr
-	}
-	return err
 }
 
 // Contains reports whether a falls in one of the sorted ranges Ranges returns.

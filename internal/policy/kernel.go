@@ -5,9 +5,10 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/rampart-ids/rampart/internal/netlinkbuf"
+
 	"github.com/google/nftables"
 	"github.com/google/nftables/expr"
-	"github.com/mdlayher/netlink"
 	"golang.org/x/sys/unix"
 )
 
@@ -39,7 +40,7 @@ func (a *Active) Policy() *Policy {
 }
 
 func (k Kernel) conn() (*nftables.Conn, error) {
-	opts := []nftables.ConnOption{nftables.WithSockOptions(bigBuffers)}
+	opts := []nftables.ConnOption{nftables.WithSockOptions(netlinkbuf.Bulk(bulkBuffer))}
 	if k.NetNS != 0 {
 		opts = append(opts, nftables.WithNetNSFd(k.NetNS))
 	}
@@ -55,32 +56,6 @@ func (k Kernel) conn() (*nftables.Conn, error) {
 // reads any, so a baseline of a few hundred rules overruns the default
 // receive buffer (ENOBUFS). The limit reserves no memory.
 const bulkBuffer = 16 << 20
-
-// bigBuffers raises the socket's buffers (with CAP_NET_ADMIN, past
-// net.core.rmem_max) and asks for short acknowledgements.
-func bigBuffers(c *netlink.Conn) error {
-	if err := c.SetOption(netlink.CapAcknowledge, true); err != nil {
-		return fmt.Errorf("policy: netlink cap_ack: %w", err)
-	}
-	rc, err := c.SyscallConn()
-	if err != nil {
-		return fmt.Errorf("policy: netlink socket: %w", err)
-	}
-	var serr error
-	err = rc.Control(func(fd uintptr) {
-		for _, o := range [][2]int{{unix.SO_RCVBUFFORCE, unix.SO_RCVBUF}, {unix.SO_SNDBUFFORCE, unix.SO_SNDBUF}} {
-			if unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, o[0], bulkBuffer) != nil {
-				if err := unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, o[1], bulkBuffer); err != nil && serr == nil {
-					serr = err
-				}
-			}
-		}
-	})
-	if err == nil {
-		err = serr
-	}
-	return err
-}
 
 var table = &nftables.Table{Name: TableName, Family: nftables.TableFamilyINet}
 

@@ -29,8 +29,9 @@ import (
 	"fmt"
 	"sync"
 
+	"github.com/rampart-ids/rampart/internal/netlinkbuf"
+
 	"github.com/google/nftables"
-	"github.com/mdlayher/netlink"
 	"github.com/mdlayher/netlink/nltest"
 	"github.com/rampart-ids/rampart/internal/firewall"
 	"golang.org/x/sys/unix"
@@ -99,7 +100,7 @@ func (b *Backend) newConn(bulk bool) (*nftables.Conn, error) {
 	if b.dial != nil {
 		opts = append(opts, nftables.WithTestDial(b.dial))
 	} else if bulk {
-		opts = append(opts, nftables.WithSockOptions(bigBuffers))
+		opts = append(opts, nftables.WithSockOptions(netlinkbuf.Bulk(bulkBuffer)))
 	}
 	if b.opts.NetNS != 0 {
 		opts = append(opts, nftables.WithNetNSFd(b.opts.NetNS))
@@ -227,36 +228,6 @@ func (b *Backend) Teardown(context.Context) error {
 		return fmt.Errorf("nft: teardown in table inet %s: %w", TableName, err)
 	}
 	b.jails = map[string]firewall.JailSpec{}
-	return nil
-}
-
-// bigBuffers raises a netlink socket's buffers to bulkBuffer: forced past
-// the system's maximum when the process may, else up to it. Acknowledgements
-// carry only the header of the message they answer.
-func bigBuffers(c *netlink.Conn) error {
-	if err := c.SetOption(netlink.CapAcknowledge, true); err != nil {
-		return fmt.Errorf("nft: netlink cap_ack: %w", err)
-	}
-	rc, err := c.SyscallConn()
-	if err != nil {
-		return fmt.Errorf("nft: netlink socket: %w", err)
-	}
-	var serr error
-	err = rc.Control(func(fd uintptr) {
-		for _, o := range [][2]int{{unix.SO_RCVBUFFORCE, unix.SO_RCVBUF}, {unix.SO_SNDBUFFORCE, unix.SO_SNDBUF}} {
-			if unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, o[0], bulkBuffer) != nil {
-				if err := unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, o[1], bulkBuffer); err != nil && serr == nil {
-					serr = err
-				}
-			}
-		}
-	})
-	if err == nil {
-		err = serr
-	}
-	if err != nil {
-		return fmt.Errorf("nft: netlink socket buffers: %w", err)
-	}
 	return nil
 }
 
