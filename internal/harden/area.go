@@ -21,15 +21,16 @@ type Options struct {
 
 // Env is what an area reads and where it acts.
 type Env struct {
-	Root     string // "/" for the live host, else a fixture or image root
+	Root string // "/" for the live host, else a fixture or image root
+	// Live: act on running services (validate with their binaries, reload).
+	// The command sets it when Root is "/"; a system test may set it with a
+	// throwaway root whose services it started itself (sshd -f ROOT/...).
+	Live     bool
 	StateDir string // rampart's state directory (change sets live under it)
 	Config   string // rampart.toml in use (firewall area)
 	Options  Options
 	Run      Runner
 }
-
-// Live reports whether the area acts on the running host (reloads services).
-func (e *Env) Live() bool { return e.Root == "" || e.Root == "/" }
 
 // File is one whole file an area wants written. Path is as seen on the host
 // (absolute); it is joined to Env.Root when writing.
@@ -51,13 +52,13 @@ type Proposal struct {
 	Area    string
 	Files   []File    // whole new contents; unchanged files are left out
 	Actions []string  // readable lines for what is not a file diff ("reload sshd")
-	Reload  []Command // run only when Env.Live() after installing, and after undo
+	Reload  []Command // run only when Env.Live after installing, and after undo
 	Checks  []string  // audit check IDs this proposal is meant to fix
 	// Validate, when set, is called with the staged copies (host path ->
 	// path of a temporary file holding the new content) before anything is
 	// installed; an error aborts the whole run (e.g. sshd -t -f).
 	Validate func(ctx context.Context, staged map[string]string) error
-	// Activate, when set and Env.Live(), runs after the files are installed
+	// Activate, when set and Env.Live, runs after the files are installed
 	// and before Reload (e.g. open a new ssh port with a commit-confirmed
 	// firewall apply). An error rolls the files back.
 	Activate func(ctx context.Context) error
