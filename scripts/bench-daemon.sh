@@ -9,7 +9,7 @@
 #      the kernel, p50/p99 over 200 single attacks (target p99 <= 50 ms);
 #   c. start-up with 100,000 stored active bans: time from exec to all in
 #      the kernel (target <= 2 s);
-#   d. idle RSS, 5 s after start, with the built-in default configuration
+#   d. idle RSS, 5 s (IDLE_WAIT=S: S s) after start, with the built-in default configuration
 #      (its sshd jail, logpath moved into the benchmark's directory) and with
 #      10 jails (target <= 25 MB);
 #   e. RSS while tracking 1,000,000 failing addresses, one failure each, with
@@ -139,7 +139,11 @@ cpu() { awk -v hz="$(getconf CLK_TCK)" '{printf "%d", ($14 + $15) * 1000 / hz}' 
 rss() { awk '/^VmRSS/ {printf "%.1f MB", $2/1024} /^VmHWM/ {h=$2} END {printf " (peak %.1f MB)", h/1024}' "/proc/$pid/status"; }
 
 # rssparts: the resident memory split into the binary's pages and the rest.
-rssparts() { awk '/^RssAnon/ {a=$2} /^RssFile/ {f=$2} END {printf "file-backed %.1f MB, anonymous %.1f MB", f/1024, a/1024}' "/proc/$pid/status"; }
+rssparts() {
+  awk '/^RssAnon/ {a=$2} /^RssFile/ {f=$2} END {printf "file-backed %.1f MB, anonymous %.1f MB", f/1024, a/1024}' "/proc/$pid/status"
+  # the binary's own mappings: code (r-x), read-only data with pclntab (r--), data (rw-)
+  awk -v exe="$(readlink "/proc/$pid/exe")" '/^[0-9a-f]+-[0-9a-f]+ / {cur = ($6 == exe) ? $2 : ""} cur != "" && /^Rss:/ {r[cur] += $2} END {printf "; binary r-x %.1f, r-- %.1f, rw- %.1f MB", r["r-xp"]/1024, r["r--p"]/1024, r["rw-p"]/1024}' "/proc/$pid/smaps"
+}
 
 for s in $steps; do
   case $s in
@@ -185,12 +189,12 @@ for s in $steps; do
   d)
     d=$tmp/d1; mkdir -p "$d"; defconfig "$d"
     start "$d"
-    sleep 5
+    sleep "${IDLE_WAIT:-5}"
     echo "d. idle RSS, default configuration ($("$tmp/rampart" --socket "$d/rampart.sock" status --json | grep -c '"filter"') jail): $(rss); $(rssparts)"
     stop
     d=$tmp/d; mkdir -p "$d"; config "$d" 5 100000 10
     start "$d"
-    sleep 5
+    sleep "${IDLE_WAIT:-5}"
     echo "d. idle RSS with $("$tmp/rampart" --socket "$d/rampart.sock" status --json | grep -c '"filter"') jails: $(rss); $(rssparts)"
     stop ;;
   e)

@@ -12,6 +12,9 @@ import (
 	"runtime/debug"
 	"strings"
 	"syscall"
+	"time"
+
+	"github.com/rampart-ids/rampart/internal/textpages"
 
 	"github.com/rampart-ids/rampart/internal/config"
 	"github.com/rampart-ids/rampart/internal/daemon"
@@ -51,12 +54,27 @@ Signals: SIGTERM/SIGINT stop, SIGHUP reloads the configuration.`,
 			}
 			log := newLogger(g.stderr, logLevel, cfg.Log.Format)
 			tuneGC(os.Getenv)
+			// Keep the binary's resident pages to those the running daemon
+			// uses (internal/textpages): no fault-around from here on, and
+			// what start-up touched is dropped once the daemon has settled.
+			if err := textpages.Random(); err != nil {
+				log.Debug("binary pages: madvise refused", "err", err)
+			}
+			// The jails open their sources and compile their filters on
+			// their own goroutines after the socket serves: settle first.
+			ready := func() {
+				time.AfterFunc(3*time.Second, func() {
+					if err := textpages.Release(); err != nil {
+						log.Debug("binary pages: madvise refused", "err", err)
+					}
+				})
+			}
 			// Signals are caught here, before anything starts: a SIGTERM
 			// while stored bans are being enforced still stops the daemon
 			// in order, and a SIGHUP during start-up waits for the run loop.
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGTERM, syscall.SIGINT)
 			defer stop()
-			err = daemon.Run(ctx, daemon.Options{Load: load, Fail2banDir: f2bDir, Log: log, Version: version, Reloads: hangups(ctx)})
+			err = daemon.Run(ctx, daemon.Options{Load: load, Fail2banDir: f2bDir, Log: log, Version: version, Reloads: hangups(ctx), Ready: ready})
 			var ce *daemon.ConfigError
 			if errors.As(err, &ce) {
 				return usageErr(err)

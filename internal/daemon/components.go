@@ -51,7 +51,12 @@ func (d *Daemon) services() []component {
 	}
 	// Ready for systemd once the firewall is reconciled and the socket
 	// accepts requests.
-	srv.OnListen = func() { notify(d.log, "READY=1") }
+	srv.OnListen = func() {
+		notify(d.log, "READY=1")
+		if d.opts.Ready != nil {
+			d.readyOnce.Do(d.opts.Ready)
+		}
+	}
 	out := []component{
 		{"control socket", func(ctx context.Context) error {
 			if err := srv.Serve(ctx, cfg.Daemon.Socket); err != nil && ctx.Err() == nil {

@@ -63,16 +63,21 @@ type Options struct {
 	Sources []SourceKind
 	// Subscribers adds event subscribers to the built-in ones.
 	Subscribers []Subscriber
+	// Ready, when set, is called once, when the daemon first tells systemd
+	// it is ready (firewall reconciled, control socket serving).
+	Ready func()
 }
 
 // Daemon is a running rampart.
 type Daemon struct {
-	opts    Options
-	log     *slog.Logger
-	store   *store.Store
-	fw      firewall.Backend
+	opts Options
+	// readyOnce runs Options.Ready once (the control socket may be served again).
+	readyOnce sync.Once
+	log       *slog.Logger
+	store     *store.Store
+	fw        firewall.Backend
 	// lists are the blocklists in force (nil without any).
-	lists *blocklists
+	lists   *blocklists
 	bans    *ban.Manager
 	met     *metrics.Metrics
 	bus     *event.Bus
