@@ -208,11 +208,15 @@ func (s *Server) follow(w http.ResponseWriter, r *http.Request, h History, req E
 		writeError(w, http.StatusInternalServerError, "streaming not supported")
 		return
 	}
+	rc := streaming(w)
+	wd := s.Limits.withDefaults().WriteTimeout
 	w.Header().Set("Content-Type", "application/x-ndjson")
+	streamWrite(rc, wd)
 	w.WriteHeader(http.StatusOK)
 	fl.Flush()
 	enc := json.NewEncoder(w)
 	_ = h.Follow(r.Context(), req, func(e Event) error {
+		streamWrite(rc, wd)
 		if err := enc.Encode(e); err != nil {
 			return err
 		}

@@ -48,6 +48,9 @@ type Server struct {
 	// OnListen, if set, is called once the socket is in place and accepts
 	// connections: the moment to tell systemd READY=1.
 	OnListen func()
+	// Limits are the socket's timeouts (zero: 30 s to read a request, 30 s
+	// for each write of a reply, 60 s idle).
+	Limits Limits
 
 	started time.Time
 }
@@ -115,22 +118,35 @@ func (s *Server) Serve(ctx context.Context, socketPath string) error {
 		os.Remove(tmp)
 		return fmt.Errorf("control socket %s: %w", socketPath, err)
 	}
+	lim := s.Limits.withDefaults()
 	srv := &http.Server{
 		Handler:           s.handler(true),
 		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
+		ReadTimeout:       lim.ReadTimeout,
+		WriteTimeout:      lim.WriteTimeout,
+		IdleTimeout:       lim.IdleTimeout,
+		MaxHeaderBytes:    MaxHeaderBytes,
 		// Requests end with the daemon: an events --follow stream too.
 		BaseContext: func(net.Listener) context.Context { return ctx },
 		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
-			if p, ok := peerOf(c); ok {
-				return context.WithValue(ctx, peerKey{}, p)
+			if pc, ok := c.(*peerConn); ok && pc.known {
+				return context.WithValue(ctx, peerKey{}, pc.peer)
 			}
 			return ctx
 		},
 		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
 	}
+	var lastRefusal time.Time
+	capped := &capListener{Listener: ln, admin: s.isAdmin, max: MaxReaderConns, open: map[uint32]int{},
+		refused: func(uid uint32) {
+			// Once a minute at most: the refusals are what a flood makes.
+			if now := time.Now(); now.Sub(lastRefusal) >= time.Minute {
+				lastRefusal = now
+				s.log.Warn("control socket: connection refused, too many open", "uid", uid, "max", MaxReaderConns)
+			}
+		}}
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	go func() { errc <- srv.Serve(capped) }()
 	s.log.Info("control socket listening", "path", socketPath, "mode", fmt.Sprintf("%#o", mode))
 	if s.OnListen != nil {
 		s.OnListen()
@@ -242,13 +258,9 @@ func (s *Server) handler(checkPeer bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if checkPeer {
 			p, ok := r.Context().Value(peerKey{}).(peer)
-			allowed := s.AllowedUIDs
-			if allowed == nil {
-				allowed = []uint32{0}
-			}
 			reader := ok && s.ReadGroup >= 0 && p.inGroup(uint32(s.ReadGroup))
 			switch {
-			case ok && slices.Contains(allowed, p.uid):
+			case ok && s.isAdmin(p.uid):
 			case reader && r.Method == http.MethodGet:
 				// The read-only group reads.
 			case reader:
