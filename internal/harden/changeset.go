@@ -147,8 +147,8 @@ func Apply(stateDir, root string, areas []string, files map[string][]byte, mode 
 
 // Record is what a change set records besides its files.
 type Record struct {
-	Root   string
-	Areas  []string
+	Root       string
+	Areas      []string
 	Live       bool
 	Reload     []Command
 	UndoReload []Command
