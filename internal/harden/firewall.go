@@ -72,6 +72,18 @@ func (f Firewall) Plan(ctx context.Context, env *Env) (*Proposal, error) {
 			allow = append(allow, ps)
 		}
 	}
+	// sshd's ports and the port of the SSH session running this stay
+	// open whatever listens: the lock-out guard would refuse otherwise.
+	host := policy.Host{}
+	sshd, _ := host.SSHDPorts(ctx)
+	if c, ok := host.SSHSession(); ok && !slices.Contains(sshd, c.Port()) {
+		sshd = append(sshd, c.Port())
+	}
+	for _, port := range sshd {
+		if ps := fmt.Sprintf("%d/tcp", port); !slices.Contains(allow, ps) {
+			allow = append(allow, ps)
+		}
+	}
 	sort.Slice(allow, func(i, j int) bool { return portLess(allow[i], allow[j]) })
 	dropIn := filepath.Join(filepath.Dir(cfgPath), config.DropInDir, FirewallDropIn)
 	quoted := make([]string, len(allow))
@@ -92,7 +104,7 @@ func (f Firewall) Plan(ctx context.Context, env *Env) (*Proposal, error) {
 		}
 	}
 	p.Actions = append(p.Actions,
-		"allow list (listening now, not loopback): "+strings.Join(allow, ", "),
+		"allow list (listening now and not on loopback, sshd's ports, the [baseline] allow in force): "+strings.Join(allow, ", "),
 		fmt.Sprintf("rampart firewall apply --confirm %s: rolls back unless 'rampart firewall confirm' runs in time", confirm))
 	exe, _ := os.Executable()
 	if exe == "" {
