@@ -229,7 +229,7 @@ func ApplyFiles(stateDir string, rec Record, files []File, now time.Time) (*Chan
 		return nil, err
 	}
 	for i, fc := range cs.Files {
-		if err := install(root, fc); err != nil {
+		if err := installChange(root, fc); err != nil {
 			restore(root, cs.Files[:i])
 			removeDirs(root, cs.Dirs)
 			os.Remove(recordPath(stateDir, cs.ID))
@@ -258,8 +258,8 @@ func removeDirs(root string, dirs []string) {
 	}
 }
 
-// install puts fc's after state in place.
-func install(root string, fc FileChange) error {
+// installChange puts fc's after state in place.
+func installChange(root string, fc FileChange) error {
 	h := hostPath(root, fc.Path)
 	switch {
 	case fc.Removed:
