@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path"
+	"path/filepath"
 	"slices"
 	"sort"
 	"strconv"
@@ -32,6 +33,7 @@ type sshArea struct {
 	host   policy.Host
 	watch  func(stateDir, id string) (int, error)
 	now    func() time.Time
+	proc   string // "/proc" unless set
 }
 
 // SSH returns the ssh area: a drop-in that turns password logins off (with
@@ -39,6 +41,13 @@ type sshArea struct {
 func SSH() Area { return &sshArea{} }
 
 func (a *sshArea) Name() string { return "ssh" }
+
+func (a *sshArea) procDir() string {
+	if a.proc != "" {
+		return a.proc
+	}
+	return "/proc"
+}
 
 // sshSetting is one line of the drop-in.
 type sshSetting struct {
@@ -76,6 +85,12 @@ func (a *sshArea) Plan(ctx context.Context, env *Env) (*Proposal, error) {
 	opts := env.Options
 	opts.AllowUsers, opts.AllowGroups = slices.Clone(opts.AllowUsers), slices.Clone(opts.AllowGroups)
 	p := &sshPlan{view: v, main: v.seen(sshMainConfig), dropIn: v.seen(sshDropIn), port: opts.Port}
+	if env.Live && v.root == "/" {
+		// The running daemon's own -f file is the one it reads.
+		if f := runningSSHDConfig(a.procDir()); f != "" && filepath.IsAbs(f) {
+			p.main = filepath.Clean(f)
+		}
+	}
 	if !v.exists(p.main) {
 		return nil, fmt.Errorf("harden ssh: %s does not exist: is openssh-server installed?", v.disk(p.main))
 	}

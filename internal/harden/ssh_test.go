@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"flag"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"slices"
@@ -13,6 +14,8 @@ import (
 	"time"
 
 	"github.com/rampart-ids/rampart/internal/audit"
+	"github.com/rampart-ids/rampart/internal/policy"
+	"github.com/rampart-ids/rampart/internal/policy/portspec"
 
 	"golang.org/x/crypto/ssh"
 )
@@ -517,5 +520,52 @@ func TestSSHCheckEffective(t *testing.T) {
 		if err := p.checkEffective([]byte(bad)); err == nil {
 			t.Errorf("accepted:\n%s", bad)
 		}
+	}
+}
+
+// The new port is let in from where the old one is: everyone, or only the
+// admin network of allow_from.
+func TestSSHMovePortRules(t *testing.T) {
+	tcp := func(p uint16) portspec.Spec { return portspec.Spec{Proto: "tcp", From: p, To: p} }
+	admin := netip.MustParsePrefix("198.51.100.0/24")
+	other := netip.MustParseAddr("203.0.113.9")
+	cases := []struct {
+		name          string
+		rules         []policy.Rule
+		adminIn, open bool
+	}{
+		{"open to all", []policy.Rule{{Kind: policy.KindPort, Port: tcp(22)}}, true, true},
+		{"allow_from only", []policy.Rule{{Kind: policy.KindPort, Port: tcp(22), Source: admin}}, true, false},
+		{"not named", []policy.Rule{{Kind: policy.KindPort, Port: tcp(80)}}, true, true},
+	}
+	for _, c := range cases {
+		pol := &policy.Policy{Enabled: true, Rules: c.rules}
+		got := &policy.Policy{Enabled: true, Rules: movePortRules(pol, []string{"22"}, 2222)}
+		if got.Accepts(netip.MustParseAddr("198.51.100.7"), "tcp", 2222) != c.adminIn || got.Accepts(other, "tcp", 2222) != c.open {
+			t.Errorf("%s: rules %v", c.name, got.Strings())
+		}
+		if again := movePortRules(got, []string{"22"}, 2222); len(again) != len(got.Rules) {
+			t.Errorf("%s: a second move added rules: %v", c.name, again)
+		}
+	}
+}
+
+func TestSSHRunningConfig(t *testing.T) {
+	proc := t.TempDir()
+	write := func(pid, comm, stat, cmdline string) {
+		os.MkdirAll(filepath.Join(proc, pid), 0o755)
+		os.WriteFile(filepath.Join(proc, pid, "comm"), []byte(comm+"\n"), 0o644)
+		os.WriteFile(filepath.Join(proc, pid, "stat"), []byte(stat), 0o644)
+		os.WriteFile(filepath.Join(proc, pid, "cmdline"), []byte(cmdline), 0o644)
+	}
+	write("1", "systemd", "1 (systemd) S 0 1", "/sbin/init\x00")
+	write("200", "sshd", "200 (sshd) S 1 200", "sshd: /usr/sbin/sshd -D -f /etc/ssh/custom_config [listener] 0 of 10-100 startups")
+	write("300", "sshd", "300 (sshd) S 200 300", "sshd: alice [priv]\x00")
+	if got := runningSSHDConfig(proc); got != "/etc/ssh/custom_config" {
+		t.Errorf("got %q", got)
+	}
+	os.WriteFile(filepath.Join(proc, "200", "cmdline"), []byte("/usr/sbin/sshd\x00-D\x00"), 0o644)
+	if got := runningSSHDConfig(proc); got != "" {
+		t.Errorf("default config: got %q", got)
 	}
 }

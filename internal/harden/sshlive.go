@@ -264,13 +264,8 @@ func (a *sshArea) activate(ctx context.Context, env *Env, p *sshPlan, win time.D
 		return fmt.Errorf("harden ssh: read the baseline: %w", err)
 	}
 	pol := act.Policy()
+	pol.Rules = movePortRules(pol, p.oldPorts, uint16(p.port))
 	port := uint16(p.port)
-	open := !pol.Enabled || slices.ContainsFunc(pol.Rules, func(r policy.Rule) bool {
-		return r.Kind == policy.KindPort && !r.Source.IsValid() && r.Port.Contains("tcp", port)
-	})
-	if !open {
-		pol.Rules = append(pol.Rules, policy.Rule{Kind: policy.KindPort, Port: portspec.Spec{Proto: "tcp", From: port, To: port}})
-	}
 	undo := &policy.Undo{}
 	for _, f := range p.files {
 		seen := p.view.seen(f.Path)
@@ -287,4 +282,86 @@ func (a *sshArea) activate(ctx context.Context, env *Env, p *sshPlan, win time.D
 		return fmt.Errorf("harden ssh: open %d/tcp in the baseline: %w", port, err)
 	}
 	return nil
+}
+
+// movePortRules returns the baseline's rules with the new ssh port let in
+// from wherever an old one is: a port open to all stays open to all, one
+// open to an admin network (allow_from) only to that network. When no rule
+// names an old port, the new one is opened to all (the baseline lets the
+// current sessions in through established).
+func movePortRules(pol *policy.Policy, oldPorts []string, port uint16) []policy.Rule {
+	rules := slices.Clone(pol.Rules)
+	if !pol.Enabled {
+		return rules
+	}
+	spec := portspec.Spec{Proto: "tcp", From: port, To: port}
+	has := func(r policy.Rule) bool {
+		return slices.ContainsFunc(rules, func(x policy.Rule) bool {
+			return x.Kind == policy.KindPort && x.Source == r.Source && x.Port.Contains("tcp", port)
+		})
+	}
+	found := false
+	for _, r := range pol.Rules {
+		if r.Kind != policy.KindPort {
+			continue
+		}
+		for _, o := range oldPorts {
+			n, err := strconv.ParseUint(o, 10, 16)
+			if err != nil || !r.Port.Contains("tcp", uint16(n)) {
+				continue
+			}
+			found = true
+			nr := policy.Rule{Kind: policy.KindPort, Port: spec, Source: r.Source}
+			if !has(nr) {
+				rules = append(rules, nr)
+			}
+		}
+	}
+	if nr := (policy.Rule{Kind: policy.KindPort, Port: spec}); !found && !has(nr) {
+		rules = append(rules, nr)
+	}
+	return rules
+}
+
+// runningSSHDConfig returns the -f file of the sshd listening on this host
+// (an sshd whose parent is not sshd), or "" when none runs or it uses the
+// default.
+func runningSSHDConfig(proc string) string {
+	ents, err := os.ReadDir(proc)
+	if err != nil {
+		return ""
+	}
+	comm := func(pid string) string {
+		b, _ := os.ReadFile(filepath.Join(proc, pid, "comm"))
+		return strings.TrimSpace(string(b))
+	}
+	for _, e := range ents {
+		if _, err := strconv.Atoi(e.Name()); err != nil || comm(e.Name()) != "sshd" {
+			continue
+		}
+		st, _ := os.ReadFile(filepath.Join(proc, e.Name(), "stat"))
+		// pid (comm) state ppid ...
+		if i := strings.LastIndexByte(string(st), ')'); i >= 0 {
+			if f := strings.Fields(string(st)[i+1:]); len(f) > 1 && comm(f[1]) == "sshd" {
+				continue
+			}
+		}
+		cmd, _ := os.ReadFile(filepath.Join(proc, e.Name(), "cmdline"))
+		args := strings.Split(strings.TrimRight(string(cmd), "\x00"), "\x00")
+		if len(args) == 1 {
+			// The listener retitles itself "sshd: /usr/sbin/sshd -D -f F [listener] ...".
+			t, _, _ := strings.Cut(args[0], " [listener]")
+			args = strings.Fields(t)
+		}
+		for i, a := range args {
+			if a == "-f" && i+1 < len(args) {
+				return args[i+1]
+			}
+			if strings.HasPrefix(a, "-f") && len(a) > 2 {
+				return a[2:]
+			}
+		}
+		return ""
+	}
+	return ""
 }
