@@ -537,21 +537,22 @@ func (p *sshPlan) place(cur *sshStream) (*sshStream, []string, error) {
 		if err != nil {
 			return nil, nil, fmt.Errorf("harden ssh: %w", err)
 		}
-		if _, ok := s.Via[p.dropIn]; !ok {
-			if err := p.insertInclude(s, ""); err != nil {
-				return nil, nil, err
-			}
-			moved = true
-			notes = append(notes, fmt.Sprintf("%s did not include %s: an Include line is added at its top", v.disk(p.main), v.disk(p.seenDir())))
-			continue
-		}
-		ours := map[string]int{} // key -> index of our line
+		ours := map[string]int{} // key -> index of our first global line
 		for i, l := range s.Lines {
 			if l.File == p.dropIn && !l.InMatch {
 				if _, ok := ours[l.Key]; !ok {
 					ours[l.Key] = i
 				}
 			}
+		}
+		if len(ours) == 0 {
+			// Not included at all, or only inside a Match block.
+			if err := p.insertInclude(s, ""); err != nil {
+				return nil, nil, err
+			}
+			moved = true
+			notes = append(notes, fmt.Sprintf("%s did not include %s for all connections: an Include line is added at its top", v.disk(p.main), v.disk(p.seenDir())))
+			continue
 		}
 		var conflicts []sshLine
 		for i, l := range s.Lines {
@@ -570,7 +571,8 @@ func (p *sshPlan) place(cur *sshStream) (*sshStream, []string, error) {
 			for _, w := range p.settings {
 				k := w.key()
 				if sshMulti[k] {
-					if got := s.values(k); !slices.Equal(got, strings.Fields(w.Value)) {
+					// The same file included twice repeats its lines: harmless.
+					if got := slices.Compact(slices.Sorted(slices.Values(s.values(k)))); !slices.Equal(got, slices.Compact(slices.Sorted(slices.Values(strings.Fields(w.Value))))) {
 						return nil, nil, fmt.Errorf("harden ssh: after the change %s would be %v, not %s", w.Key, got, w.Value)
 					}
 				} else if got := s.first(k); got == nil || got.File != p.dropIn && !strings.EqualFold(got.value(), w.Value) {
@@ -579,7 +581,7 @@ func (p *sshPlan) place(cur *sshStream) (*sshStream, []string, error) {
 			}
 			for _, l := range s.Lines {
 				if _, ok := want[l.Key]; ok && l.InMatch {
-					notes = append(notes, fmt.Sprintf("%s line %d sets %s %s inside a Match block: it still applies to the connections it matches (rampart leaves Match blocks alone)", v.disk(l.File), l.N, l.Key, l.value()))
+					notes = append(notes, fmt.Sprintf("%s line %d sets %s %s inside a Match block: it still applies to the connections it matches (rampart leaves Match blocks alone)", v.disk(l.File), l.N, want[l.Key].Key, l.value()))
 				}
 			}
 			return s, notes, nil
