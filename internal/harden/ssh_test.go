@@ -579,3 +579,22 @@ func TestSSHRunningConfig(t *testing.T) {
 		t.Errorf("default config: got %q", got)
 	}
 }
+
+func TestSSHReloadCommand(t *testing.T) {
+	c, how, err := sshReloadCommand("/tmp/some-root", "/tmp/some-root/run/sshd.pid")
+	if err != nil || c.Name != "pkill" || !slices.Equal(c.Args, []string{"-HUP", "-F", "/tmp/some-root/run/sshd.pid", "-x", "sshd"}) || !strings.Contains(how, "SIGHUP") {
+		t.Errorf("throwaway root: %+v %q %v", c, how, err)
+	}
+	if _, _, err := sshReloadCommand("/tmp/some-root", "none"); err == nil || !strings.Contains(err.Error(), "PidFile none") {
+		t.Errorf("PidFile none: %v", err)
+	}
+	root := t.TempDir()
+	if socketActivated(root) {
+		t.Error("socket activation without the unit")
+	}
+	os.MkdirAll(filepath.Join(root, "/etc/systemd/system/sockets.target.wants"), 0o755)
+	os.Symlink("/lib/systemd/system/ssh.socket", filepath.Join(root, "/etc/systemd/system/sockets.target.wants/ssh.socket"))
+	if !socketActivated(root) {
+		t.Error("ssh.socket enabled, not seen")
+	}
+}
