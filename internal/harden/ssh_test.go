@@ -262,7 +262,7 @@ func TestSSHPlanWithKey(t *testing.T) {
 func TestSSHCloudInitConflict(t *testing.T) {
 	root := sshFixture(t, map[string]string{
 		"/home/alice/.ssh/authorized_keys":          pubKey(t),
-		"/etc/ssh/sshd_config.d/50-cloud-init.conf": "PasswordAuthentication yes\n",
+		"/etc/ssh/sshd_config.d/50-cloud-init.conf": "PasswordAuthentication yes\nChallengeResponseAuthentication yes\n",
 		"/etc/ssh/sshd_config.d/99-late.conf":       "MaxAuthTries 10\n",
 	})
 	p, err := planSSH(t, root, Options{})
@@ -282,7 +282,10 @@ func TestSSHCloudInitConflict(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s.get("passwordauthentication") != "no" || s.get("maxauthtries") != "3" {
+	if !strings.Contains(string(ci.Data), sshDisabledMark+"ChallengeResponseAuthentication yes") {
+		t.Errorf("the old name of KbdInteractiveAuthentication was missed: %q", ci.Data)
+	}
+	if s.get("passwordauthentication") != "no" || s.get("maxauthtries") != "3" || s.get("kbdinteractiveauthentication") != "no" {
 		t.Errorf("effective passwordauthentication %s maxauthtries %s", s.get("passwordauthentication"), s.get("maxauthtries"))
 	}
 	if f := auditSSH(t, root)["ssh.password-auth"]; f.Status != audit.Pass {
