@@ -500,3 +500,22 @@ func TestSSHValidate(t *testing.T) {
 		t.Errorf("broken staged drop-in: %v", err)
 	}
 }
+
+// checkEffective reads `sshd -T` output: the drop-in's values pass, an
+// effective value from elsewhere is refused with the keyword.
+func TestSSHCheckEffective(t *testing.T) {
+	p := &sshPlan{settings: []sshSetting{{"PasswordAuthentication", "no", nil}, {"AllowUsers", "alice bob", nil}, {"MACs", "-hmac-sha1*", nil}, {"Port", "2222", nil}}}
+	good := "port 2222\npasswordauthentication no\nallowusers alice\nallowusers bob\nmacs hmac-sha2-256\n"
+	if err := p.checkEffective([]byte(good)); err != nil {
+		t.Errorf("good output refused: %v", err)
+	}
+	for _, bad := range []string{
+		strings.Replace(good, "passwordauthentication no", "passwordauthentication yes", 1),
+		strings.Replace(good, "port 2222", "port 22\nport 2222", 1),
+		strings.Replace(good, "allowusers bob\n", "", 1),
+	} {
+		if err := p.checkEffective([]byte(bad)); err == nil {
+			t.Errorf("accepted:\n%s", bad)
+		}
+	}
+}
