@@ -219,3 +219,44 @@ func TestHardenDryRunGolden(t *testing.T) {
 		t.Fatalf("--dry-run --json: exit %d\n%s", code, out)
 	}
 }
+
+// The issue's acceptance test: on the careless fixture, after
+// `harden --yes ssh updates auditd` the audit fails at most one ssh check,
+// no update-configuration check and no auditd-rule check, and the score
+// rises by at least 25 points; undo restores the fixture byte for byte.
+func TestHardenSSHUpdatesAuditdAcceptance(t *testing.T) {
+	root := fixture.Root(t, "careless")
+	state := t.TempDir()
+	snap := fixture.Snapshot(t, root)
+	before := auditRoot(t, root)
+	code, out, errs := runCLI(t, "harden", "--root", root, "--state-dir", state, "--yes", "ssh", "updates", "auditd")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errs)
+	}
+	after := auditRoot(t, root)
+	var sshFail []string
+	for _, f := range after.Checks {
+		if f.Status != audit.Fail {
+			continue
+		}
+		switch {
+		case f.Area == audit.AreaSSH:
+			sshFail = append(sshFail, f.ID+": "+f.Evidence)
+		case slices.Contains(updateConfigChecks, f.ID), slices.Contains(auditdRuleChecks, f.ID):
+			t.Errorf("%s still fails: %s", f.ID, f.Evidence)
+		}
+	}
+	if len(sshFail) > 1 {
+		t.Errorf("%d ssh checks fail, want at most 1:\n%s", len(sshFail), strings.Join(sshFail, "\n"))
+	}
+	t.Logf("score %d -> %d; ssh failing: %v", before.Score, after.Score, sshFail)
+	if after.Score-before.Score < 25 {
+		t.Errorf("score %d -> %d: rose by %d, want >= 25", before.Score, after.Score, after.Score-before.Score)
+	}
+	if code, out, errs := runCLI(t, "harden", "undo", "--state-dir", state); code != 0 {
+		t.Fatalf("undo: exit %d\n%s\n%s", code, out, errs)
+	}
+	if d := fixture.Diff(snap, fixture.Snapshot(t, root)); d != "" {
+		t.Fatalf("undo did not restore the fixture byte for byte:\n%s", d)
+	}
+}

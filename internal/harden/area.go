@@ -166,8 +166,7 @@ type Area interface {
 	Plan(ctx context.Context, env *Env) (*Proposal, error)
 }
 
-// Areas returns every area this package builds, in the order they run.
-// The ssh area (ssh*.go) is added by the command's list in Default.
+// Areas returns every area, in the order they run.
 func Areas() []Area {
-	return []Area{Updates{}, Auditd{}, Journald{}, Users{}, Firewall{}}
+	return []Area{SSH(), Updates{}, Auditd{}, Journald{}, Users{}, Firewall{}}
 }
