@@ -182,7 +182,7 @@ func (p *Plan) WriteText(w io.Writer) {
 		if len(a.Checks) > 0 {
 			fmt.Fprintf(w, "== %s: fixes %s\n", a.Area, strings.Join(a.Checks, ", "))
 		} else {
-			fmt.Fprintf(w, "== %s\n", a.Area)
+			fmt.Fprintf(w, "== %s: no failing check; brings its settings up to date\n", a.Area)
 		}
 		for _, c := range a.Changes {
 			switch c.Kind {
