@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -104,5 +105,29 @@ func TestUsersFlagsUID0NeverDeletes(t *testing.T) {
 	}
 	if !strings.Contains(strings.Join(p.Actions, "\n"), "NOT CHANGED: toor has UID 0") {
 		t.Fatalf("actions %q", p.Actions)
+	}
+}
+
+// The rules rampart writes name only syscalls the machine has, checked with
+// the real ausyscall tables; a wrong one is refused before installing.
+func TestAuditRulesSyscallsExist(t *testing.T) {
+	if _, err := exec.LookPath("ausyscall"); err != nil {
+		t.Skip("skipping: ausyscall is not installed (package auditd; run scripts/deps.sh)")
+	}
+	ctx := context.Background()
+	for _, tc := range []struct {
+		arches  []string
+		machine string
+	}{{[]string{"b64", "b32"}, "x86_64"}, {[]string{"b64"}, "aarch64"}, {[]string{"b32"}, "arm"}} {
+		f := filepath.Join(t.TempDir(), "r")
+		os.WriteFile(f, []byte(auditRulesContent(t.TempDir(), tc.arches)), 0o644)
+		if err := validateSyscalls(ctx, nil, f, tc.machine); err != nil {
+			t.Errorf("%s: %v", tc.machine, err)
+		}
+	}
+	f := filepath.Join(t.TempDir(), "r")
+	os.WriteFile(f, []byte("-a always,exit -F arch=b64 -S fchownat,chown -k perm_mod\n-e 2\n"), 0o644)
+	if err := validateSyscalls(ctx, nil, f, "aarch64"); err == nil || !strings.Contains(err.Error(), `"chown"`) {
+		t.Errorf("chown on aarch64 accepted: %v", err)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -59,7 +60,8 @@ func (Auditd) Plan(ctx context.Context, env *Env) (*Proposal, error) {
 		}
 	}
 	if ruleFix || ourErr == nil {
-		want := auditRulesContent(env.Root, auditArch(env))
+		arches, machine := auditArch(env)
+		want := auditRulesContent(env.Root, arches)
 		if ourErr != nil || string(ours) != want {
 			p.Files = append(p.Files, File{Path: AuditRules, Data: []byte(want), Mode: 0o640})
 			locked := env.Live && auditLocked(ctx, env)
@@ -69,8 +71,12 @@ func (Auditd) Plan(ctx context.Context, env *Env) (*Proposal, error) {
 			default:
 				p.Reload = append(p.Reload, Command{Name: "augenrules", Args: []string{"--load"}})
 			}
+			run := env.Run
 			p.Validate = func(ctx context.Context, staged map[string]string) error {
-				return validateRules(staged[AuditRules])
+				if err := validateRules(staged[AuditRules]); err != nil {
+					return err
+				}
+				return validateSyscalls(ctx, run, staged[AuditRules], machine)
 			}
 		}
 	}
@@ -123,9 +129,10 @@ func auditLocked(ctx context.Context, env *Env) bool {
 	return err == nil && strings.Contains(string(out), "enabled 2")
 }
 
-// auditArch returns the syscall ABIs to name in rules: b64 always, b32 as
-// well where 32-bit programs run (amd64).
-func auditArch(env *Env) []string {
+// auditArch returns the syscall ABIs to name in rules (b64 always, b32 as
+// well where 32-bit programs run: amd64) and the machine's name in
+// ausyscall's tables.
+func auditArch(env *Env) ([]string, string) {
 	arch := runtime.GOARCH
 	if !env.Live {
 		if b, err := readHostFile(env.Root, "/var/lib/dpkg/arch"); err == nil {
@@ -136,11 +143,59 @@ func auditArch(env *Env) []string {
 	}
 	switch arch {
 	case "amd64", "x86_64":
-		return []string{"b64", "b32"}
-	case "386", "i386", "arm", "armhf", "armel":
-		return []string{"b32"}
+		return []string{"b64", "b32"}, "x86_64"
+	case "386", "i386":
+		return []string{"b32"}, "i386"
+	case "arm", "armhf", "armel":
+		return []string{"b32"}, "arm"
+	case "arm64", "aarch64":
+		return []string{"b64"}, "aarch64"
 	}
-	return []string{"b64"}
+	return []string{"b64"}, arch
+}
+
+// validateSyscalls looks every syscall the staged rules name up in
+// ausyscall's table for its ABI (read-only: nothing is loaded), so a name
+// the kernel does not have (chown on arm64) is caught before augenrules
+// fails on it. Without ausyscall (package auditd) it checks nothing.
+func validateSyscalls(ctx context.Context, run Runner, file, machine string) error {
+	if run == nil {
+		run = ExecRunner
+	}
+	if _, err := exec.LookPath("ausyscall"); err != nil {
+		return nil
+	}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return err
+	}
+	seen := map[string]bool{}
+	for i, l := range strings.Split(string(b), "\n") {
+		f := strings.Fields(l)
+		if len(f) == 0 || f[0] != "-a" {
+			continue
+		}
+		table := machine
+		var calls []string
+		for j := 0; j+1 < len(f); j++ {
+			switch {
+			case f[j] == "-F" && f[j+1] == "arch=b32" && machine == "x86_64":
+				table = "i386"
+			case f[j] == "-S":
+				calls = append(calls, strings.Split(f[j+1], ",")...)
+			}
+		}
+		for _, c := range calls {
+			if seen[table+"/"+c] {
+				continue
+			}
+			seen[table+"/"+c] = true
+			if out, err := run(ctx, "ausyscall", table, c, "--exact"); err != nil {
+				return fmt.Errorf("%s line %d: syscall %q is not in the %s table (ausyscall: %s)", AuditRules, i+1, c, table, strings.TrimSpace(string(out)))
+			}
+		}
+	}
+	return nil
 }
 
 // auditRulesContent builds the rules file for the host under root.
