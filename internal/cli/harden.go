@@ -375,6 +375,11 @@ unless --force. On the live host the change set's reload commands run again.`,
 			for _, fc := range cs.Files {
 				u.Files = append(u.Files, fc.Path)
 			}
+			unlock, err := harden.Lock(state)
+			if err != nil {
+				return failErr(err)
+			}
+			defer unlock()
 			if err := harden.Undo(state, cs, force); err != nil {
 				u.Error = err.Error()
 				if f.json {

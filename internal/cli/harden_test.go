@@ -260,3 +260,30 @@ func TestHardenSSHUpdatesAuditdAcceptance(t *testing.T) {
 		t.Fatalf("undo did not restore the fixture byte for byte:\n%s", d)
 	}
 }
+
+func TestHardenYesJSON(t *testing.T) {
+	root := fixture.Root(t, "careless")
+	state := t.TempDir()
+	code, out, errs := runCLI(t, "harden", "--root", root, "--state-dir", state, "--yes", "--json", "journald", "users")
+	var rep struct {
+		Applied     bool `json:"applied"`
+		ScoreBefore int  `json:"score_before"`
+		ScoreAfter  *int `json:"score_after"`
+		Fixed       []string
+		Result      struct {
+			ChangeSet string   `json:"change_set"`
+			Files     []string `json:"files"`
+		}
+	}
+	if code != 0 || json.Unmarshal([]byte(out), &rep) != nil {
+		t.Fatalf("exit %d: %s %s", code, out, errs)
+	}
+	if !rep.Applied || rep.ScoreAfter == nil || *rep.ScoreAfter <= rep.ScoreBefore || rep.Result.ChangeSet == "" ||
+		!slices.Contains(rep.Fixed, "users.empty-passwords") || !slices.Contains(rep.Result.Files, "/etc/shadow") {
+		t.Fatalf("report: %+v", rep)
+	}
+	code, out, _ = runCLI(t, "harden", "undo", "--state-dir", state, "--json", rep.Result.ChangeSet)
+	if code != 0 || !strings.Contains(out, `"id": "`+rep.Result.ChangeSet+`"`) {
+		t.Fatalf("undo --json: exit %d %s", code, out)
+	}
+}

@@ -239,6 +239,25 @@ func ApplyFiles(stateDir string, rec Record, files []File, now time.Time) (*Chan
 	return cs, nil
 }
 
+// Lock takes the state directory's harden lock (an flock on
+// STATE/harden/.lock), so two runs or a run and an undo cannot interleave
+// their writes; it fails at once, naming the lock, when another holds it.
+func Lock(stateDir string) (unlock func(), err error) {
+	dir := filepath.Join(stateDir, "harden")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	f, err := os.OpenFile(filepath.Join(dir, ".lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("harden: another rampart harden holds %s: %w", f.Name(), err)
+	}
+	return func() { syscall.Flock(int(f.Fd()), syscall.LOCK_UN); f.Close() }, nil
+}
+
 // missingDirs lists dir and its parents that do not exist under root.
 func missingDirs(root, dir string) []string {
 	var out []string

@@ -286,6 +286,11 @@ func Execute(ctx context.Context, env *Env, p *Plan, now time.Time) (*Result, er
 	if err := checkParents(env.Root, files); err != nil {
 		return nil, err
 	}
+	unlock, err := Lock(env.StateDir)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
 	rec := Record{Root: env.Root, Areas: areas, Live: env.Live}
 	if env.Live {
 		rec.Reload, rec.UndoReload = reload, undoReload

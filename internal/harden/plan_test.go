@@ -144,3 +144,20 @@ func TestApplyRefusesSymlinkedDirUnderRoot(t *testing.T) {
 		t.Fatal("wrote outside the root")
 	}
 }
+
+func TestLockExcludesASecondRun(t *testing.T) {
+	state := t.TempDir()
+	unlock, err := Lock(state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := &Env{Root: t.TempDir(), StateDir: state}
+	p := &Proposal{Area: "a", Files: []File{{Path: "/etc/a.conf", Data: []byte("a\n")}}}
+	if _, err := Execute(context.Background(), env, MakePlan(context.Background(), env, []Area{stubArea{"a", p, nil}}), time.Unix(1, 0)); err == nil || !strings.Contains(err.Error(), "another rampart harden") {
+		t.Fatalf("second run while locked: %v", err)
+	}
+	unlock()
+	if _, err := Execute(context.Background(), env, MakePlan(context.Background(), env, []Area{stubArea{"a", p, nil}}), time.Unix(1, 0)); err != nil {
+		t.Fatal(err)
+	}
+}
