@@ -101,7 +101,12 @@ func (l *fwLab) run(t *testing.T, args ...string) (string, error) {
 
 func waitUntil(t *testing.T, what string, f func() bool) {
 	t.Helper()
-	for end := time.Now().Add(8 * time.Second); time.Now().Before(end); time.Sleep(100 * time.Millisecond) {
+	waitFor(t, what, 8*time.Second, f)
+}
+
+func waitFor(t *testing.T, what string, d time.Duration, f func() bool) {
+	t.Helper()
+	for end := time.Now().Add(d); time.Now().Before(end); time.Sleep(100 * time.Millisecond) {
 		if f() {
 			return
 		}
@@ -154,7 +159,7 @@ func TestHardenFirewallConfirmedThenUndo(t *testing.T) {
 // Without confirm the baseline rolls back by itself after the window.
 func TestHardenFirewallUnconfirmedRollsBack(t *testing.T) {
 	l := newFwLab(t)
-	out, err := l.run(t, "harden", "--yes", "firewall", "--config", l.cfg, "--state-dir", filepath.Join(l.dir, "hstate"), "--confirm", "2s")
+	out, err := l.run(t, "harden", "--yes", "firewall", "--config", l.cfg, "--state-dir", filepath.Join(l.dir, "hstate"), "--confirm", "10s")
 	if err != nil {
 		t.Fatalf("harden firewall: %v\n%s", err, out)
 	}
@@ -163,5 +168,7 @@ func TestHardenFirewallUnconfirmedRollsBack(t *testing.T) {
 	if l.reach(9201) {
 		t.Fatal("baseline not in force right after harden")
 	}
-	waitUntil(t, "rollback of the unconfirmed baseline", func() bool { return l.reach(9201) })
+	// The window (10 s) leaves room for the audit after applying, slow
+	// under load; the rollback must come after it, by the watcher alone.
+	waitFor(t, "rollback of the unconfirmed baseline", 25*time.Second, func() bool { return l.reach(9201) })
 }
