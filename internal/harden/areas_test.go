@@ -131,3 +131,24 @@ func TestAuditRulesSyscallsExist(t *testing.T) {
 		t.Errorf("chown on aarch64 accepted: %v", err)
 	}
 }
+
+func TestAuditdEnablesADisabledDaemon(t *testing.T) {
+	root := fixture.Root(t, "careless")
+	os.Remove(filepath.Join(root, "etc/systemd/system/multi-user.target.wants/auditd.service"))
+	p, err := planOne(t, Auditd{}, root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var link File
+	for _, f := range p.Files {
+		if f.Link != "" {
+			link = f
+		}
+	}
+	if link.Path != "/etc/systemd/system/multi-user.target.wants/auditd.service" || link.Link != "/lib/systemd/system/auditd.service" {
+		t.Fatalf("link %+v", link)
+	}
+	if !strings.Contains(strings.Join(p.Checks, ","), "auditd.running") {
+		t.Fatalf("checks %v", p.Checks)
+	}
+}

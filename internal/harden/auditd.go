@@ -50,7 +50,37 @@ func (Auditd) Plan(ctx context.Context, env *Env) (*Proposal, error) {
 		return nil, skipf("auditd is not installed (no /etc/audit, no auditctl): apt-get install auditd, then run rampart harden auditd")
 	}
 	p := &Proposal{Area: "auditd"}
-	failing := env.Failing(ctx, append(auditdRuleChecks, "auditd.log-retention")...)
+	failing := env.Failing(ctx, append(auditdRuleChecks, "auditd.log-retention", "auditd.running")...)
+	if slices.Contains(failing, "auditd.running") {
+		// Enabled at boot (and started on the live host) as systemctl
+		// enable --now would; a unit that is not installed is reported.
+		units, note := enableUnit(env.Root, "auditd.service", "multi-user.target")
+		if note != "" {
+			p.Actions = append(p.Actions, note)
+		}
+		p.Files = append(p.Files, units...)
+		if len(units) > 0 {
+			p.Checks = append(p.Checks, "auditd.running")
+			p.Reload = append(p.Reload, Command{Name: "systemctl", Args: []string{"daemon-reload"}})
+		}
+		if env.Live {
+			p.Actions = append(p.Actions, "start auditd.service")
+			run := env.Run
+			p.Activate = func(ctx context.Context) error {
+				if run == nil {
+					run = ExecRunner
+				}
+				run(ctx, "systemctl", "daemon-reload")
+				if out, err := run(ctx, "systemctl", "start", "auditd.service"); err != nil {
+					return fmt.Errorf("systemctl start auditd.service: %v: %s", err, out)
+				}
+				return nil
+			}
+			if !slices.Contains(p.Checks, "auditd.running") {
+				p.Checks = append(p.Checks, "auditd.running")
+			}
+		}
+	}
 	ours, ourErr := os.ReadFile(hostPath(env.Root, AuditRules))
 	ruleFix := false
 	for _, id := range auditdRuleChecks {

@@ -223,7 +223,7 @@ func enableUnit(root, unit, target string) ([]File, string) {
 		}
 	}
 	if file == "" {
-		return files, unit + " is not installed (it comes with the apt package): nothing to enable"
+		return files, unit + " is not installed: nothing to enable"
 	}
 	return append(files, File{Path: path.Join("/etc/systemd/system", target+".wants", unit), Link: file}), ""
 }
