@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -87,6 +88,12 @@ confirmed or a reload failed, 2 bad usage.`,
 			}
 			live := root == ""
 			if !live {
+				// Absolute, so the change set can be undone from anywhere.
+				abs, err := filepath.Abs(root)
+				if err != nil {
+					return usageErr(fmt.Errorf("--root: %w", err))
+				}
+				root = abs
 				fi, err := os.Stat(root)
 				if err != nil {
 					return usageErr(fmt.Errorf("--root: %w", err))

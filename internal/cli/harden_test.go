@@ -287,3 +287,21 @@ func TestHardenYesJSON(t *testing.T) {
 		t.Fatalf("undo --json: exit %d %s", code, out)
 	}
 }
+
+// A relative --root is recorded absolute: undo works from another directory.
+func TestHardenRelativeRoot(t *testing.T) {
+	root := fixture.Root(t, "careless")
+	state := t.TempDir()
+	snap := fixture.Snapshot(t, root)
+	t.Chdir(filepath.Dir(root))
+	if code, out, errs := runCLI(t, "harden", "--root", filepath.Base(root), "--state-dir", state, "--yes", "journald"); code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errs)
+	}
+	t.Chdir(t.TempDir())
+	if code, out, errs := runCLI(t, "harden", "undo", "--state-dir", state); code != 0 {
+		t.Fatalf("undo: exit %d\n%s\n%s", code, out, errs)
+	}
+	if d := fixture.Diff(snap, fixture.Snapshot(t, root)); d != "" {
+		t.Fatal(d)
+	}
+}
