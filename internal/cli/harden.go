@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/sys/unix"
 
 	"github.com/rampart-ids/rampart/internal/audit"
 	"github.com/rampart-ids/rampart/internal/config"
@@ -220,7 +221,7 @@ func runHarden(ctx context.Context, g *globals, env *harden.Env, areas []harden.
 		}
 		return finish(nil)
 	case !yes:
-		if !isTerminal(g.stdout) || !isTerminalReader(g.stdin) {
+		if !isTTY(g.stdout) || !isTTY(g.stdin) {
 			return finish(failErr(errors.New("harden: not applied: not a terminal to ask on; run again with --yes to apply (or --dry-run to only show)")))
 		}
 		fmt.Fprint(g.stderr, "Apply these changes? [y/N] ")
@@ -291,10 +292,15 @@ func writeHardenResult(w io.Writer, env *harden.Env, rep *hardenReport, after *a
 	}
 }
 
-// isTerminalReader reports whether r is a terminal.
-func isTerminalReader(r io.Reader) bool {
-	f, ok := r.(*os.File)
-	return ok && isTerminal(f)
+// isTTY reports whether v (stdin or stdout) is a terminal, whatever
+// NO_COLOR says (isTerminal is about colour).
+func isTTY(v any) bool {
+	f, ok := v.(*os.File)
+	if !ok {
+		return false
+	}
+	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
+	return err == nil
 }
 
 func newHardenListCmd(g *globals) *cobra.Command {
