@@ -372,6 +372,10 @@ func recordPath(stateDir, id string) string {
 }
 
 func save(stateDir string, cs *ChangeSet) error {
+	// Records hold previous contents (/etc/shadow's hashes): root only.
+	if err := os.MkdirAll(filepath.Join(stateDir, "harden"), 0o700); err != nil {
+		return err
+	}
 	b, err := json.MarshalIndent(cs, "", "  ")
 	if err != nil {
 		return err

@@ -80,3 +80,16 @@ func TestLoadRejectsPathID(t *testing.T) {
 		t.Fatal("id with a slash accepted")
 	}
 }
+
+func TestRecordsAreRootOnly(t *testing.T) {
+	state := t.TempDir()
+	cs, err := Apply(state, t.TempDir(), []string{"users"}, map[string][]byte{"/etc/shadow": []byte("root:!:1::::::\n")}, 0o640, time.Unix(3, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for p, want := range map[string]os.FileMode{filepath.Join(state, "harden"): 0o700, recordPath(state, cs.ID): 0o600} {
+		if st, err := os.Stat(p); err != nil || st.Mode().Perm() != want {
+			t.Errorf("%s: %v %v, want %v", p, st.Mode().Perm(), err, want)
+		}
+	}
+}
