@@ -342,29 +342,47 @@ func restore(root string, files []FileChange) error {
 	return errors.Join(errs...)
 }
 
-// drifted reports whether the path no longer holds what fc installed.
+// drifted reports whether the path holds neither what fc installed nor what
+// was there before (a path already back in its old state, e.g. put back by
+// the rollback of an unconfirmed port move, is not drift: restoring it
+// changes nothing).
 func drifted(root string, fc FileChange) (bool, error) {
-	h := hostPath(root, fc.Path)
-	st, err := os.Lstat(h)
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return false, err
-	}
-	switch {
-	case fc.Removed:
-		return err == nil, nil
-	case err != nil:
-		return true, nil
-	case fc.AfterLink != "":
-		t, lerr := os.Readlink(h)
-		return lerr != nil || t != fc.AfterLink, nil
-	case !st.Mode().IsRegular():
-		return true, nil
-	}
-	b, err := os.ReadFile(h)
+	cur, err := stateOf(root, fc.Path)
 	if err != nil {
 		return false, err
 	}
-	return sum(b) != fc.AfterSum, nil
+	after := pathState{exists: !fc.Removed, link: fc.AfterLink, sum: fc.AfterSum}
+	if fc.Removed || fc.AfterLink != "" {
+		after.sum = ""
+	}
+	before := pathState{exists: fc.Existed, link: fc.BeforeLink, sum: fc.BeforeSum}
+	return cur != after && cur != before, nil
+}
+
+// pathState is what a path holds: nothing, a link, or content (by sum).
+type pathState struct {
+	exists    bool
+	link, sum string
+}
+
+func stateOf(root, p string) (pathState, error) {
+	h := hostPath(root, p)
+	st, err := os.Lstat(h)
+	if errors.Is(err, fs.ErrNotExist) {
+		return pathState{}, nil
+	}
+	if err != nil {
+		return pathState{}, err
+	}
+	switch {
+	case st.Mode()&fs.ModeSymlink != 0:
+		t, err := os.Readlink(h)
+		return pathState{exists: true, link: t}, err
+	case st.Mode().IsRegular():
+		b, err := os.ReadFile(h)
+		return pathState{exists: true, sum: sum(b)}, err
+	}
+	return pathState{exists: true, sum: "(" + st.Mode().Type().String() + ")"}, nil
 }
 
 func recordPath(stateDir, id string) string {

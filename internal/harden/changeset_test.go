@@ -93,3 +93,20 @@ func TestRecordsAreRootOnly(t *testing.T) {
 		}
 	}
 }
+
+// A file already back in its previous state (a rolled-back port move put it
+// back) is not drift: undo goes through without --force.
+func TestUndoAcceptsFilesAlreadyRestored(t *testing.T) {
+	root, state := t.TempDir(), t.TempDir()
+	p := filepath.Join(root, "etc/ssh/sshd_config")
+	os.MkdirAll(filepath.Dir(p), 0o755)
+	os.WriteFile(p, []byte("Port 22\n"), 0o644)
+	cs, err := Apply(state, root, []string{"ssh"}, map[string][]byte{"/etc/ssh/sshd_config": []byte("Port 2222\n")}, 0o644, time.Unix(4, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(p, []byte("Port 22\n"), 0o644)
+	if err := Undo(state, cs, false); err != nil {
+		t.Fatalf("undo of a file already restored: %v", err)
+	}
+}
