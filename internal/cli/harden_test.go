@@ -305,3 +305,20 @@ func TestHardenRelativeRoot(t *testing.T) {
 		t.Fatal(d)
 	}
 }
+
+// A reboot window chosen once stays when harden runs again without it.
+func TestHardenKeepsRebootWindow(t *testing.T) {
+	root := fixture.Root(t, "careless")
+	state := t.TempDir()
+	if code, out, errs := runCLI(t, "harden", "--root", root, "--state-dir", state, "--yes", "updates", "--reboot-window", "04:15"); code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errs)
+	}
+	code, out, _ := runCLI(t, "harden", "--root", root, "--state-dir", state, "--dry-run", "updates")
+	if code != 0 || !strings.Contains(out, "== updates: nothing to change") {
+		t.Fatalf("second run without --reboot-window wants changes:\n%s", out)
+	}
+	code, out, _ = runCLI(t, "harden", "--root", root, "--state-dir", state, "--dry-run", "updates", "--reboot-window", "05:00")
+	if code != 0 || !strings.Contains(out, `+Unattended-Upgrade::Automatic-Reboot-Time "05:00";`) {
+		t.Fatalf("a new window is not proposed:\n%s", out)
+	}
+}

@@ -33,6 +33,9 @@ var updatesCheckIDs = []string{"updates.periodic", "updates.security-origin", "u
 
 var rebootTime = regexp.MustCompile(`^([01][0-9]|2[0-3]):[0-5][0-9]$|^now$`)
 
+// keptReboot finds the reboot window in rampart's own file.
+var keptReboot = regexp.MustCompile(`(?m)^Unattended-Upgrade::Automatic-Reboot-Time "([0-9:]{5}|now)";$`)
+
 // Plan implements Area.
 func (Updates) Plan(ctx context.Context, env *Env) (*Proposal, error) {
 	osr, err := readOSRelease(env.Root)
@@ -54,8 +57,11 @@ func (Updates) Plan(ctx context.Context, env *Env) (*Proposal, error) {
 	failing := env.Failing(ctx, append(updatesCheckIDs, "updates.unattended-installed")...)
 	fixes := func(id string) bool { return slices.Contains(failing, id) }
 	ours, ourErr := os.ReadFile(hostPath(env.Root, UpdatesConf))
+	if m := keptReboot.FindSubmatch(ours); rw == "" && ourErr == nil && m != nil {
+		rw = string(m[1]) // a window chosen in an earlier run stays
+	}
 
-	if fixes("updates.periodic") || fixes("updates.security-origin") || ourErr == nil || rw != "" {
+	if fixes("updates.periodic") || fixes("updates.security-origin") || ourErr == nil || env.Options.RebootWindow != "" {
 		want := updatesContent(osr, kind, origins, rw)
 		if ourErr != nil || string(ours) != want {
 			p.Files = append(p.Files, File{Path: UpdatesConf, Data: []byte(want), Mode: 0o644})
