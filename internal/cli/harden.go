@@ -116,6 +116,9 @@ confirmed or a reload failed, 2 bad usage.`,
 				}
 			}
 			opt.Force, opt.AllowUsers, opt.AllowGroups = force, allowUsers, allowGroup
+			if force {
+				fmt.Fprintln(g.stderr, "WARNING: --force overrides the areas' guards (the ssh key-login guard, the firewall lock-out guard)")
+			}
 			env := &harden.Env{Root: root, Live: live, StateDir: state, Config: f.config, Options: opt,
 				Run: harden.ExecRunner, AuditConfig: acfg}
 			return runHarden(cmd.Context(), g, env, areas, f.json, dryRun, yes)
@@ -129,7 +132,7 @@ confirmed or a reload failed, 2 bad usage.`,
 	fl.BoolVar(&yes, "yes", false, "apply without asking")
 	fl.BoolVar(&force, "force", false, "override a guard (loudly)")
 	fl.StringVar(&opt.RebootWindow, "reboot-window", "", "updates: reboot after upgrades that need it, at `HH:MM`")
-	fl.StringVar(&opt.Confirm, "confirm", "", "firewall/ssh: commit-confirmed window for firewall changes (default 120s)")
+	fl.StringVar(&opt.Confirm, "confirm", "", "firewall/ssh: commit-confirmed window `D` for firewall changes (default 120s)")
 	fl.IntVar(&opt.Port, "port", 0, "ssh: move sshd to port `N`")
 	fl.StringSliceVar(&allowUsers, "allow-users", nil, "ssh: AllowUsers in the drop-in (comma-separated)")
 	fl.StringSliceVar(&allowGroup, "allow-groups", nil, "ssh: AllowGroups in the drop-in (comma-separated)")
