@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"flag"
 	"os"
 	"path/filepath"
 	"slices"
@@ -14,6 +15,17 @@ import (
 	"github.com/rampart-ids/rampart/internal/audit"
 	"github.com/rampart-ids/rampart/internal/harden/fixture"
 )
+
+var updateHarden = flag.Bool("update", false, "rewrite the harden golden files (or UPDATE_GOLDEN=1)")
+
+// hardenGolden is goldenFile with the -update flag as well.
+func hardenGolden(t *testing.T, name, got string) {
+	t.Helper()
+	if *updateHarden {
+		t.Setenv("UPDATE_GOLDEN", "1")
+	}
+	goldenFile(t, name, got)
+}
 
 // auditRoot runs the full audit offline on root.
 func auditRoot(t *testing.T, root string) *audit.Report {
@@ -199,7 +211,7 @@ func TestHardenDryRunGolden(t *testing.T) {
 			if code != 0 {
 				t.Fatalf("exit %d\n%s\n%s", code, out, errs)
 			}
-			goldenFile(t, "harden-"+area+".golden", out)
+			hardenGolden(t, "harden-"+area+".golden", out)
 		})
 	}
 	code, out, _ := runCLI(t, "harden", "--root", root, "--dry-run", "--json", "updates")
