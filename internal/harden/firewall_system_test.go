@@ -17,6 +17,9 @@ import (
 	"github.com/rampart-ids/rampart/internal/netns"
 )
 
+// binDir is the directory rampartBin built into, removed by TestMain.
+var binDir string
+
 // rampartBin builds cmd/rampart once: the firewall area must run inside the
 // server namespace, where /proc/net and nftables are that namespace's.
 var rampartBin = sync.OnceValues(func() (string, error) {
@@ -24,6 +27,7 @@ var rampartBin = sync.OnceValues(func() (string, error) {
 	if err != nil {
 		return "", err
 	}
+	binDir = dir
 	bin := filepath.Join(dir, "rampart")
 	out, err := exec.Command("go", "build", "-o", bin, "github.com/rampart-ids/rampart/cmd/rampart").CombinedOutput()
 	if err != nil {
@@ -31,6 +35,15 @@ var rampartBin = sync.OnceValues(func() (string, error) {
 	}
 	return bin, nil
 })
+
+// TestMain removes the binary rampartBin built.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binDir != "" {
+		os.RemoveAll(binDir)
+	}
+	os.Exit(code)
+}
 
 type fwLab struct {
 	srv, cli *netns.NS
