@@ -22,6 +22,8 @@ import (
 	"net/netip"
 	"os"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/rampart-ids/rampart/internal/control"
@@ -241,10 +243,42 @@ func waitBans(args []string) error {
 	want := fs.Int("want", 0, "bans expected in the kernel")
 	since := fs.Int64("since", 0, "start time, Unix nanoseconds (default: now)")
 	timeout := fs.Duration("timeout", 60*time.Second, "give up after")
+	events := fs.Bool("events", false, "learn from nftables' netlink events instead of polling (subscribe, then create -ready)")
+	ready := fs.String("ready", "", "with -events: create this file once subscribed")
+	sinceFile := fs.String("since-file", "", "with -events: read the start time (Unix nanoseconds) from this file at the end")
 	fs.Parse(args)
 	start := time.Now()
 	if *since != 0 {
 		start = time.Unix(0, *since)
+	}
+	if *events {
+		w, err := watch(*ns)
+		if err != nil {
+			return err
+		}
+		defer w.close()
+		if *ready != "" {
+			if err := os.WriteFile(*ready, nil, 0o644); err != nil {
+				return err
+			}
+		}
+		at, err := w.waitCount(*want, nil, time.Now().Add(*timeout))
+		if err != nil {
+			return err
+		}
+		if *sinceFile != "" {
+			b, err := os.ReadFile(*sinceFile)
+			if err != nil {
+				return err
+			}
+			n, err := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
+			if err != nil {
+				return fmt.Errorf("%s: %w", *sinceFile, err)
+			}
+			start = time.Unix(0, n)
+		}
+		fmt.Printf("waitbans: %d bans in the kernel %.3f s after the start (nftables events, %d transactions)\n", *want, at.Sub(start).Seconds(), w.transactions())
+		return nil
 	}
 	k, err := openKernel(*ns)
 	if err != nil {
