@@ -226,7 +226,7 @@ func (a *sshArea) Plan(ctx context.Context, env *Env) (*Proposal, error) {
 		if err != nil {
 			return nil, err
 		}
-		prop.Actions = append(prop.Actions, fmt.Sprintf("move sshd from port %s to %d/tcp: the baseline opens %d/tcp first, commit-confirmed for %s; log in again on port %d and run `rampart firewall confirm` in time, or the firewall and sshd's files go back and sshd is reloaded on its old port", strings.Join(p.oldPorts, ","), p.port, p.port, win, p.port),
+		prop.Actions = append(prop.Actions, fmt.Sprintf("move sshd from port %s to %d/tcp: the baseline (when one is in force) lets %d/tcp in first, from where the old port is allowed, commit-confirmed for %s; log in again on port %d and run `rampart firewall confirm` in time, or the firewall and sshd's files go back and sshd is reloaded on its old port", strings.Join(p.oldPorts, ","), p.port, p.port, win, p.port),
 			fmt.Sprintf("add \"%d/tcp\" to [baseline] allow in rampart.toml so the daemon keeps the port open across restarts", p.port))
 		if env.Live {
 			prop.Activate = func(ctx context.Context) error { return a.activate(ctx, env, p, win) }

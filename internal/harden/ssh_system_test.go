@@ -98,7 +98,10 @@ func newSSHLab(t *testing.T) *sshLab {
 		{"/etc/group", fmt.Sprintf("root:x:0:\nsudo:x:27:alice\nnogroup:x:65534:\nalice:x:%d:\nbob:x:%d:\n", aliceUID, bobUID), 0o644, 0, 0},
 		{"/etc/shells", "/bin/sh\n/bin/bash\n", 0o644, 0, 0},
 		{"/etc/ssh/ssh_host_ed25519_key", string(hkData), 0o600, 0, 0},
-		{"/etc/ssh/sshd_config", fmt.Sprintf("# careless: passwords and root logins\nInclude %[1]s/etc/ssh/sshd_config.d/*.conf\nPort 22\nHostKey %[1]s/etc/ssh/ssh_host_ed25519_key\nPidFile %[1]s/run/sshd.pid\nUsePAM no\nPermitRootLogin yes\nPasswordAuthentication yes\nKbdInteractiveAuthentication no\n", r), 0o644, 0, 0},
+		// Careless: passwords and root logins on before the Include (which
+		// must move), and cloud-init's drop-in sorting before rampart's.
+		{"/etc/ssh/sshd_config", fmt.Sprintf("# careless: passwords and root logins\nPermitRootLogin yes\nPasswordAuthentication yes\nInclude %[1]s/etc/ssh/sshd_config.d/*.conf\nPort 22\nHostKey %[1]s/etc/ssh/ssh_host_ed25519_key\nPidFile %[1]s/run/sshd.pid\nUsePAM no\nKbdInteractiveAuthentication no\n", r), 0o644, 0, 0},
+		{"/etc/ssh/sshd_config.d/50-cloud-init.conf", "PasswordAuthentication yes\n", 0o644, 0, 0},
 		{"/home/alice/.ssh/authorized_keys", string(ssh.MarshalAuthorizedKey(l.aliceKey.PublicKey())), 0o600, aliceUID, aliceUID},
 		{"/home/bob/.profile", "", 0o644, bobUID, bobUID},
 	}
@@ -300,6 +303,9 @@ func TestSSHLive(t *testing.T) {
 	}
 	if len(p.Reload) != 1 || p.Reload[0].Name != "pkill" {
 		t.Fatalf("reload %v: want SIGHUP through the PidFile (no systemd for this sshd)", p.Reload)
+	}
+	if len(p.Files) != 3 {
+		t.Errorf("want the drop-in, sshd_config (Include moved) and 50-cloud-init.conf changed, got %d files", len(p.Files))
 	}
 	applyLive(t, env, p)
 	hardened, _ := os.ReadFile(filepath.Join(l.root, sshDropIn))

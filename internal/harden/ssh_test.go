@@ -7,6 +7,7 @@ import (
 	"flag"
 	"net/netip"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -599,5 +600,42 @@ func TestSSHReloadCommand(t *testing.T) {
 	os.Symlink("/lib/systemd/system/ssh.socket", filepath.Join(root, "/etc/systemd/system/sockets.target.wants/ssh.socket"))
 	if !socketActivated(root) {
 		t.Error("ssh.socket enabled, not seen")
+	}
+}
+
+// TestSSHCheckEffectiveRealSSHD feeds the real `sshd -T` output for a
+// drop-in with every setting the area writes to checkEffective: sshd's
+// spelling of each value must be understood (it prints prohibit-password
+// as without-password, AllowUsers one per line).
+func TestSSHCheckEffectiveRealSSHD(t *testing.T) {
+	if why := validateSkip(&Env{}); why != "" {
+		t.Skipf("skipping: %s (run as root with openssh-server installed: scripts/deps.sh)", why)
+	}
+	root := sshFixture(t, map[string]string{
+		"/etc/ssh/sshd_config": "PermitEmptyPasswords yes\nIgnoreRhosts no\nPermitUserEnvironment yes\nMaxSessions 50\nCiphers +3des-cbc\nKexAlgorithms +diffie-hellman-group1-sha1\n",
+	})
+	v := &sshView{root: root}
+	cur, err := v.walkSSHD(sshMainConfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &sshPlan{settings: sshSettings(cur, Options{AllowUsers: []string{"alice", "bob"}, AllowGroups: []string{"sudo"}, Port: 2222}, "prohibit-password")}
+	if len(p.settings) < 20 {
+		t.Fatalf("only %d settings: the fixture should need every extra", len(p.settings))
+	}
+	dir := t.TempDir()
+	hk, err := tempHostKey(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conf := filepath.Join(dir, "sshd_config")
+	os.WriteFile(conf, renderDropIn(p.settings), 0o600)
+	bin, _ := sshdBinary()
+	out, err := exec.Command(bin, "-T", "-f", conf, "-o", "HostKey="+hk).CombinedOutput()
+	if err != nil {
+		t.Fatalf("sshd -T: %v %s", err, out)
+	}
+	if err := p.checkEffective(out); err != nil {
+		t.Error(err)
 	}
 }

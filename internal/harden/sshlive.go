@@ -146,6 +146,14 @@ func (p *sshPlan) checkEffective(out []byte) error {
 			}
 			have = all
 		}
+		if k == "permitrootlogin" {
+			// sshd -T prints prohibit-password by its older name.
+			for i, h := range have {
+				if strings.EqualFold(h, "without-password") {
+					have[i] = "prohibit-password"
+				}
+			}
+		}
 		if !sameFold(have, want) {
 			bad = append(bad, fmt.Sprintf("%s is %q, want %q", s.Key, strings.Join(have, " "), s.Value))
 		}
