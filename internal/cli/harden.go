@@ -178,19 +178,23 @@ type hardenReport struct {
 	Fixed       []string       `json:"fixed"`
 	StillFailed []stillFailing `json:"still_failing"`
 	Regressed   []string       `json:"regressed"`
+	// NotFixable are the other failing checks of the applied areas: what
+	// harden has no safe fix for (a package to install, a decision).
+	NotFixable []stillFailing `json:"not_fixable"`
 	Error       string         `json:"error,omitempty"`
 }
 
 type stillFailing struct {
-	ID       string       `json:"id"`
-	Status   audit.Status `json:"status"`
-	Evidence string       `json:"evidence"`
+	ID          string       `json:"id"`
+	Status      audit.Status `json:"status"`
+	Evidence    string       `json:"evidence"`
+	Remediation string       `json:"remediation,omitempty"`
 }
 
 func runHarden(ctx context.Context, g *globals, env *harden.Env, areas []harden.Area, asJSON, dryRun, yes bool) error {
 	before := audit.Run(ctx, env.Audit(), audit.Checks(), audit.Options{})
 	plan := harden.MakePlan(ctx, env, areas)
-	rep := &hardenReport{Plan: plan, ScoreBefore: before.Score, Fixed: []string{}, StillFailed: []stillFailing{}, Regressed: []string{}}
+	rep := &hardenReport{Plan: plan, ScoreBefore: before.Score, Fixed: []string{}, StillFailed: []stillFailing{}, Regressed: []string{}, NotFixable: []stillFailing{}}
 	out := g.stdout
 	if !asJSON {
 		plan.WriteText(out)
@@ -254,8 +258,11 @@ func runHarden(ctx context.Context, g *globals, env *harden.Env, areas []harden.
 		case f.Status == audit.Fail && was == audit.Pass:
 			rep.Regressed = append(rep.Regressed, f.ID)
 		}
-		if slices.Contains(planned, f.ID) && f.Status != audit.Pass {
-			rep.StillFailed = append(rep.StillFailed, stillFailing{f.ID, f.Status, f.Evidence})
+		switch {
+		case slices.Contains(planned, f.ID) && f.Status != audit.Pass:
+			rep.StillFailed = append(rep.StillFailed, stillFailing{f.ID, f.Status, f.Evidence, f.Remediation})
+		case f.Status == audit.Fail && slices.Contains(res.Areas, string(f.Area)):
+			rep.NotFixable = append(rep.NotFixable, stillFailing{f.ID, f.Status, f.Evidence, f.Remediation})
 		}
 	}
 	if !asJSON {
@@ -292,6 +299,12 @@ func writeHardenResult(w io.Writer, env *harden.Env, rep *hardenReport, after *a
 	}
 	if len(rep.Regressed) > 0 {
 		fmt.Fprintf(w, "now failing (passed before): %s\n", strings.Join(rep.Regressed, ", "))
+	}
+	if len(rep.NotFixable) > 0 {
+		fmt.Fprintf(w, "\nstill failing in these areas, no safe automatic fix (%d):\n", len(rep.NotFixable))
+		for _, s := range rep.NotFixable {
+			fmt.Fprintf(w, "  %s: %s\n    fix: %s\n", s.ID, s.Evidence, s.Remediation)
+		}
 	}
 }
 

@@ -245,6 +245,9 @@ func TestHardenSSHUpdatesAuditdAcceptance(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d\n%s\n%s", code, out, errs)
 	}
+	if !strings.Contains(out, "no safe automatic fix") || !strings.Contains(out, "  ssh.allow-users: ") {
+		t.Errorf("the checks harden cannot fix are not listed with their reason:\n%s", out)
+	}
 	after := auditRoot(t, root)
 	var sshFail []string
 	for _, f := range after.Checks {
