@@ -181,7 +181,7 @@ type hardenReport struct {
 	// NotFixable are the other failing checks of the applied areas: what
 	// harden has no safe fix for (a package to install, a decision).
 	NotFixable []stillFailing `json:"not_fixable"`
-	Error       string         `json:"error,omitempty"`
+	Error      string         `json:"error,omitempty"`
 }
 
 type stillFailing struct {
