@@ -87,3 +87,9 @@ func (d *Daemon) WebLogin(context.Context) (control.WebLoginReply, error) {
 	url, exp := srv.LoginURL()
 	return control.WebLoginReply{URL: url, Expires: exp.Truncate(time.Second)}, nil
 }
+
+// FleetStatus is the fleet page's read (control.ErrNotFound when [fleet]
+// is off).
+func (r webRole) FleetStatus(ctx context.Context) (control.FleetStatus, error) {
+	return r.d.FleetStatus(ctx)
+}

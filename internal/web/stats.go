@@ -42,6 +42,8 @@ type overview struct {
 	Networks []count // banned networks (/24, /48) with the most bans now
 	// Day is nil until the first count is done.
 	Day *dayStats
+	// Audit is the last audit's result; nil when none is stored.
+	Audit *control.Event
 }
 
 // dayStats are the last 24 hours' counts.
@@ -137,6 +139,14 @@ func computeOverview(ctx context.Context, r Reader, day *dayStats) (*overview, e
 	})
 	ov.Networks = top(nets, func(n string) string { return "/bans?q=" + queryEscape(n) })
 	ov.Networks = slices.DeleteFunc(ov.Networks, func(c count) bool { return c.N < 2 })
+	// The last audit: one indexed read (kind, at) of the newest.
+	audits, err := r.Events(ctx, control.EventsRequest{Kinds: []event.Kind{event.AuditResult}, Limit: 1})
+	if err != nil {
+		return nil, err
+	}
+	if len(audits) == 1 {
+		ov.Audit = &audits[0]
+	}
 	return ov, nil
 }
 

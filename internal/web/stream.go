@@ -15,6 +15,9 @@ import (
 type streamEvent struct {
 	control.Event
 	Summary string `json:"summary"`
+	// DisplayPath is Path as the page shows it (quoted when it holds
+	// bytes that do not print).
+	DisplayPath string `json:"display_path,omitempty"`
 }
 
 // keepalive is how often an idle stream sends a comment, so that proxies
@@ -65,7 +68,7 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 			}
 			fl.Flush()
 		case e := <-evs:
-			b, err := json.Marshal(streamEvent{Event: e, Summary: eventSummary(e.Event)})
+			b, err := json.Marshal(streamEvent{Event: e, Summary: eventSummary(e.Event), DisplayPath: displayPath(e.Path)})
 			if err != nil {
 				continue
 			}
