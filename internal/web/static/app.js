@@ -49,6 +49,9 @@
       "integrity-change", "host-change", "audit-result", "policy"]) {
       es.addEventListener(k, (m) => on(k, JSON.parse(m.data)));
     }
+    // The page says whether it follows the daemon (tests wait for it).
+    es.addEventListener("open", () => { document.body.dataset.live = "open"; });
+    es.addEventListener("error", () => { document.body.dataset.live = "retrying"; });
     return es;
   }
 
