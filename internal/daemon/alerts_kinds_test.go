@@ -106,7 +106,9 @@ digest = "0s"
 	logw := &signalWriter{want: "watching realtime paths", ready: make(chan struct{})}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- daemon.Run(ctx, daemon.Options{Load: load, Log: slog.New(slog.NewTextHandler(logw, nil))}) }()
+	go func() {
+		done <- daemon.Run(ctx, daemon.Options{Load: load, Log: slog.New(slog.NewTextHandler(logw, nil))})
+	}()
 	t.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil {
