@@ -459,7 +459,7 @@ func prefixText(p netip.Prefix) string {
 // subject: quoted with escapes when it holds anything that does not print
 // (a newline would otherwise start a header of its own).
 func quotePath(p string) string {
-	if utf8.ValidString(p) && !strings.ContainsFunc(p, func(r rune) bool { return !unicode.IsPrint(r) && r != ' ' }) {
+	if utf8.ValidString(p) && !strings.ContainsFunc(p, func(r rune) bool { return !unicode.IsGraphic(r) }) {
 		return p
 	}
 	return strconv.QuoteToGraphic(p)

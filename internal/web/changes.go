@@ -138,7 +138,7 @@ func (s *Server) changes(w http.ResponseWriter, r *http.Request) {
 // printable UTF-8, else quoted with every odd byte escaped (a file name
 // may hold newlines, terminal escapes or bytes that are not UTF-8).
 func displayPath(p string) string {
-	if utf8.ValidString(p) && !strings.ContainsFunc(p, func(r rune) bool { return !unicode.IsPrint(r) && r != ' ' }) {
+	if utf8.ValidString(p) && !strings.ContainsFunc(p, func(r rune) bool { return !unicode.IsGraphic(r) }) {
 		return p
 	}
 	return strconv.QuoteToGraphic(p)
