@@ -213,3 +213,28 @@ func TestSummaryOfNewKinds(t *testing.T) {
 		}
 	}
 }
+
+// The overview counts the day's changes, the serious ones apart.
+func TestOverviewChanges(t *testing.T) {
+	now := time.Now()
+	s, be := newTestServer(t, func() time.Time { return now })
+	for i, sev := range []string{"info", "medium", "high", "critical", "high"} {
+		be.events = append(be.events, control.Event{ID: int64(i + 1), Event: event.Event{Kind: []event.Kind{event.IntegrityChange, event.HostChange}[i%2],
+			Time: now.Add(-time.Duration(i) * time.Hour), Path: "/etc/x", Severity: sev}})
+	}
+	be.events = append(be.events, control.Event{ID: 9, Event: event.Event{Kind: event.IntegrityChange, Time: now.Add(-25 * time.Hour), Severity: "critical"}}) // older than a day
+	day, err := computeDay(t.Context(), be, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if day.Changes != 5 || day.Serious != 3 || day.ChangesCut {
+		t.Errorf("day changes %d, serious %d, cut %v; want 5, 3, false", day.Changes, day.Serious, day.ChangesCut)
+	}
+	s.day.day = day
+	h := s.Handler()
+	c, _ := loggedIn(t, s, h)
+	body := get(t, h, c, "/").Body.String()
+	if !strings.Contains(body, `<a href="/changes?severity=high">3</a>`) || !strings.Contains(body, `<a href="/changes">5 in all</a>`) {
+		t.Errorf("the overview's changes card:\n%s", body)
+	}
+}

@@ -24,6 +24,7 @@ const (
 	statsWindow   = 24 * time.Hour
 	statsBans     = 20000
 	statsFindings = 20000
+	statsChanges  = 5000
 	// statsEvery is how often the day counts are recomputed, in the
 	// background (a page never waits for them), when new events came in;
 	// statsStale is how old they may get without new events (the hours
@@ -58,6 +59,10 @@ type dayStats struct {
 	Layers   []count
 	Findings int
 	FindCut  bool
+	// Changes are the day's file and host changes (at most statsChanges),
+	// Serious those of severity high or critical.
+	Changes, Serious int
+	ChangesCut       bool
 }
 
 // count is one row of a top list.
@@ -185,6 +190,17 @@ func computeDay(ctx context.Context, r Reader, now time.Time) (*dayStats, error)
 	})
 	day.Rules = top(rules, nil)
 	day.Layers = top(layers, nil)
+
+	changes, err := r.Events(ctx, control.EventsRequest{Since: since, Kinds: changeKinds[""], Limit: statsChanges})
+	if err != nil {
+		return nil, err
+	}
+	day.Changes, day.ChangesCut = len(changes), len(changes) == statsChanges
+	for _, e := range changes {
+		if atLeast(e.Severity, "high") {
+			day.Serious++
+		}
+	}
 	return day, nil
 }
 
