@@ -172,3 +172,22 @@ func TestEmailOfAChange(t *testing.T) {
 		t.Errorf("mail body:\n%s", body)
 	}
 }
+
+// ntfy: a critical change is sent at priority urgent, a medium one at the
+// default.
+func TestNtfyPriorityOfChanges(t *testing.T) {
+	h := &hook{}
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	n := Ntfy{URL: srv.URL}
+	for _, sev := range []string{"medium", "critical"} {
+		m := Message{Subject: "s", Text: "t", Total: 1, Counts: map[string]int{"integrity-change": 1},
+			Events: []event.Event{{Kind: event.IntegrityChange, Path: "/etc/shadow", Severity: sev}}}
+		if err := n.Send(context.Background(), m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := []string{h.hdrs[0].Get("Priority"), h.hdrs[1].Get("Priority")}; got[0] != "default" || got[1] != "urgent" {
+		t.Errorf("ntfy priorities %q, want default then urgent", got)
+	}
+}
