@@ -58,7 +58,7 @@ func (n Ntfy) Send(ctx context.Context, m Message) error {
 	if m.Counts != nil && m.Total >= 100 {
 		h["Priority"] = "high"
 	}
-	// A critical file or host change, or an audit that did not run, is
+	// A critical event (a file or host change, a finding), or an audit that did not run, is
 	// worth waking for.
 	for _, e := range m.Events {
 		if e.Severity == "critical" || (e.Kind == event.AuditResult && e.Err != "") {
