@@ -176,9 +176,8 @@ baseline = %q
 		v, _ := chromedp.Run(bctx, chromedp.Evaluate[bool](`document.body.dataset.live === "open"`))
 		return v
 	})
-	// The stream opens a moment before the daemon's subscription is in
-	// place: a change in that moment is not followed, so change the file
-	// again if no row came.
+	// The stream opens once the daemon follows; the file is changed again
+	// if no row came (a write the watcher coalesced or missed).
 	for i := 0; ; i++ {
 		if err := os.WriteFile(hostile, []byte(fmt.Sprintf("b%d\n", i)), 0o600); err != nil {
 			t.Fatal(err)

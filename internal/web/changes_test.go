@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -236,5 +237,71 @@ func TestOverviewChanges(t *testing.T) {
 	body := get(t, h, c, "/").Body.String()
 	if !strings.Contains(body, `<a href="/changes?severity=high">3</a>`) || !strings.Contains(body, `<a href="/changes">5 in all</a>`) {
 		t.Errorf("the overview's changes card:\n%s", body)
+	}
+}
+
+// readyBackend follows only once released, and then sends one event.
+type readyBackend struct {
+	*fakeBackend
+	release chan struct{}
+}
+
+func (b readyBackend) FollowReady(ctx context.Context, _ control.EventsRequest, ready func(), send func(control.Event) error) error {
+	select {
+	case <-b.release:
+	case <-ctx.Done():
+		return nil
+	}
+	ready()
+	send(control.Event{Event: event.Event{Kind: event.HostChange, Path: "/etc/cron.d/x", Rule: "cron", Severity: "high", Reason: "new"}})
+	<-ctx.Done()
+	return nil
+}
+
+// The live stream answers only once the backend follows, so the page's
+// "open" means no event can slip past.
+func TestStreamOpensWhenFollowing(t *testing.T) {
+	be := readyBackend{fakeBackend: &fakeBackend{}, release: make(chan struct{})}
+	s, err := New(Config{Listen: "127.0.0.1:9191"}, be)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(s.Handler())
+	defer srv.Close()
+	c, _ := loggedIn(t, s, s.Handler())
+	req, _ := http.NewRequest("GET", srv.URL+"/events/stream?kind=host-change", nil)
+	req.AddCookie(c)
+	got := make(chan *http.Response, 1)
+	go func() {
+		r, err := srv.Client().Do(req)
+		if err != nil {
+			t.Error(err)
+			close(got)
+			return
+		}
+		got <- r
+	}()
+	select {
+	case r := <-got:
+		t.Fatalf("the stream answered %v before the backend followed", r.Status)
+	case <-time.After(200 * time.Millisecond):
+	}
+	close(be.release)
+	r := <-got
+	if r == nil {
+		return
+	}
+	defer r.Body.Close()
+	buf := make([]byte, 4096)
+	var text string
+	for !strings.Contains(text, "/etc/cron.d/x") {
+		n, err := r.Body.Read(buf)
+		if err != nil {
+			t.Fatalf("reading the stream: %v (so far %q)", err, text)
+		}
+		text += string(buf[:n])
+	}
+	if r.StatusCode != 200 || r.Header.Get("Content-Type") != "text/event-stream" || !strings.Contains(text, "event: host-change") {
+		t.Errorf("stream %d %q: %q", r.StatusCode, r.Header.Get("Content-Type"), text)
 	}
 }
