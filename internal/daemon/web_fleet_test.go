@@ -55,7 +55,9 @@ node = "web-7"
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- daemon.Run(ctx, daemon.Options{Load: load, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}) }()
+	go func() {
+		done <- daemon.Run(ctx, daemon.Options{Load: load, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	}()
 	t.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil {
