@@ -14,9 +14,12 @@ import (
 	"maps"
 	"net/netip"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/rampart-ids/rampart/internal/event"
 )
@@ -58,15 +61,33 @@ const (
 	maxTop     = 10
 	maxCounted = 10000
 	maxSingles = 1000
+	// maxEvidence bounds the evidence lines written per change or audit.
+	maxEvidence = 10
 )
 
 // Config configures an Alert.
 type Config struct {
 	Name   string
 	Sender Sender
-	// Kinds selects the events that alert; Jails, when set, their jails.
+	// Kinds selects the events that alert; Jails, when set, their jails
+	// (events that belong to no jail — integrity, host and audit events, a
+	// reload — are not filtered by jail).
 	Kinds []event.Kind
 	Jails []string
+	// MinSeverity, when set ("info" … "critical"), keeps only the events
+	// of that severity or above among those that carry one (findings,
+	// integrity and host changes, audit results); events without a
+	// severity (bans, unbans…) pass.
+	MinSeverity string
+	// AuditBelow and AuditDrop select audit results: when either is set,
+	// a result alerts only when its score is below AuditBelow, or fell by
+	// AuditDrop points or more since the previous result; an audit that
+	// did not run always alerts.
+	AuditBelow, AuditDrop int
+	// PreviousScore, when set, gives the score of the newest audit result
+	// before a time, for the first result the alert sees (the daemon reads
+	// its history, so that a drop is seen across a restart).
+	PreviousScore func(before time.Time) (int, bool)
 	// Digest gathers events this long into one message; 0 sends each alone.
 	Digest time.Duration
 	Host   string
@@ -90,6 +111,10 @@ type Alert struct {
 	mu      sync.Mutex
 	pending digest
 	singles []event.Event
+	// last is the score of the last audit result offered; known says
+	// whether there was one.
+	last  int
+	known bool
 }
 
 // digest is a window's events, summarised as they come.
@@ -118,12 +143,62 @@ func New(cfg Config) *Alert {
 // Name returns the alert's name.
 func (a *Alert) Name() string { return a.cfg.Name }
 
-// Wants reports whether e is an event the alert carries.
+// Wants reports whether e is an event the alert carries by its kind, jail
+// and severity (an audit result's score is judged by Offer, which knows
+// the previous one).
 func (a *Alert) Wants(e event.Event) bool {
 	if !slices.Contains(a.cfg.Kinds, e.Kind) {
 		return false
 	}
-	return len(a.cfg.Jails) == 0 || slices.Contains(a.cfg.Jails, e.Jail)
+	if len(a.cfg.Jails) > 0 && e.Jail != "" && !slices.Contains(a.cfg.Jails, e.Jail) {
+		return false
+	}
+	// An audit result is judged by its score (AuditBelow, AuditDrop), not
+	// its severity.
+	return e.Kind == event.AuditResult || atLeast(e.Severity, a.cfg.MinSeverity)
+}
+
+// severities are the severity names, lowest first.
+var severities = []string{"info", "low", "medium", "high", "critical"}
+
+// atLeast reports whether sev is min or above; an event without a
+// severity, or with one not known, passes.
+func atLeast(sev, min string) bool {
+	m := slices.Index(severities, min)
+	s := slices.Index(severities, sev)
+	return m < 0 || s < 0 || s >= m
+}
+
+// auditAlerts reports whether an audit result alerts, given the previous
+// score, and says why in the event's Reason. Called with a.mu held; it
+// records the score as the last one.
+func (a *Alert) auditAlerts(e *event.Event) bool {
+	if !a.known && a.cfg.PreviousScore != nil {
+		a.last, a.known = a.cfg.PreviousScore(e.Time)
+	}
+	prev, known := a.last, a.known
+	if e.Err != "" {
+		return true // the audit did not run: no score to remember
+	}
+	a.last, a.known = e.Score, true
+	below, drop := a.cfg.AuditBelow, a.cfg.AuditDrop
+	var why []string
+	if known {
+		why = append(why, fmt.Sprintf("score %d, was %d", e.Score, prev))
+	} else {
+		why = append(why, fmt.Sprintf("score %d", e.Score))
+	}
+	fire := below == 0 && drop == 0
+	if below > 0 && e.Score < below {
+		fire = true
+		why = append(why, fmt.Sprintf("below %d", below))
+	}
+	if drop > 0 && known && prev-e.Score >= drop {
+		fire = true
+		why = append(why, fmt.Sprintf("dropped %d points", prev-e.Score))
+	}
+	e.Reason = strings.Join(why, ", ")
+	return fire
 }
 
 // Offer adds the events the alert carries to the current window. It never
@@ -132,6 +207,9 @@ func (a *Alert) Offer(evs []event.Event) {
 	dropped := 0
 	a.mu.Lock()
 	for _, e := range evs {
+		if e.Kind == event.AuditResult && slices.Contains(a.cfg.Kinds, e.Kind) && !a.auditAlerts(&e) {
+			continue
+		}
 		if !a.Wants(e) {
 			continue
 		}
@@ -286,6 +364,17 @@ func (a *Alert) message(d digest) Message {
 	b.WriteString("\nEvents:\n")
 	for _, e := range d.listed {
 		fmt.Fprintf(&b, "  %s %s\n", e.Time.UTC().Format(time.RFC3339), oneLine(e))
+		switch e.Kind {
+		case event.IntegrityChange, event.HostChange, event.AuditResult:
+			// What changed, the process, the failing checks.
+			for i, l := range e.Evidence {
+				if i == maxEvidence {
+					fmt.Fprintf(&b, "      … and %d more\n", len(e.Evidence)-i)
+					break
+				}
+				fmt.Fprintf(&b, "      %s\n", quotePath(l))
+			}
+		}
 	}
 	if d.total > len(d.listed) {
 		fmt.Fprintf(&b, "  … and %d more\n", d.total-len(d.listed))
@@ -319,6 +408,27 @@ func summary(counts map[string]int) string {
 
 // oneLine describes one event.
 func oneLine(e event.Event) string {
+	switch e.Kind {
+	case event.IntegrityChange, event.HostChange:
+		s := fmt.Sprintf("%s %s %s: %s", e.Kind, e.Rule, quotePath(e.Path), e.Reason)
+		if e.Severity != "" {
+			s += " (" + e.Severity + ")"
+		}
+		return s
+	case event.AuditResult:
+		if e.Err != "" {
+			return "audit-result: the audit did not run: " + e.Err
+		}
+		s := fmt.Sprintf("audit-result: %d failing check%s", e.Count, plural(e.Count))
+		if e.Reason != "" {
+			s += " (" + e.Reason + ")"
+		} else {
+			s += fmt.Sprintf(" (score %d)", e.Score)
+		}
+		return s
+	case event.PolicyApplied:
+		return fmt.Sprintf("policy: baseline %s (%d rules)", e.Reason, e.Count)
+	}
 	s := e.Kind.String()
 	if e.Prefix.IsValid() {
 		s += " " + prefixText(e.Prefix)
@@ -343,4 +453,21 @@ func prefixText(p netip.Prefix) string {
 		return p.Addr().String()
 	}
 	return p.String()
+}
+
+// quotePath writes a path as it can be read, and safely in a mail's
+// subject: quoted with escapes when it holds anything that does not print
+// (a newline would otherwise start a header of its own).
+func quotePath(p string) string {
+	if utf8.ValidString(p) && !strings.ContainsFunc(p, func(r rune) bool { return !unicode.IsGraphic(r) }) {
+		return p
+	}
+	return strconv.QuoteToGraphic(p)
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
 }

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/rampart-ids/rampart/internal/event"
 	"github.com/wneessen/go-mail"
 )
 
@@ -56,6 +57,14 @@ func (n Ntfy) Send(ctx context.Context, m Message) error {
 	h := map[string]string{"Title": m.Subject, "Tags": "shield", "Priority": "default"}
 	if m.Counts != nil && m.Total >= 100 {
 		h["Priority"] = "high"
+	}
+	// A critical event (a file or host change, a finding), or an audit that did not run, is
+	// worth waking for.
+	for _, e := range m.Events {
+		if e.Severity == "critical" || (e.Kind == event.AuditResult && e.Err != "") {
+			h["Priority"] = "urgent"
+			break
+		}
 	}
 	if m.Link != "" {
 		h["Click"] = m.Link

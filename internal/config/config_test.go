@@ -421,7 +421,7 @@ func TestAlertErrors(t *testing.T) {
 		"[alerts.a]\ntype = \"webhok\"\nurl = \"http://x\"\n":                     `x.toml:2: alerts.a.type: "webhok" is not allowed (use webhook, slack, ntfy, email)`,
 		"[alerts.a]\ntype = \"email\"\nsmtp = \"m:25\"\n":                         `x.toml:1: alerts.a: an email alert needs smtp (host:port), from and to`,
 		"[alerts.a]\ntype = \"ntfy\"\nurl = \"ftp://x\"\n":                        `x.toml:3: alerts.a.url: "ftp://x" is not an http:// or https:// URL`,
-		"[alerts.a]\ntype = \"slack\"\nurl = \"https://x\"\nkinds = [\"bans\"]\n": `x.toml:4: alerts.a.kinds: unknown kind "bans" (want finding, ban, unban, expiry, reload, source-error)`,
+		"[alerts.a]\ntype = \"slack\"\nurl = \"https://x\"\nkinds = [\"bans\"]\n": `x.toml:4: alerts.a.kinds: unknown kind "bans" (want finding, ban, unban, expiry, reload, source-error, integrity-change, host-change, audit-result, policy, firewall-restored)`,
 	} {
 		_, err := LoadBytes("x.toml", []byte(src), Options{})
 		if err == nil || !strings.Contains(err.Error(), want) {

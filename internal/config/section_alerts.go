@@ -24,6 +24,12 @@ type Alert struct {
 	// Digest is how long events are gathered into one message; 0 sends each
 	// event alone.
 	Digest time.Duration
+	// MinSeverity, when set, keeps only events of that severity or above
+	// among those that carry one.
+	MinSeverity string
+	// AuditBelow and AuditDrop (0: off) select the audit results that
+	// alert: a score below AuditBelow, or a drop of AuditDrop points.
+	AuditBelow, AuditDrop int
 	// SMTP settings of email alerts.
 	SMTP         string // host:port
 	From         string
@@ -88,7 +94,8 @@ func (alertsSection) show(c *Config) any {
 }
 
 // alertKinds are the event kinds an alert may carry.
-var alertKinds = []string{"finding", "ban", "unban", "expiry", "reload", "source-error"}
+var alertKinds = []string{"finding", "ban", "unban", "expiry", "reload", "source-error",
+	"integrity-change", "host-change", "audit-result", "policy", "firewall-restored"}
 
 // alertKeys declares the keys of [alerts.NAME].
 func alertKeys() []key[Alert] {
@@ -136,7 +143,7 @@ func alertKeys() []key[Alert] {
 		},
 		{
 			name: "jails", typ: "list", defDoc: "every jail",
-			doc:    "only events of these jails",
+			doc:    "only events of these jails (events that belong to no jail — integrity, host and audit events, reloads — are not filtered by jail)",
 			decode: func(d *decoder, n *node, v *Alert) { v.Jails, _ = d.list(n, false) },
 			show:   func(v *Alert) any { return nonNil(v.Jails) }, omitEmpty: true,
 		},
@@ -152,6 +159,34 @@ func alertKeys() []key[Alert] {
 				v.Digest = t
 			},
 			show: func(v *Alert) any { return FormatDuration(v.Digest) },
+		},
+		{
+			name: "min_severity", typ: "string", defDoc: "every severity",
+			doc: "only events of this severity or above (`info`, `low`, `medium`, `high`, `critical`) among those that carry one: findings, integrity and host changes; events without a severity (bans, unbans, reloads…) pass, audit results are judged by `audit_below` and `audit_drop`",
+			decode: func(d *decoder, n *node, v *Alert) {
+				v.MinSeverity, _ = d.oneOf(n, "info", "low", "medium", "high", "critical")
+			},
+			show: func(v *Alert) any { return v.MinSeverity }, omitEmpty: true,
+		},
+		{
+			name: "audit_below", typ: "integer", def: int64(0),
+			doc: "with kind `audit-result`: an audit alerts when its score (0–100) is below this; `0` is off. With neither this nor `audit_drop` every audit result alerts; an audit that did not run always does",
+			decode: func(d *decoder, n *node, v *Alert) {
+				if i, ok := d.integer(n, 0, 100); ok {
+					v.AuditBelow = int(i)
+				}
+			},
+			show: func(v *Alert) any { return int64(v.AuditBelow) },
+		},
+		{
+			name: "audit_drop", typ: "integer", def: int64(0),
+			doc: "with kind `audit-result`: an audit alerts when its score fell by this many points or more since the previous result (the history's last one at start); `0` is off",
+			decode: func(d *decoder, n *node, v *Alert) {
+				if i, ok := d.integer(n, 0, 100); ok {
+					v.AuditDrop = int(i)
+				}
+			},
+			show: func(v *Alert) any { return int64(v.AuditDrop) },
 		},
 		{
 			name: "smtp", typ: "string", defDoc: "-",

@@ -6,10 +6,12 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/rampart-ids/rampart/internal/alert"
 	"github.com/rampart-ids/rampart/internal/config"
 	"github.com/rampart-ids/rampart/internal/event"
+	"github.com/rampart-ids/rampart/internal/store"
 )
 
 // buildAlerts makes the configured alerts; a password file that cannot be
@@ -54,10 +56,15 @@ func (d *Daemon) buildAlerts(cfgs []config.Alert, web config.Web) ([]*alert.Aler
 			}
 		}
 		am := d.met.Alert(c.Name)
-		out = append(out, alert.New(alert.Config{
+		ac := alert.Config{
 			Name: c.Name, Sender: s, Kinds: kinds, Jails: c.Jails, Digest: c.Digest, Host: host, Link: link, Log: d.log,
 			OnSent: am.Sent, OnFailed: am.Failed, OnDropped: am.Dropped,
-		}))
+			MinSeverity: c.MinSeverity, AuditBelow: c.AuditBelow, AuditDrop: c.AuditDrop,
+		}
+		if slices.Contains(kinds, event.AuditResult) {
+			ac.PreviousScore = d.auditScoreBefore
+		}
+		out = append(out, alert.New(ac))
 	}
 	return out, nil
 }
@@ -110,4 +117,26 @@ func (d *Daemon) swapAlerts(as []*alert.Alert, kinds []event.Kind, fatal chan<- 
 	d.alerts, d.alertStage = as, startStage("alerts", alertComponents(as), fatal)
 	d.mu.Unlock()
 	old.stop()
+}
+
+// auditScoreBefore is the score of the newest audit result in the
+// history before t that has one (an audit that did not run has none), so
+// that a score drop is seen across a restart.
+func (d *Daemon) auditScoreBefore(t time.Time) (int, bool) {
+	if d.store == nil {
+		return 0, false
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	evs, err := d.store.Events(ctx, store.EventQuery{Kinds: []string{event.AuditResult.String()}, Until: t, Limit: 20})
+	if err != nil {
+		d.log.Warn("alerts: the previous audit score is not known; a score drop is judged from the next audit on", "err", err)
+		return 0, false
+	}
+	for i := len(evs) - 1; i >= 0; i-- {
+		if evs[i].Err == "" {
+			return evs[i].Score, true
+		}
+	}
+	return 0, false
 }

@@ -87,3 +87,30 @@ func (d *Daemon) WebLogin(context.Context) (control.WebLoginReply, error) {
 	url, exp := srv.LoginURL()
 	return control.WebLoginReply{URL: url, Expires: exp.Truncate(time.Second)}, nil
 }
+
+// FleetStatus is the fleet page's read (control.ErrNotFound when [fleet]
+// is off).
+func (r webRole) FleetStatus(ctx context.Context) (control.FleetStatus, error) {
+	return r.d.FleetStatus(ctx)
+}
+
+// FollowReady is Follow that calls ready once subscribed, so that the
+// dashboard's live stream opens only when no event can slip past it.
+func (r webRole) FollowReady(ctx context.Context, req control.EventsRequest, ready func(), send func(control.Event) error) error {
+	sub := r.d.bus.Subscribe("follow", followLimit)
+	defer sub.Close()
+	ready()
+	for {
+		evs, err := sub.Next(ctx)
+		if err != nil {
+			return nil
+		}
+		for _, e := range evs {
+			if req.Matches(e) {
+				if err := send(control.Event{Event: e}); err != nil {
+					return err
+				}
+			}
+		}
+	}
+}

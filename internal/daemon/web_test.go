@@ -67,9 +67,15 @@ func seedStore(t *testing.T, path string, now time.Time, seedEvents int) {
 	for i := range seedEvents {
 		a := netip.AddrFrom4([4]byte{198, 18 + byte(i>>16&1), byte(i >> 8), byte(i % 251)})
 		e := event.Event{Time: now.Add(-time.Duration(int64(week) / int64(seedEvents) * int64(i))), Jail: "sshd", Prefix: netip.PrefixFrom(a, 32)}
-		if i%10 == 0 {
+		switch {
+		case i%10 == 0:
 			e.Kind, e.Origin, e.Until, e.Count = event.BanAdded, "jail sshd", e.Time.Add(10*time.Minute), 1
-		} else {
+		case i%1000 == 5: // one in a thousand a file change (the changes page)
+			e = event.Event{Kind: event.IntegrityChange, Time: e.Time, Rule: "fim", Source: "fim schedule", Path: fmt.Sprintf("/etc/app/%d.conf", i),
+				Reason: "content", Severity: []string{"info", "medium", "high", "critical"}[i/1000%4], Evidence: []string{"content changed"}}
+		case i == 7:
+			e = event.Event{Kind: event.AuditResult, Time: e.Time, Rule: "audit", Score: 44, Count: 1, Severity: "medium", Evidence: []string{"ssh.permit-root-login (high): root may log in"}}
+		default:
 			e.Kind, e.Rule, e.Source = event.Finding, "sshd", "/var/log/auth.log"
 			e.Evidence = []string{fmt.Sprintf("%s host sshd[%d]: Failed password for root from %s port %d ssh2", e.Time.Format(time.RFC3339), 1000+i%9000, a, 40000+i%20000)}
 		}
@@ -276,7 +282,7 @@ listen = %q
 	if r, err := http.Get(login.URL); err != nil || r.StatusCode != http.StatusUnauthorized {
 		t.Errorf("a used login token = %v, %v; want 401", r, err)
 	}
-	for _, p := range []string{"/events", "/ip/198.18.0.7", "/bans"} {
+	for _, p := range []string{"/events", "/ip/198.18.0.7", "/changes", "/changes?severity=critical", "/fleet", "/bans"} {
 		step("open "+p, chromedp.Navigate(base+p), chromedp.WaitVisible(chromedp.CSS(`main h1`)))
 		fcp := eval(paint)
 		timing, _ := chromedp.Run(bctx, chromedp.Evaluate[string](`(() => { const n = performance.getEntriesByType("navigation")[0];
@@ -378,7 +384,7 @@ listen = %q
 		}
 	}
 	// The server's part of each page, without the browser: three fetches.
-	for _, p := range []string{"/", "/bans", "/bans?sort=prefix&page=100", "/events", "/events?kind=finding&jail=sshd", "/ip/198.18.0.7"} {
+	for _, p := range []string{"/", "/bans", "/bans?sort=prefix&page=100", "/events", "/events?kind=finding&jail=sshd", "/ip/198.18.0.7", "/changes", "/changes?severity=critical", "/fleet"} {
 		var took []string
 		for range 3 {
 			start := time.Now()

@@ -115,7 +115,8 @@ func eventArgs(e event.Event) ([]any, error) {
 		d.Evidence = e.Evidence
 	}
 	detail := ""
-	if d.Evidence != nil || !d.Until.IsZero() || d.Count != 0 || d.Reason != "" || d.Latency != 0 || d.Adds != 0 || d.Removes != 0 || d.Took != 0 || d.Err != "" {
+	if d.Evidence != nil || !d.Until.IsZero() || d.Count != 0 || d.Reason != "" || d.Latency != 0 || d.Adds != 0 || d.Removes != 0 || d.Took != 0 || d.Err != "" ||
+		d.Path != "" || d.Score != 0 {
 		b, err := json.Marshal(d)
 		if err != nil {
 			return nil, fmt.Errorf("store: add events: %w", err)

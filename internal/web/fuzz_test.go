@@ -4,9 +4,12 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // FuzzBansQuery: any query of the bans page is refused with an error or
@@ -119,6 +122,59 @@ func FuzzUnbanTarget(f *testing.F) {
 		}
 		if !p.IsValid() || p != p.Masked() || p.Addr().Is4In6() || p.Addr().Zone() != "" {
 			t.Fatalf("parseTarget(%q) = %v", s, p)
+		}
+	})
+}
+
+// FuzzChangesQuery: any query of the changes page is refused with an error
+// or read into a query that writes back to itself.
+func FuzzChangesQuery(f *testing.F) {
+	for _, s := range []string{"", "kind=integrity", "kind=host&severity=high&limit=5", "severity=urgent", "kind=", "limit=1001",
+		"severity=info&severity=low", "kind=integrity%00", "limit=-1"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		q, err := url.ParseQuery(raw)
+		if err != nil {
+			return
+		}
+		cq, err := parseChangesQuery(q)
+		if err != nil {
+			if err.Error() == "" {
+				t.Fatal("an empty error")
+			}
+			return
+		}
+		if _, ok := changeKinds[cq.Kind]; !ok || cq.Limit < 1 || cq.Limit > maxEvents || !atLeast("critical", cq.Severity) {
+			t.Fatalf("parseChangesQuery(%q) = %+v: out of range", raw, cq)
+		}
+		q2, err := url.ParseQuery(cq.values())
+		if err != nil {
+			t.Fatal(err)
+		}
+		cq2, err := parseChangesQuery(q2)
+		if err != nil || cq2 != cq {
+			t.Fatalf("parseChangesQuery(%q) = %+v, written back %q reads %+v, %v", raw, cq, cq.values(), cq2, err)
+		}
+	})
+}
+
+// FuzzDisplayPath: any path is shown as printable UTF-8 that reads back
+// to the path (as it is, or quoted).
+func FuzzDisplayPath(f *testing.F) {
+	for _, s := range []string{"/etc/passwd", "/tmp/a\nb", "/tmp/\x1b[31m", "/tmp/\xff", "/tmp/a b", "\"quoted\"", "/tmp/\u202etxt.exe"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, p string) {
+		d := displayPath(p)
+		if !utf8.ValidString(d) || strings.ContainsFunc(d, func(r rune) bool { return !unicode.IsGraphic(r) }) {
+			t.Fatalf("displayPath(%q) = %q: not printable", p, d)
+		}
+		if d != p {
+			back, err := strconv.Unquote(d)
+			if err != nil || back != p {
+				t.Fatalf("displayPath(%q) = %q, which unquotes to %q, %v", p, d, back, err)
+			}
 		}
 	})
 }

@@ -18,7 +18,7 @@ import (
 )
 
 // pageNames are the pages; each is templates/NAME.html over layout.html.
-var pageNames = []string{"overview", "bans", "why", "events", "error"}
+var pageNames = []string{"overview", "bans", "why", "events", "changes", "fleet", "error"}
 
 func parseTemplates() (map[string]*template.Template, error) {
 	funcs := template.FuncMap{
@@ -45,6 +45,8 @@ func parseTemplates() (map[string]*template.Template, error) {
 		},
 		"addr":    func(p netip.Prefix) string { return p.Addr().String() },
 		"summary": eventSummary,
+		"path":    displayPath,
+		"ckind":   changeKindName,
 		"join":    strings.Join,
 		"list":    func(v ...string) []string { return v },
 		"dict": func(kv ...any) (map[string]any, error) {
@@ -325,6 +327,24 @@ func eventSummary(e event.Event) string {
 		b.WriteString("configuration reloaded")
 	case event.SourceError:
 		fmt.Fprintf(&b, "source %s", e.Source)
+	case event.FirewallRestored:
+		fmt.Fprintf(&b, "firewall restored: %d bans put back in %s", e.Count, e.Took)
+		if e.Reason != "" {
+			fmt.Fprintf(&b, " (%s)", e.Reason)
+		}
+	case event.IntegrityChange, event.HostChange:
+		fmt.Fprintf(&b, "%s %s: %s", e.Rule, displayPath(e.Path), e.Reason)
+		if e.Severity != "" {
+			fmt.Fprintf(&b, " (%s)", e.Severity)
+		}
+	case event.AuditResult:
+		if e.Err != "" {
+			b.WriteString("audit did not run")
+		} else {
+			fmt.Fprintf(&b, "audit score %d, %d failing check%s", e.Score, e.Count, plural(e.Count))
+		}
+	case event.PolicyApplied:
+		fmt.Fprintf(&b, "baseline policy %s (%d rules)", e.Reason, e.Count)
 	}
 	if e.Err != "" {
 		fmt.Fprintf(&b, ": %s", e.Err)

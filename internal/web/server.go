@@ -35,6 +35,9 @@ type Reader interface {
 	Events(ctx context.Context, req control.EventsRequest) ([]control.Event, error)
 	Follow(ctx context.Context, req control.EventsRequest, send func(control.Event) error) error
 	Why(ctx context.Context, addr netip.Addr) (control.WhyReply, error)
+	// FleetStatus is the fleet link's state; control.ErrNotFound when the
+	// fleet is not configured.
+	FleetStatus(ctx context.Context) (control.FleetStatus, error)
 }
 
 // Backend is the dashboard's role: read, and lift bans. A
@@ -109,6 +112,8 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /ip/{addr}", s.authed(s.why))
 	mux.HandleFunc("GET /events", s.authed(s.events))
 	mux.HandleFunc("GET /events/stream", s.authed(s.stream))
+	mux.HandleFunc("GET /changes", s.authed(s.changes))
+	mux.HandleFunc("GET /fleet", s.authed(s.fleet))
 	mux.HandleFunc("POST /unban", s.authed(s.unban))
 	mux.HandleFunc("POST /logout", s.authed(s.logout))
 	mux.HandleFunc("/", s.authed(func(w http.ResponseWriter, r *http.Request) {

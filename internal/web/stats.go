@@ -24,6 +24,7 @@ const (
 	statsWindow   = 24 * time.Hour
 	statsBans     = 20000
 	statsFindings = 20000
+	statsChanges  = 5000
 	// statsEvery is how often the day counts are recomputed, in the
 	// background (a page never waits for them), when new events came in;
 	// statsStale is how old they may get without new events (the hours
@@ -42,6 +43,8 @@ type overview struct {
 	Networks []count // banned networks (/24, /48) with the most bans now
 	// Day is nil until the first count is done.
 	Day *dayStats
+	// Audit is the last audit's result; nil when none is stored.
+	Audit *control.Event
 }
 
 // dayStats are the last 24 hours' counts.
@@ -56,6 +59,10 @@ type dayStats struct {
 	Layers   []count
 	Findings int
 	FindCut  bool
+	// Changes are the day's file and host changes (at most statsChanges),
+	// Serious those of severity high or critical.
+	Changes, Serious int
+	ChangesCut       bool
 }
 
 // count is one row of a top list.
@@ -137,6 +144,14 @@ func computeOverview(ctx context.Context, r Reader, day *dayStats) (*overview, e
 	})
 	ov.Networks = top(nets, func(n string) string { return "/bans?q=" + queryEscape(n) })
 	ov.Networks = slices.DeleteFunc(ov.Networks, func(c count) bool { return c.N < 2 })
+	// The last audit: one indexed read (kind, at) of the newest.
+	audits, err := r.Events(ctx, control.EventsRequest{Kinds: []event.Kind{event.AuditResult}, Limit: 1})
+	if err != nil {
+		return nil, err
+	}
+	if len(audits) == 1 {
+		ov.Audit = &audits[0]
+	}
 	return ov, nil
 }
 
@@ -175,6 +190,17 @@ func computeDay(ctx context.Context, r Reader, now time.Time) (*dayStats, error)
 	})
 	day.Rules = top(rules, nil)
 	day.Layers = top(layers, nil)
+
+	changes, err := r.Events(ctx, control.EventsRequest{Since: since, Kinds: changeKinds[""], Limit: statsChanges})
+	if err != nil {
+		return nil, err
+	}
+	day.Changes, day.ChangesCut = len(changes), len(changes) == statsChanges
+	for _, e := range changes {
+		if atLeast(e.Severity, "high") {
+			day.Serious++
+		}
+	}
 	return day, nil
 }
 

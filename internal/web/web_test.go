@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"net/netip"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -25,6 +26,17 @@ type fakeBackend struct {
 	unbans  []control.UnbanRequest
 	events  []control.Event
 	lastReq control.EventsRequest
+	// fleet is the fleet's state; nil answers ErrNotFound (not configured).
+	fleet *control.FleetStatus
+}
+
+func (f *fakeBackend) FleetStatus(context.Context) (control.FleetStatus, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.fleet == nil {
+		return control.FleetStatus{}, control.Errorf(control.ErrNotFound, "the fleet is off ([fleet] enabled = false)")
+	}
+	return *f.fleet, nil
 }
 
 func (f *fakeBackend) Banned(context.Context) ([]control.BannedEntry, error) {
@@ -42,6 +54,11 @@ func (f *fakeBackend) Events(_ context.Context, req control.EventsRequest) ([]co
 		if req.Matches(e.Event) {
 			out = append(out, e)
 		}
+	}
+	// Like the store: oldest first, the newest Limit kept.
+	slices.SortStableFunc(out, func(a, b control.Event) int { return a.Time.Compare(b.Time) })
+	if req.Limit > 0 && len(out) > req.Limit {
+		out = out[len(out)-req.Limit:]
 	}
 	return out, nil
 }

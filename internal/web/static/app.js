@@ -45,9 +45,13 @@
   }
   function listen(query, on) {
     const es = new EventSource("/events/stream" + (query ? "?" + query : ""));
-    for (const k of ["ban", "unban", "expiry", "finding", "firewall-batch", "reload", "source-error"]) {
+    for (const k of ["ban", "unban", "expiry", "finding", "firewall-batch", "reload", "source-error", "firewall-restored",
+      "integrity-change", "host-change", "audit-result", "policy"]) {
       es.addEventListener(k, (m) => on(k, JSON.parse(m.data)));
     }
+    // The page says whether it follows the daemon (tests wait for it).
+    es.addEventListener("open", () => { document.body.dataset.live = "open"; });
+    es.addEventListener("error", () => { document.body.dataset.live = "retrying"; });
     return es;
   }
 
@@ -119,6 +123,36 @@
       const p = e.prefix ? prefixText(e.prefix) : "";
       cell(tr, p, p ? "/ip/" + encodeURIComponent(p.split("/")[0]) : null);
       const what = cell(tr, e.summary || "");
+      for (const line of e.evidence || []) {
+        const pre = document.createElement("pre");
+        pre.textContent = line;
+        what.appendChild(pre);
+      }
+      tbody.insertBefore(tr, tbody.firstChild);
+      while (tbody.rows.length > 1000) tbody.deleteRow(-1);
+    });
+  }
+
+  // The changes table: new file and host changes at the top, those below
+  // the page's severity left out.
+  const changes = document.getElementById("changes");
+  if (changes) {
+    const tbody = changes.tBodies[0];
+    const order = ["info", "low", "medium", "high", "critical"];
+    const min = order.indexOf(changes.dataset.severity);
+    listen(changes.dataset.live, (kind, e) => {
+      if (kind !== "integrity-change" && kind !== "host-change") return;
+      if (min >= 0 && order.indexOf(e.severity || "") < min) return;
+      empty(tbody);
+      const tr = document.createElement("tr");
+      tr.className = "fresh sev-" + (e.severity || "");
+      cell(tr, clock(e.time));
+      cell(tr, kind === "integrity-change" ? "integrity" : "host");
+      cell(tr, e.display_path || "").className = "path";
+      cell(tr, e.rule || "");
+      cell(tr, e.severity || "").className = "sev";
+      cell(tr, e.reason || "");
+      const what = cell(tr, "");
       for (const line of e.evidence || []) {
         const pre = document.createElement("pre");
         pre.textContent = line;
