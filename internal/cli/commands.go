@@ -22,5 +22,6 @@ var commands = []func(*globals) *cobra.Command{
 	newWebCmd,
 	newFleetCmd,
 	newFirewallCmd,
+	newHardenCmd,
 	newGenDocsCmd,
 }

@@ -80,3 +80,33 @@ func TestLoadRejectsPathID(t *testing.T) {
 		t.Fatal("id with a slash accepted")
 	}
 }
+
+func TestRecordsAreRootOnly(t *testing.T) {
+	state := t.TempDir()
+	cs, err := Apply(state, t.TempDir(), []string{"users"}, map[string][]byte{"/etc/shadow": []byte("root:!:1::::::\n")}, 0o640, time.Unix(3, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for p, want := range map[string]os.FileMode{filepath.Join(state, "harden"): 0o700, recordPath(state, cs.ID): 0o600} {
+		if st, err := os.Stat(p); err != nil || st.Mode().Perm() != want {
+			t.Errorf("%s: %v %v, want %v", p, st.Mode().Perm(), err, want)
+		}
+	}
+}
+
+// A file already back in its previous state (a rolled-back port move put it
+// back) is not drift: undo goes through without --force.
+func TestUndoAcceptsFilesAlreadyRestored(t *testing.T) {
+	root, state := t.TempDir(), t.TempDir()
+	p := filepath.Join(root, "etc/ssh/sshd_config")
+	os.MkdirAll(filepath.Dir(p), 0o755)
+	os.WriteFile(p, []byte("Port 22\n"), 0o644)
+	cs, err := Apply(state, root, []string{"ssh"}, map[string][]byte{"/etc/ssh/sshd_config": []byte("Port 2222\n")}, 0o644, time.Unix(4, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(p, []byte("Port 22\n"), 0o644)
+	if err := Undo(state, cs, false); err != nil {
+		t.Fatalf("undo of a file already restored: %v", err)
+	}
+}

@@ -33,6 +33,9 @@ type Options struct {
 	// Watch starts the detached process that rolls back at the deadline
 	// and returns its pid; nil: SpawnWatcher with this executable.
 	Watch func(stateDir, id string) (int, error)
+	// Undo, with Confirm, is put back along with the baseline if the
+	// change is not confirmed (see Undo).
+	Undo *Undo
 }
 
 // GuardError is a baseline refused by the lock-out guard.
@@ -91,10 +94,14 @@ func Apply(ctx context.Context, p *Policy, opt Options) (*Result, error) {
 		if opt.StateDir == "" {
 			return res, errors.New("policy: commit-confirmed apply needs a state directory")
 		}
-		pend := &Pending{ID: newID(), Deadline: time.Now().Add(opt.Confirm).UTC(), Previous: *cur.Policy(), Applied: *p}
+		if err := opt.Undo.check(); err != nil {
+			return res, fmt.Errorf("policy: %w", err)
+		}
+		pend := &Pending{ID: newID(), Deadline: time.Now().Add(opt.Confirm).UTC(), Previous: *cur.Policy(), Applied: *p, Undo: opt.Undo}
 		if old != nil {
 			// Going back means going back to the last confirmed state.
 			pend.Previous = old.Previous
+			pend.Undo = opt.Undo.merge(old.Undo)
 			stopWatcher(old)
 		}
 		if err := writePending(opt.StateDir, pend); err != nil {
@@ -167,7 +174,11 @@ func Rollback(stateDir, id string, k Kernel) (*Pending, error) {
 		return nil, err
 	}
 	if err := k.Apply(&p.Previous); err != nil {
-		return nil, fmt.Errorf("policy: roll back: %w", err)
+		// What else the change moved (sshd's port) goes back anyway.
+		return nil, errors.Join(fmt.Errorf("policy: roll back: %w", err), p.Undo.run())
+	}
+	if err := p.Undo.run(); err != nil {
+		return nil, fmt.Errorf("policy: rolled the baseline back, but undoing the rest failed: %w", err)
 	}
 	if err := writeApplied(stateDir, &p.Previous); err != nil {
 		return nil, err
