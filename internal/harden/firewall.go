@@ -79,6 +79,11 @@ func (f Firewall) Plan(ctx context.Context, env *Env) (*Proposal, error) {
 	if c, ok := host.SSHSession(); ok && !slices.Contains(sshd, c.Port()) {
 		sshd = append(sshd, c.Port())
 	}
+	// A port sshd moves to in the same run (harden ssh firewall --port N)
+	// stays open too, or this apply would close it again.
+	if p := env.Options.Port; p > 0 && !slices.Contains(sshd, uint16(p)) {
+		sshd = append(sshd, uint16(p))
+	}
 	for _, port := range sshd {
 		if ps := fmt.Sprintf("%d/tcp", port); !slices.Contains(allow, ps) {
 			allow = append(allow, ps)
