@@ -109,7 +109,7 @@ func (pc *portscanChain) tick() {
 		pc.last = nil
 		return
 	}
-	want := portscan.Rules{Group: ps.NflogGroup, Rate: ps.LogRate, Ignore: ps.AllIgnored(),
+	want := portscan.Rules{Group: ps.NflogGroup, Rate: ps.LogRate, PerSource: portscan.PerSourceFor(ps.Ports, ps.LogRate), Ignore: ps.AllIgnored(),
 		Open: portscan.OpenPorts(pc.d.Baseline(), "")}.Normal()
 	if st.Holds(want) {
 		pc.failed = ""

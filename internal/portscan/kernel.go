@@ -77,8 +77,22 @@ func (k Kernel) Apply(r Rules) error {
 		}
 		sets[v6] = s
 	}
+	rates := map[bool]*nftables.Set{}
+	if r.PerSource > 0 {
+		for _, v6 := range []bool{false, true} {
+			s := &nftables.Set{Table: table, Name: RateV4, KeyType: nftables.TypeIPAddr, Dynamic: true,
+				HasTimeout: true, Timeout: RateTimeout, Size: RateSize, KeyByteOrder: binaryutil.BigEndian, Comment: Marker}
+			if v6 {
+				s.Name, s.KeyType = RateV6, nftables.TypeIP6Addr
+			}
+			if err := c.AddSet(s, nil); err != nil {
+				return fmt.Errorf("portscan: set %s: %w", s.Name, err)
+			}
+			rates[v6] = s
+		}
+	}
 	c.FlushChain(ch)
-	for _, e := range ruleExprs(r, sets) {
+	for _, e := range ruleExprs(r, sets, rates) {
 		c.AddRule(&nftables.Rule{Table: table, Chain: ch, Exprs: e.exprs, UserData: comment(e.name)})
 	}
 	if err := c.Flush(); err != nil {
@@ -98,13 +112,16 @@ func (k Kernel) Remove() error {
 	if err != nil {
 		return err
 	}
-	if !st.Chain && len(st.sets) == 0 {
+	if !st.Chain && len(st.sets) == 0 && len(st.rates) == 0 {
 		return nil
 	}
 	if st.Chain {
 		c.DelChain(&nftables.Chain{Name: ChainName, Table: table})
 	}
 	for _, s := range st.sets {
+		c.DelSet(s)
+	}
+	for _, s := range st.rates {
 		c.DelSet(s)
 	}
 	if err := c.Flush(); err != nil {
@@ -124,6 +141,7 @@ type State struct {
 	// Logged counts the packets the log rule logged.
 	Logged uint64
 	sets   []*nftables.Set
+	rates  []*nftables.Set
 }
 
 // Holds reports whether the kernel enforces r.
@@ -152,8 +170,11 @@ func read(c *nftables.Conn) (State, error) {
 	}
 	if sets, err := c.GetSets(table); err == nil {
 		for _, s := range sets {
-			if s.Name == SetV4 || s.Name == SetV6 {
+			switch s.Name {
+			case SetV4, SetV6:
 				st.sets = append(st.sets, s)
+			case RateV4, RateV6:
+				st.rates = append(st.rates, s)
 			}
 		}
 	}
@@ -197,8 +218,10 @@ type namedRule struct {
 //	meta nfproto ipv6 ip6 saddr @portscan-ignore-v6 return
 //	meta l4proto != tcp meta l4proto != udp return
 //	meta l4proto tcp th dport 22 return          (one per open port or range)
+//	meta nfproto ipv4 update @portscan-rate-v4 { ip saddr limit rate over P/second burst P packets } return
+//	meta nfproto ipv6 update @portscan-rate-v6 { ip6 saddr limit rate over P/second burst P packets } return
 //	limit rate R/second burst R packets counter log prefix "rampart-portscan" group G snaplen 128
-func ruleExprs(r Rules, sets map[bool]*nftables.Set) []namedRule {
+func ruleExprs(r Rules, sets, rates map[bool]*nftables.Set) []namedRule {
 	ret := &expr.Verdict{Kind: expr.VerdictReturn}
 	lo := make([]byte, unix.IFNAMSIZ)
 	copy(lo, "lo")
@@ -233,6 +256,23 @@ func ruleExprs(r Rules, sets map[bool]*nftables.Set) []namedRule {
 	}})
 	for _, p := range r.Open {
 		out = append(out, namedRule{"open " + p.String(), openExprs(p)})
+	}
+	for _, v6 := range []bool{false, true} {
+		s := rates[v6]
+		if s == nil {
+			continue
+		}
+		fam, off, n := byte(unix.NFPROTO_IPV4), uint32(12), uint32(4)
+		if v6 {
+			fam, off, n = unix.NFPROTO_IPV6, 8, 16
+		}
+		out = append(out, namedRule{"per-source budget " + s.Name, []expr.Any{
+			&expr.Meta{Key: expr.MetaKeyNFPROTO, Register: 1}, &expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: []byte{fam}},
+			&expr.Payload{DestRegister: 1, Base: expr.PayloadBaseNetworkHeader, Offset: off, Len: n},
+			&expr.Dynset{SrcRegKey: 1, SetName: s.Name, SetID: s.ID, Operation: unix.NFT_DYNSET_OP_UPDATE,
+				Exprs: []expr.Any{&expr.Limit{Type: expr.LimitTypePkts, Rate: uint64(r.PerSource), Over: true, Unit: expr.LimitTimeSecond, Burst: uint32(r.PerSource)}}},
+			ret,
+		}})
 	}
 	out = append(out, namedRule{"log " + r.Fingerprint(), []expr.Any{
 		&expr.Limit{Type: expr.LimitTypePkts, Rate: uint64(r.Rate), Unit: expr.LimitTimeSecond, Burst: uint32(r.Rate)},

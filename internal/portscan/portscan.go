@@ -21,6 +21,7 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/rampart-ids/rampart/internal/policy/portspec"
 )
@@ -39,6 +40,15 @@ const (
 	// SetV4 and SetV6 hold the sources never logged (interval sets).
 	SetV4 = "portscan-ignore-v4"
 	SetV6 = "portscan-ignore-v6"
+	// RateV4 and RateV6 are the per-source log budgets (dynamic sets the
+	// kernel fills: one element per source, gone after RateTimeout idle).
+	RateV4 = "portscan-rate-v4"
+	RateV6 = "portscan-rate-v6"
+	// RateTimeout is how long the kernel remembers a source's budget.
+	RateTimeout = time.Minute
+	// RateSize bounds the sources the kernel budgets at once; a source
+	// beyond it is logged within the global budget only.
+	RateSize = 65536
 	// LogPrefix is the log rule's prefix: the source keeps only messages
 	// that carry it.
 	LogPrefix = "rampart-portscan"
@@ -59,6 +69,11 @@ type Rules struct {
 	// Rate is the packets logged per second, from all sources together
 	// (the burst is as large): a flood costs the daemon at most this.
 	Rate int
+	// PerSource, when positive, is the packets logged per second for one
+	// source address (the burst is as large): one source flooding a
+	// closed port cannot spend the global budget alone and hide other
+	// scanners. PerSourceFor gives the daemon's value.
+	PerSource int
 	// Ignore are the sources never logged.
 	Ignore []netip.Prefix
 	// Open are the ports not logged (served ports).
@@ -68,7 +83,7 @@ type Rules struct {
 // Normal returns r with its lists sorted and without duplicates, so that
 // two Rules that log the same packets compare equal.
 func (r Rules) Normal() Rules {
-	out := Rules{Group: r.Group, Rate: r.Rate}
+	out := Rules{Group: r.Group, Rate: r.Rate, PerSource: r.PerSource}
 	for _, p := range r.Ignore {
 		out.Ignore = append(out.Ignore, netip.PrefixFrom(p.Addr().Unmap(), unmappedBits(p)).Masked())
 	}
@@ -111,7 +126,15 @@ func (r Rules) String() string {
 	for _, p := range n.Ignore {
 		ign = append(ign, p.String())
 	}
-	return fmt.Sprintf("group %d rate %d/s open [%s] ignore [%s]", n.Group, n.Rate, strings.Join(open, " "), strings.Join(ign, " "))
+	return fmt.Sprintf("group %d rate %d/s per source %d/s open [%s] ignore [%s]", n.Group, n.Rate, n.PerSource, strings.Join(open, " "), strings.Join(ign, " "))
+}
+
+// PerSourceFor is the per-source budget for a threshold of ports distinct
+// ports: twice the threshold a second (at least 20), so that a scanner's
+// first burst holds the ports that ban it, and the global budget rate
+// takes at least five flooding sources to spend.
+func PerSourceFor(ports, rate int) int {
+	return min(max(2*ports, 20), max(rate/5, 1))
 }
 
 // Fingerprint is a short hash of String: the kernel's log rule carries it,

@@ -36,7 +36,7 @@ func newPair(t *testing.T) pair {
 }
 
 var testRules = portscan.Rules{
-	Group: 4760, Rate: 500,
+	Group: 4760, Rate: 500, PerSource: 40,
 	Ignore: []netip.Prefix{netip.MustParsePrefix("198.51.100.0/24"), netip.MustParsePrefix("2001:db8:5::/48"), netip.MustParsePrefix("203.0.113.7/32")},
 	Open:   []portspec.Spec{{Proto: "tcp", From: 22, To: 22}, {Proto: "udp", From: 5353, To: 5353}, {Proto: "tcp", From: 8000, To: 8010}},
 }
@@ -62,6 +62,9 @@ func TestKernelRendering(t *testing.T) {
 		"tcp dport 8000-8010 return",
 		`limit rate 500/second burst 500 packets counter packets 0 bytes 0 log prefix "rampart-portscan" group 4760 snaplen 128`,
 		"198.51.100.0/24", "203.0.113.7", "2001:db8:5::/48",
+		"update @portscan-rate-v4 { ip saddr limit rate over 40/second burst 40 packets } return",
+		"update @portscan-rate-v6 { ip6 saddr limit rate over 40/second burst 40 packets } return",
+		"flags dynamic,timeout", "timeout 1m", "size 65536",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("nft list table lacks %q:\n%s", want, out)
@@ -114,6 +117,9 @@ func TestKernelRendering(t *testing.T) {
 	}
 	if st, err := k.Read(); err != nil || st.Chain || st.Sets {
 		t.Errorf("after Remove: %+v, %v", st, err)
+	}
+	if out := p.srv.MustExec(t, "nft", "list", "table", "inet", "rampart"); strings.Contains(out, "portscan") {
+		t.Errorf("after Remove, the table still holds the layer's objects:\n%s", out)
 	}
 	if err := k.Remove(); err != nil {
 		t.Errorf("a second Remove: %v", err)
@@ -243,5 +249,48 @@ func TestIgnoredSourceNotLogged(t *testing.T) {
 	time.Sleep(time.Second)
 	if k := c.keys(netip.MustParseAddr("192.0.2.2")); len(k) != 0 {
 		t.Errorf("an ignored source was logged: %v", k)
+	}
+}
+
+// TestFloodDoesNotBlind: one source flooding a closed port spends its own
+// budget, not the global one: a scanner probing at the same time is still
+// logged port by port.
+func TestFloodDoesNotBlind(t *testing.T) {
+	p := newPair(t)
+	if _, err := exec.LookPath("hping3"); err != nil {
+		t.Skip("skipping: hping3 is not installed (apt-get install hping3; scripts/deps.sh)")
+	}
+	p.cli.MustExec(t, "ip", "addr", "add", "192.0.2.3/24", "dev", "eth0")
+	if err := (portscan.Kernel{NetNS: p.srv.Fd()}).Apply(testRules); err != nil {
+		t.Fatal(err)
+	}
+	c := startSource(t, p.srv, testRules.Group)
+	flood := p.cli.Command(context.Background(), "hping3", "-q", "-S", "-p", "3000", "-i", "u50", "-c", "20000", "192.0.2.1")
+	if err := flood.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = flood.Process.Kill(); _ = flood.Wait() })
+	time.Sleep(300 * time.Millisecond) // the flood has spent the global burst by now
+	for port := 4000; port < 4020; port++ {
+		_, _ = p.cli.Exec(context.Background(), "hping3", "-q", "-c", "1", "-S", "-a", "192.0.2.3", "-p", fmt.Sprint(port), "192.0.2.1")
+	}
+	scanner := netip.MustParseAddr("192.0.2.3")
+	waitUntil := time.Now().Add(3 * time.Second)
+	for time.Now().Before(waitUntil) && len(c.keys(scanner)) < 20 {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if got := c.keys(scanner); len(got) < 20 {
+		t.Errorf("during another source's flood, %d of the scanner's 20 probes were logged: %v", len(got), got)
+	}
+	c.mu.Lock()
+	flooded := 0
+	for _, f := range c.fs {
+		if f.Addr == netip.MustParseAddr("192.0.2.2") {
+			flooded++
+		}
+	}
+	c.mu.Unlock()
+	if flooded > 200 {
+		t.Errorf("the flooding source had %d packets logged; its budget is %d/s", flooded, testRules.PerSource)
 	}
 }

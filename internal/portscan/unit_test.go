@@ -23,17 +23,28 @@ func TestRulesNormalAndFingerprint(t *testing.T) {
 	if a.Fingerprint() != b.Fingerprint() {
 		t.Errorf("the same rules in another order differ:\n%s\n%s", a, b)
 	}
-	if want := "group 4760 rate 200/s open [22/tcp 53/udp] ignore [192.0.2.0/24 198.51.100.1/32]"; a.String() != want {
+	if want := "group 4760 rate 200/s per source 0/s open [22/tcp 53/udp] ignore [192.0.2.0/24 198.51.100.1/32]"; a.String() != want {
 		t.Errorf("String = %q, want %q", a.String(), want)
 	}
 	for _, c := range []Rules{
 		{Group: 4761, Rate: 200, Ignore: b.Ignore, Open: b.Open},
 		{Group: 4760, Rate: 201, Ignore: b.Ignore, Open: b.Open},
+		{Group: 4760, Rate: 200, PerSource: 24, Ignore: b.Ignore, Open: b.Open},
 		{Group: 4760, Rate: 200, Ignore: b.Ignore[:1], Open: b.Open},
 		{Group: 4760, Rate: 200, Ignore: b.Ignore, Open: b.Open[:1]},
 	} {
 		if c.Fingerprint() == b.Fingerprint() {
 			t.Errorf("%s and %s share a fingerprint", c, b)
+		}
+	}
+}
+
+func TestPerSourceFor(t *testing.T) {
+	for _, c := range []struct{ ports, rate, want int }{
+		{12, 200, 24}, {2, 200, 20}, {100, 200, 40}, {12, 10, 2}, {500, 100000, 1000},
+	} {
+		if got := PerSourceFor(c.ports, c.rate); got != c.want {
+			t.Errorf("PerSourceFor(%d, %d) = %d, want %d", c.ports, c.rate, got, c.want)
 		}
 	}
 }
