@@ -32,7 +32,11 @@ type scanLab struct {
 var portscanConf = fmt.Sprintf("[portscan]\nenabled = true\nports = 12\nwithin = \"10s\"\nbantime = \"1h\"\nignore = [%q]\n",
 	attackerAddr(30, false).String())
 
-func newScanLab(t *testing.T) *scanLab {
+func newScanLab(t *testing.T) *scanLab { return newScanLabWith(t, "", "tcp dport 8080 return", "udp dport 5353 return") }
+
+// newScanLabWith starts the lab with extra configuration and waits until
+// the chain holds every rule of want.
+func newScanLabWith(t *testing.T, extra string, want ...string) *scanLab {
 	t.Helper()
 	netns.SkipUnlessRoot(t)
 	for _, b := range []string{"nmap", "socat", "nft"} {
@@ -50,12 +54,28 @@ func newScanLab(t *testing.T) *scanLab {
 	}
 	var sock string
 	l.cfg, sock = writeConfig(t, l.dir, "keep")
+	if extra != "" {
+		f, err := os.OpenFile(l.cfg, os.O_APPEND|os.O_WRONLY, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = f.WriteString(extra)
+		f.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
 	l.writePortscan(t, portscanConf)
 	l.d = startDaemon(t, t, l.server, sock, "--config", l.cfg)
 	// The chain is in force once it names the open ports.
 	if !waitFor(10*time.Second, func() bool {
 		out, err := l.server.Exec(context.Background(), "nft", "list", "chain", "inet", "rampart", "portscan")
-		return err == nil && strings.Contains(out, "tcp dport 8080 return") && strings.Contains(out, "udp dport 5353 return")
+		for _, w := range want {
+			if !strings.Contains(out, w) {
+				return false
+			}
+		}
+		return err == nil
 	}) {
 		out, _ := l.server.Exec(context.Background(), "nft", "list", "ruleset")
 		t.Fatalf("the port-scan chain does not list the listening ports:\n%s\ndaemon:\n%s", out, indent(l.d.p.out.String()))
@@ -287,5 +307,34 @@ func TestPortscanReload(t *testing.T) {
 	}
 	if m, err := kernelSet(l.server, "ban-manual-v4"); err != nil || !m[single(src)] {
 		t.Errorf("the ban made before the reload is not enforced: ban-manual-v4 %v %v", m, err)
+	}
+}
+
+// TestPortscanWithBaseline: with [baseline] enforced, the open ports are
+// the baseline's (a port the baseline allows but nothing serves is open; a
+// listening port it does not allow is closed), FIN probes that conntrack
+// finds invalid are still seen before the baseline drops them, and the
+// good client keeps its allowed ports.
+func TestPortscanWithBaseline(t *testing.T) {
+	l := newScanLabWith(t, "[baseline]\nenabled = true\nallow = [\"22/tcp\", \"8080/tcp\", \"9100/tcp\", \"5353/udp\"]\n",
+		"tcp dport 22 return", "tcp dport 8080 return", "tcp dport 9100 return", "udp dport 5353 return")
+	startProc(t, "socat 9999", l.server.Command(context.Background(), "socat", "TCP6-LISTEN:9999,fork,reuseaddr,ipv6only=0", "SYSTEM:echo pong"))
+	time.Sleep(1500 * time.Millisecond) // a listening-socket refresh, which must not open 9999
+	out, err := l.server.Exec(context.Background(), "nft", "list", "chain", "inet", "rampart", "portscan")
+	if err != nil || strings.Contains(out, "9999") {
+		t.Errorf("with a baseline, the chain follows listening sockets: %v\n%s", err, out)
+	}
+	src := attackerAddr(25, false)
+	start := time.Now()
+	stop := l.nmap(t, src, serverV4, "-sF", "--top-ports", "200")
+	ok := waitFor(5*time.Second, func() bool { return l.kernelBanned(src) })
+	nm := stop()
+	if !ok {
+		t.Fatalf("FIN scan under the baseline: not banned within 5 s\nnmap:\n%s\ndaemon:\n%s", indent(nm), indent(l.d.p.out.String()))
+	}
+	t.Logf("FIN scan under the baseline banned %v after its start", time.Since(start).Round(time.Millisecond))
+	l.goodClientReaches(t)
+	if canConnect(l.client, netip.Addr{}, netip.AddrPortFrom(serverV4c, 9999), time.Second) {
+		t.Error("the baseline let the good client reach 9999, which it does not allow")
 	}
 }
