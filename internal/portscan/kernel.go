@@ -213,6 +213,7 @@ type namedRule struct {
 // ruleExprs renders the chain:
 //
 //	iifname "lo" return
+//	meta pkttype != host return
 //	ct state established,related return
 //	meta nfproto ipv4 ip saddr @portscan-ignore-v4 return
 //	meta nfproto ipv6 ip6 saddr @portscan-ignore-v6 return
@@ -227,6 +228,10 @@ func ruleExprs(r Rules, sets, rates map[bool]*nftables.Set) []namedRule {
 	copy(lo, "lo")
 	out := []namedRule{
 		{"loopback", []expr.Any{&expr.Meta{Key: expr.MetaKeyIIFNAME, Register: 1}, &expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: lo}, ret}},
+		// Broadcast and multicast (mDNS, SSDP, NetBIOS, DHCP) are a LAN's
+		// chatter, not probes of this host.
+		{"not unicast", []expr.Any{&expr.Meta{Key: expr.MetaKeyPKTTYPE, Register: 1},
+			&expr.Cmp{Op: expr.CmpOpNeq, Register: 1, Data: []byte{unix.PACKET_HOST}}, ret}},
 		{"established", []expr.Any{
 			&expr.Ct{Register: 1, Key: expr.CtKeySTATE},
 			&expr.Bitwise{SourceRegister: 1, DestRegister: 1, Len: 4,

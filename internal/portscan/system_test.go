@@ -53,6 +53,7 @@ func TestKernelRendering(t *testing.T) {
 	for _, want := range []string{
 		"type filter hook input priority filter - 5; policy accept;",
 		`iifname "lo" return`,
+		"meta pkttype != host return",
 		"ct state established,related return",
 		"ip saddr @portscan-ignore-v4 return",
 		"ip6 saddr @portscan-ignore-v6 return",
