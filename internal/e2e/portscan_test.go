@@ -241,9 +241,9 @@ func (l *scanLab) goodClientReaches(t *testing.T) {
 // TestPortscanUnderThreshold: a source that tries 11 closed ports (one
 // fewer than ports), or one closed port many times, is never banned; an
 // ignored source scanning 200 ports is never banned; an unban works on a
-// scanner's ban and lets it in again.
+// scanner's ban and lets it in again, and its next scan is banned longer.
 func TestPortscanUnderThreshold(t *testing.T) {
-	l := newScanLab(t)
+	l := newScanLabWith(t, "[defaults]\nincrement = { enabled = true }\n", "tcp dport 8080 return", "udp dport 5353 return")
 	few, again, ignored := attackerAddr(10, false), attackerAddr(11, true), attackerAddr(30, false)
 	l.nmapRun(t, few, serverV4, "-sS", "-p", "1-11")
 	// One closed port tried 30 times (connect attempts, new source ports).
@@ -275,6 +275,18 @@ func TestPortscanUnderThreshold(t *testing.T) {
 	}
 	if !canConnect(l.attacker, few, netip.AddrPortFrom(serverV4, 8080), 2*time.Second) {
 		t.Errorf("%s cannot connect after its unban", few)
+	}
+	// A repeat scanner is banned longer (bantime.increment). The jail drops
+	// findings stamped at or before the second of the address's last ban
+	// (log lines read again): scan again in a later second.
+	time.Sleep(1100 * time.Millisecond)
+	l.nmapRun(t, few, serverV4, "-sS", "-p", "100-120")
+	if !waitFor(3*time.Second, func() bool { return l.kernelBanned(few) }) {
+		t.Fatalf("the second scan of %s was not banned", few)
+	}
+	b := l.bans(t)[single(few)]
+	if b.Count != 2 || !b.Until.After(time.Now().Add(90*time.Minute)) {
+		t.Errorf("second ban of %s: count %d until %v; want count 2 and a longer ban than 1h", few, b.Count, b.Until)
 	}
 }
 
