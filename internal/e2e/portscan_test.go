@@ -290,10 +290,24 @@ func TestPortscanUnderThreshold(t *testing.T) {
 	}
 }
 
-// TestPortscanReload: a reload applies a changed [portscan] (a lower
-// threshold, a new ignored address) and turning it off removes the chain.
+// TestPortscanReload: the chain comes back after nft flush ruleset; a
+// reload applies a changed [portscan] (a lower threshold) and turning it
+// off removes the chain while its bans stay.
 func TestPortscanReload(t *testing.T) {
 	l := newScanLab(t)
+	// A flushed ruleset loses the chain; the daemon puts it back.
+	l.server.MustExec(t, "nft", "flush", "ruleset")
+	if !waitFor(5*time.Second, func() bool {
+		out, err := l.server.Exec(context.Background(), "nft", "list", "chain", "inet", "rampart", "portscan")
+		return err == nil && strings.Contains(out, "tcp dport 8080 return") && strings.Contains(out, "log prefix")
+	}) {
+		t.Fatalf("the port-scan chain was not restored after nft flush ruleset\n%s", indent(l.d.p.out.String()))
+	}
+	if !waitFor(2*time.Second, func() bool {
+		return strings.Contains(l.d.p.out.String(), "port-scan chain was removed or changed from outside; restored")
+	}) {
+		t.Errorf("the restore was not logged:\n%s", indent(l.d.p.out.String()))
+	}
 	src := attackerAddr(20, false)
 	l.writePortscan(t, strings.Replace(portscanConf, "ports = 12", "ports = 4", 1))
 	if _, err := l.d.cli("reload"); err != nil {
