@@ -10,7 +10,8 @@
 # connect(2) goes, IPv4 at one probe every 10 ms (100 ports/s), IPv6 fast;
 # 150 ms between scans, so that the kernel's shared log budget (log_rate,
 # default 200 packets/s) refills: one scanner at a time is measured.
-# Then it prints the daemon's CPU time (user+sys, from /proc) for the runs.
+# Before them it prints the daemon's CPU time (user+sys, from /proc) over
+# 30 idle seconds; after them, over the three runs.
 # usage: scripts/bench-portscan.sh [N]   (N scans per run, default 200)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -77,6 +78,10 @@ ip netns exec "$srv" nft list chain inet rampart portscan >/dev/null || { cat "$
 # The daemon's process is the child of `ip netns exec`, which execs it.
 cpu() { awk '{print $14 + $15}' "/proc/$pid/stat"; }
 tck=$(getconf CLK_TCK)
+# Idle cost: the chain's upkeep (once a second: /proc/net, one netlink
+# read of the chain and sets) and the rest of the daemon, with no traffic.
+i0=$(cpu); sleep 30; i1=$(cpu)
+echo "idle: daemon CPU (user+sys) over 30 s without traffic: $(( (i1 - i0) * 1000 / tck )) ms"
 c0=$(cpu)
 fail() {
   echo "--- daemon log (tail):"; tail -20 "$tmp/daemon.log"
