@@ -48,6 +48,9 @@ func (portscanSection) decode(d *decoder, t *node, c *Config) {
 	c.Portscan.Increment, c.Portscan.MaxTracked = base.Increment, base.MaxTracked
 	if t != nil {
 		decodeTable(d, t, portscanKeys(), &c.Portscan, nil)
+		if j, ok := c.Jail("portscan"); ok && j.Enabled && c.Portscan.Enabled {
+			d.fail(t, "a jail called \"portscan\" is enabled: [portscan] bans in a jail of that name; rename [jails.portscan]")
+		}
 	}
 }
 
