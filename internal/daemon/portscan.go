@@ -50,7 +50,9 @@ func (d *Daemon) portscanJail(cfg *config.Config, offs *jail.Offenders) (*runJai
 	if err != nil {
 		return nil, fmt.Errorf("[portscan]: %w", err)
 	}
-	src := &portscan.Source{Group: ps.NflogGroup}
+	src := &portscan.Source{Group: ps.NflogGroup, OnError: func(err error) {
+		d.log.Error("port scans: the NFLOG group cannot be read (another program may hold it); retrying", "group", ps.NflogGroup, "err", err, "retry", portscan.RetryEvery)
+	}}
 	return &runJail{cfg: jc, counter: j, ignore: ig, offs: offs, sources: []finding.Source{src},
 		distinct: &decide.Distinct{Window: ps.Within}, origin: origin.Origin{Kind: origin.Kernel, Name: PortscanJail}}, nil
 }

@@ -24,17 +24,39 @@ type Source struct {
 	Now func() time.Time
 	// NetNS, when non-zero, is the network namespace to read in (tests).
 	NetNS int
+	// OnError, optional, is told when the group cannot be read (Run then
+	// retries); without it Run returns the error.
+	OnError func(error)
 }
 
+// RetryEvery is how long Run waits before binding the group again after
+// a failure.
+const RetryEvery = 5 * time.Second
+
 // Run reads until ctx is done. Only one reader per group and network
-// namespace binds it: a second daemon in the same namespace fails here.
+// namespace binds it: while another program holds the group (a second
+// daemon, ulogd), Run tells OnError and tries again every RetryEvery.
 func (s *Source) Run(ctx context.Context, emit func(finding.Finding)) error {
 	r := &nflog.Reader{Group: s.Group, OnBad: s.OnBad, NetNS: s.NetNS}
-	return r.Run(ctx, func(m nflog.Message) {
-		if f, ok := s.Finding(m); ok {
-			emit(f)
+	for {
+		err := r.Run(ctx, func(m nflog.Message) {
+			if f, ok := s.Finding(m); ok {
+				emit(f)
+			}
+		})
+		if ctx.Err() != nil {
+			return nil
 		}
-	})
+		if s.OnError == nil {
+			return err
+		}
+		s.OnError(err)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(RetryEvery):
+		}
+	}
 }
 
 // Finding turns a logged packet into a finding; false for messages of

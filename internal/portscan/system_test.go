@@ -295,3 +295,50 @@ func TestFloodDoesNotBlind(t *testing.T) {
 		t.Errorf("the flooding source had %d packets logged; its budget is %d/s", flooded, testRules.PerSource)
 	}
 }
+
+// TestGroupHeld: while another reader holds the group, Run says so and
+// retries; it reads once the group is free.
+func TestGroupHeld(t *testing.T) {
+	p := newPair(t)
+	if _, err := exec.LookPath("hping3"); err != nil {
+		t.Skip("skipping: hping3 is not installed (apt-get install hping3; scripts/deps.sh)")
+	}
+	if err := (portscan.Kernel{NetNS: p.srv.Fd()}).Apply(testRules); err != nil {
+		t.Fatal(err)
+	}
+	holderCtx, release := context.WithCancel(context.Background())
+	holderDone := make(chan error, 1)
+	go func() {
+		holderDone <- (&portscan.Source{Group: testRules.Group, NetNS: p.srv.Fd()}).Run(holderCtx, func(finding.Finding) {})
+	}()
+	time.Sleep(300 * time.Millisecond)
+	errs := make(chan error, 10)
+	c := &collect{}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		src := &portscan.Source{Group: testRules.Group, NetNS: p.srv.Fd(), OnError: func(err error) { errs <- err }}
+		done <- src.Run(ctx, func(f finding.Finding) { c.mu.Lock(); c.fs = append(c.fs, f); c.mu.Unlock() })
+	}()
+	defer func() { cancel(); <-done }()
+	select {
+	case err := <-errs:
+		t.Logf("while held: %v", err)
+	case <-time.After(3 * time.Second):
+		release()
+		<-holderDone
+		t.Fatal("a second reader of a held group reported no error")
+	}
+	release()
+	if err := <-holderDone; err != nil {
+		t.Fatalf("holder: %v", err)
+	}
+	deadline := time.Now().Add(portscan.RetryEvery + 5*time.Second)
+	for time.Now().Before(deadline) && len(c.keys(netip.MustParseAddr("192.0.2.2"))) == 0 {
+		_, _ = p.cli.Exec(context.Background(), "hping3", "-q", "-c", "1", "-S", "-p", "4444", "192.0.2.1")
+		time.Sleep(200 * time.Millisecond)
+	}
+	if len(c.keys(netip.MustParseAddr("192.0.2.2"))) == 0 {
+		t.Error("after the group was released, the retrying reader read nothing")
+	}
+}
