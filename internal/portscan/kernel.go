@@ -218,6 +218,7 @@ type namedRule struct {
 //	meta nfproto ipv4 ip saddr @portscan-ignore-v4 return
 //	meta nfproto ipv6 ip6 saddr @portscan-ignore-v6 return
 //	meta l4proto != tcp meta l4proto != udp return
+//	tcp flags & (ack | rst) != 0 return
 //	meta l4proto tcp th dport 22 return          (one per open port or range)
 //	meta nfproto ipv4 update @portscan-rate-v4 { ip saddr limit rate over P/second burst P packets } return
 //	meta nfproto ipv6 update @portscan-rate-v6 { ip6 saddr limit rate over P/second burst P packets } return
@@ -257,6 +258,18 @@ func ruleExprs(r Rules, sets, rates map[bool]*nftables.Set) []namedRule {
 		&expr.Meta{Key: expr.MetaKeyL4PROTO, Register: 1},
 		&expr.Cmp{Op: expr.CmpOpNeq, Register: 1, Data: []byte{unix.IPPROTO_TCP}},
 		&expr.Cmp{Op: expr.CmpOpNeq, Register: 1, Data: []byte{unix.IPPROTO_UDP}},
+		ret,
+	}})
+	// A probe has neither ACK nor RST (SYN, FIN, NULL, XMAS); a late
+	// packet of a real connection conntrack no longer knows (to one of
+	// this host's ephemeral ports, after the entry expired) nearly always
+	// has one: not counting those keeps a server this host talks to from
+	// looking like a scanner.
+	out = append(out, namedRule{"not a probe", []expr.Any{
+		&expr.Meta{Key: expr.MetaKeyL4PROTO, Register: 1}, &expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: []byte{unix.IPPROTO_TCP}},
+		&expr.Payload{DestRegister: 1, Base: expr.PayloadBaseTransportHeader, Offset: 13, Len: 1},
+		&expr.Bitwise{SourceRegister: 1, DestRegister: 1, Len: 1, Mask: []byte{0x14}, Xor: []byte{0}},
+		&expr.Cmp{Op: expr.CmpOpNeq, Register: 1, Data: []byte{0}},
 		ret,
 	}})
 	for _, p := range r.Open {

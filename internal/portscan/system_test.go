@@ -58,6 +58,7 @@ func TestKernelRendering(t *testing.T) {
 		"ip saddr @portscan-ignore-v4 return",
 		"ip6 saddr @portscan-ignore-v6 return",
 		"meta l4proto != tcp meta l4proto != udp return",
+		"tcp flags rst,ack return",
 		"tcp dport 22 return",
 		"udp dport 5353 return",
 		"tcp dport 8000-8010 return",
@@ -204,6 +205,11 @@ func TestLoggedProbes(t *testing.T) {
 		args := append([]string{"hping3", "-q", "-c", "1", "-p", port}, flags...)
 		_, _ = p.cli.Exec(context.Background(), append(args, "192.0.2.1")...) // hping3 exits 1 without replies
 	}
+	// ACK and RST packets are not probes (late packets of connections
+	// conntrack forgot): never logged.
+	for port, flags := range map[string][]string{"1007": {"-A"}, "1008": {"-R"}, "1009": {"-S", "-A"}} {
+		_, _ = p.cli.Exec(context.Background(), append(append([]string{"hping3", "-q", "-c", "1", "-p", port}, flags...), "192.0.2.1")...)
+	}
 	// IPv6: a connection attempt to a closed port.
 	_, _ = p.cli.Exec(context.Background(), "socat", "-u", "OPEN:/dev/null", "TCP6:[2001:db8::1]:1006,connect-timeout=1")
 	cli4, cli6 := netip.MustParseAddr("192.0.2.2"), netip.MustParseAddr("2001:db8::2")
@@ -219,6 +225,11 @@ func TestLoggedProbes(t *testing.T) {
 	}
 	if got["tcp/22"] {
 		t.Error("the connection to the open port 22 was logged")
+	}
+	for _, k := range []string{"tcp/1007", "tcp/1008", "tcp/1009"} {
+		if got[k] {
+			t.Errorf("%s (ACK or RST) was logged as a probe", k)
+		}
 	}
 	if !c.keys(cli6)["tcp/1006"] {
 		t.Errorf("the IPv6 probe was not logged: %v", c.keys(cli6))
