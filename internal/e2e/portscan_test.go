@@ -32,7 +32,9 @@ type scanLab struct {
 var portscanConf = fmt.Sprintf("[portscan]\nenabled = true\nports = 12\nwithin = \"10s\"\nbantime = \"1h\"\nignore = [%q]\n",
 	attackerAddr(30, false).String())
 
-func newScanLab(t *testing.T) *scanLab { return newScanLabWith(t, "", "tcp dport 8080 return", "udp dport 5353 return") }
+func newScanLab(t *testing.T) *scanLab {
+	return newScanLabWith(t, "", "tcp dport 8080 return", "udp dport 5353 return")
+}
 
 // newScanLabWith starts the lab with extra configuration and waits until
 // the chain holds every rule of want.
