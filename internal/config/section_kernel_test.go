@@ -48,7 +48,7 @@ func TestPortscanSection(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := c.Portscan
-	if !p.Enabled || p.Ports != 5 || p.Within != 10*time.Second || p.BanTime != time.Hour || p.NflogGroup != 7100 {
+	if !p.Enabled || p.Ports != 5 || p.Within != 10*time.Second || p.BanTime != time.Hour || p.NflogGroup != 4760 {
 		t.Errorf("Portscan = %+v", p)
 	}
 	want := []netip.Prefix{netip.MustParsePrefix("198.51.100.0/24"), netip.MustParsePrefix("192.0.2.10/32")}

@@ -21,8 +21,11 @@ type Portscan struct {
 	Ignore   []netip.Prefix
 	// IgnoreSelf is [defaults] ignoreself.
 	IgnoreSelf bool
-	// NflogGroup is the NFLOG group of the kernel layer (port scans and
-	// [limits]).
+	// Increment and MaxTracked are [defaults]': repeat scanners are
+	// banned longer like any jail's repeat offenders.
+	Increment  Increment
+	MaxTracked int
+	// NflogGroup is the NFLOG group the port-scan chain logs to.
 	NflogGroup uint16
 	// LogRate caps the packets the kernel logs per second, in all.
 	LogRate int
@@ -42,11 +45,11 @@ func (portscanSection) decode(d *decoder, t *node, c *Config) {
 	}
 	c.Portscan.IgnoreIP = append([]netip.Prefix(nil), base.IgnoreIP...)
 	c.Portscan.IgnoreSelf = base.IgnoreSelf
+	c.Portscan.Increment, c.Portscan.MaxTracked = base.Increment, base.MaxTracked
 	if t != nil {
 		decodeTable(d, t, portscanKeys(), &c.Portscan, nil)
-		if c.Portscan.Enabled {
-			// TODO(issue 10): remove when internal/kernel enforces it.
-			d.warn(t, "the daemon does not enforce [portscan] yet (issue 10, parts 2-3 in progress): no port-scan bans are made")
+		if j, ok := c.Jail("portscan"); ok && j.Enabled && c.Portscan.Enabled {
+			d.fail(t, "a jail called \"portscan\" is enabled: [portscan] bans in a jail of that name; rename [jails.portscan]")
 		}
 	}
 }
@@ -161,8 +164,8 @@ func portscanKeys() []key[Portscan] {
 			show: func(v *Portscan) any { return showPrefixes(v.Ignore) },
 		},
 		{
-			name: "nflog_group", typ: "integer", def: int64(7100),
-			doc: "the NFLOG group the kernel logs port scans and `[limits]` bans to (1 … 65535; no other program may read it)",
+			name: "nflog_group", typ: "integer", def: int64(4760),
+			doc: "the NFLOG group the kernel logs packets to closed ports to (1 … 65535; no other program may read it; `[limits]` use their own)",
 			decode: func(d *decoder, n *node, v *Portscan) {
 				if i, ok := d.integer(n, 1, 65535); ok {
 					v.NflogGroup = uint16(i)

@@ -86,6 +86,7 @@ func (d *Daemon) services() []component {
 	out = append(out, d.auditdComponents()...)
 	out = append(out, d.auditComponents()...)
 	out = append(out, d.blocklistComponents()...)
+	out = append(out, d.portscanComponents()...)
 	if addr := cfg.Daemon.MetricsListen; addr != "" {
 		out = append(out, component{"metrics endpoint", func(ctx context.Context) error {
 			d.log.Info("metrics listening", "addr", addr)

@@ -17,6 +17,7 @@ import (
 	"github.com/rampart-ids/rampart/internal/filterload"
 	"github.com/rampart-ids/rampart/internal/finding"
 	"github.com/rampart-ids/rampart/internal/jail"
+	"github.com/rampart-ids/rampart/internal/origin"
 )
 
 // runJail is one configured jail at run time.
@@ -28,6 +29,10 @@ type runJail struct {
 	sources []finding.Source // built before the jail is published (status reads them)
 	ignore  *jail.Ignore
 	offs    *jail.Offenders // ban history of this configuration's jails
+	// distinct and origin, optional, are the decide.Jail's (a kernel
+	// layer's pseudo-jail: [portscan]).
+	distinct *decide.Distinct
+	origin   origin.Origin
 }
 
 // build compiles filters and creates jails for the enabled jails of cfg.
@@ -62,6 +67,11 @@ func (d *Daemon) build(cfg *config.Config, offs *jail.Offenders) (map[string]*ru
 			continue
 		}
 		out[jc.Name] = &runJail{cfg: jc, counter: j, filter: f, ignore: ig, offs: offs}
+	}
+	if pj, err := d.portscanJail(cfg, offs); err != nil {
+		errs = append(errs, err)
+	} else if pj != nil {
+		out[pj.cfg.Name] = pj
 	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
@@ -107,7 +117,7 @@ func ignoreEntries(jc config.Jail) []string {
 func (d *Daemon) prepareSources(cfg *config.Config, jails map[string]*runJail) {
 	for _, rj := range jails {
 		rj.stage = &decide.Jail{Name: rj.cfg.Name, Counter: rj.counter, Offenders: rj.offs, Bans: d.bans,
-			Events: d.bus, OnFinding: d.met.Jail(rj.cfg.Name).Hit, Log: d.log}
+			Events: d.bus, OnFinding: d.met.Jail(rj.cfg.Name).Hit, Log: d.log, Distinct: rj.distinct, Origin: rj.origin}
 		if rj.cfg.UseDNS == "yes" || rj.cfg.UseDNS == "warn" {
 			rj.stage.Resolve = d.dns.Addrs
 		}
@@ -160,6 +170,9 @@ func (d *Daemon) upkeep(ctx context.Context, rj *runJail) {
 			return
 		case now := <-t.C:
 			rj.counter.Sweep(now)
+			if rj.distinct != nil {
+				rj.distinct.Sweep(now)
+			}
 			st := rj.counter.Stats()
 			jm.SetTracked(st.Tracked)
 			n := st.Evictions - evicted

@@ -21,6 +21,9 @@ type Reader struct {
 	Group uint16
 	// OnBad, optional, is told of packets that do not parse.
 	OnBad func(error)
+	// NetNS, when non-zero, is a descriptor of the network namespace to
+	// read in instead of the process's own (tests).
+	NetNS int
 }
 
 // Run binds the group and calls fn for every parsed message until ctx is
@@ -29,6 +32,7 @@ type Reader struct {
 func (r *Reader) Run(ctx context.Context, fn func(Message)) error {
 	nf, err := gonflog.Open(&gonflog.Config{
 		Group:    r.Group,
+		NetNS:    r.NetNS,
 		Copymode: gonflog.CopyPacket,
 		// Headers are all rampart reads.
 		Bufsize: 128,

@@ -51,3 +51,21 @@ func FuzzParseListeners(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParseSockets: /proc/net/udp lines (state 07) never crash the parser,
+// and only sockets in that state come out.
+func FuzzParseSockets(f *testing.F) {
+	f.Add([]byte("   0: 00000000:0035 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 1005 2 0 0\n"), "07")
+	f.Add([]byte("   1: 0100007F:0035 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 1006 2 0 0\n"), "0A")
+	f.Fuzz(func(t *testing.T, data []byte, state string) {
+		got := ParseSockets(data, state)
+		for _, port := range got {
+			if port == 0 {
+				t.Fatal("port 0")
+			}
+		}
+		if state == "0A" && len(got) != len(ParseListeners(data)) {
+			t.Fatal("ParseListeners is not ParseSockets(data, \"0A\")")
+		}
+	})
+}

@@ -162,12 +162,17 @@ func (h Host) listeningSSHD() []uint16 {
 // ParseListeners reads /proc/net/tcp or tcp6 and returns the sockets in
 // state LISTEN (0A) by inode, with their local port; listeners bound to
 // loopback only are left out. Lines it cannot read are skipped.
-func ParseListeners(data []byte) map[string]uint16 {
+func ParseListeners(data []byte) map[string]uint16 { return ParseSockets(data, "0A") }
+
+// ParseSockets is ParseListeners for sockets in state (two hex digits as
+// /proc/net prints them): "0A" for TCP listeners in /proc/net/tcp{,6},
+// "07" for unconnected (serving) UDP sockets in /proc/net/udp{,6}.
+func ParseSockets(data []byte, state string) map[string]uint16 {
 	out := map[string]uint16{}
 	sc := bufio.NewScanner(bytes.NewReader(data))
 	for sc.Scan() {
 		f := strings.Fields(sc.Text())
-		if len(f) < 10 || f[3] != "0A" {
+		if len(f) < 10 || f[3] != state {
 			continue
 		}
 		hexAddr, hexPort, ok := strings.Cut(f[1], ":")

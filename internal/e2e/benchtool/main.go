@@ -10,6 +10,7 @@
 //	benchtool waitbans -ns NAME -want N [-since UNIXNANO]
 //	benchtool prefill  -db FILE -n 100000 -jail sshd
 //	benchtool gen      -out FILE -n 1000000
+//	benchtool portscan -ns SERVER -atk ATTACKER -dst ADDR -from ADDR -n 200
 //
 // It is a benchmark helper, not part of rampart; it needs root.
 package main
@@ -34,11 +35,12 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: benchtool flood|latency|loaded|waitbans|prefill|gen [flags]")
+		fmt.Fprintln(os.Stderr, "usage: benchtool flood|latency|loaded|waitbans|prefill|gen|portscan [flags]")
 		os.Exit(2)
 	}
 	cmds := map[string]func([]string) error{
 		"flood": flood, "latency": latency, "loaded": loaded, "waitbans": waitBans, "prefill": prefill, "gen": gen,
+		"portscan": portscan,
 	}
 	run, ok := cmds[os.Args[1]]
 	if !ok {
