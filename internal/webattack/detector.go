@@ -431,10 +431,10 @@ func (d *Detector) match(res *Result) {
 // from the next value.
 func (d *Detector) find(r *Rule, f Field, v []byte) []int {
 	if f != FieldArgs || len(r.SkipParams) == 0 {
-		return r.Pattern.FindIndex(v)
+		return r.findIndex(v)
 	}
 	for off := 0; off < len(v); {
-		loc := r.Pattern.FindIndex(v[off:])
+		loc := r.findIndex(v[off:])
 		if loc == nil {
 			return nil
 		}

@@ -1,6 +1,7 @@
 package webattack
 
 import (
+	"bytes"
 	"embed"
 	"fmt"
 	"io/fs"
@@ -135,9 +136,10 @@ type Rule struct {
 	// does not look at in the args field: e.g. OAuth's redirect_uri, a URL
 	// the browser is sent to, not one the server fetches.
 	SkipParams []string
-	Source     string // file:rule-id, for error messages
-	index      int    // bit of Literals in prefilter sets
-	index2     int    // bit of Requires, or -1
+	Source     string      // file:rule-id, for error messages
+	index      int         // bit of Literals in prefilter sets
+	index2     int         // bit of Requires, or -1
+	anchor     *lineAnchor // Pattern tried at line starts only, or nil
 }
 
 type ruleFile struct {
@@ -187,6 +189,11 @@ func LoadFreeText(fsys fs.FS, dir string) (FreeText, error) {
 		data, err := fs.ReadFile(fsys, name)
 		if err != nil {
 			return FreeText{}, err
+		}
+		// A file without the word has no such table (however TOML writes
+		// its name): the rule files need not be compiled a second time.
+		if !bytes.Contains(data, []byte("free_text")) {
+			continue
 		}
 		_, f, err := parseFile(path.Base(name), data)
 		if err != nil {
@@ -366,6 +373,9 @@ func compileRule(category string, s ruleSpec) (*Rule, error) {
 			return nil, fmt.Errorf("pattern: %v", err)
 		}
 		r.Pattern = re
+		if r.Engine == EngineRegex && strings.HasPrefix(s.Pattern, "(?m)") {
+			r.anchor = newLineAnchor(s.Pattern)
+		}
 	}
 	return r, nil
 }
