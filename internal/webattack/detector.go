@@ -318,7 +318,13 @@ func (d *Detector) prepare(r *accesslog.Request) Anomaly {
 		d.val[FieldArgs], a = d.norm.value(d.val[FieldArgs], value, true)
 		an |= a
 		d.args = append(d.args, span{int32(start), int32(len(d.val[FieldArgs]))})
-		d.prose = append(d.prose, 0)
+		// A value that needed an evasion to decode was not typed into a
+		// box by a person: it is never prose.
+		st := int8(0)
+		if a&proseEvasions != 0 {
+			st = -1
+		}
+		d.prose = append(d.prose, st)
 		d.val[FieldQuery] = append(d.val[FieldQuery], d.val[FieldArgs][start:]...)
 		d.val[FieldQuery] = append(d.val[FieldQuery], '\n')
 		d.val[FieldArgs] = append(d.val[FieldArgs], '\n')

@@ -74,6 +74,11 @@ func foldEqual(s string, b []byte) bool {
 	return true
 }
 
+// proseEvasions are the normaliser's signs that no browser sent a value
+// as a person typed it (a browser encodes once, with %XX): a value with
+// one is not judged as prose.
+const proseEvasions = AnomNUL | AnomControl | AnomDoubleEncoded | AnomDeepEncoded | AnomOverlong | AnomUnicodeEscape | AnomEntity
+
 // What makes a value prose. The thresholds are deliberately tight: a quoted
 // snippet has one or two code tokens among words, an injection is mostly
 // code.

