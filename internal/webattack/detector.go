@@ -370,6 +370,8 @@ func (d *Detector) match(res *Result) {
 		d.any[w], d.fired[w] = 0, 0
 	}
 	// The automaton folds case itself, so it reads the fields as they are.
+	// The header caches point at this request's values once scanned.
+	d.uaCache.cur, d.refCache.cur = -1, -1
 	for f := range d.val {
 		c := d.cand[f]
 		for w := range c {
@@ -417,12 +419,21 @@ func (d *Detector) match(res *Result) {
 			if r.index2 >= 0 && d.cand[f][r.index2/64]&(1<<(r.index2%64)) == 0 {
 				continue
 			}
-			v := d.val[f]
-			if r.Fold {
-				v = d.lowerField(f)
+			cache := d.headerCache(f)
+			state, start, end := cache.lookup(r)
+			if state == unknown {
+				v := d.val[f]
+				if r.Fold {
+					v = d.lowerField(f)
+				}
+				loc := d.find(r, f, v)
+				cache.record(r, loc)
+				if state = noMatch; loc != nil {
+					state, start, end = matched, loc[0], loc[1]
+				}
 			}
-			if loc := d.find(r, f, v); loc != nil {
-				d.add(res, r, f, d.val[f][loc[0]:loc[1]], "", d.paramAt(f, loc[0], loc[1]))
+			if state == matched {
+				d.add(res, r, f, d.val[f][start:end], "", d.paramAt(f, start, end))
 				break
 			}
 		}
@@ -430,6 +441,18 @@ func (d *Detector) match(res *Result) {
 			return
 		}
 	}
+}
+
+// headerCache returns field f's cache of pattern results (user agent and
+// referer), or nil.
+func (d *Detector) headerCache(f Field) *headerCache {
+	switch f {
+	case FieldUA:
+		return d.uaCache
+	case FieldReferer:
+		return d.refCache
+	}
+	return nil
 }
 
 // find runs r's pattern on field f's value v. In the args field a match in

