@@ -19,6 +19,7 @@
 # usage: scripts/bench-webattack.sh [cli] [daemon]   (default: both)
 #   RUNS=3  CPU=1  RAMPART=BINARY (measure that build)  LINES=100000
 #   ATTACKS=10 (percent of the lines that are attacks; 0: benign only)
+#   KEEP=1: keep the temporary directory (logs, state databases)
 #   PROFILE=DIR: record `perf record -g` of the daemon's runs into
 #   DIR/daemonN.perf.data (with an unstripped binary DIR/rampart) and print
 #   the top of `perf report`.
@@ -35,7 +36,7 @@ pid=
 cleanup() {
   if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; fi
   ip netns del "$ns" 2>/dev/null || true
-  rm -rf "$tmp"
+  if [ -n "${KEEP:-}" ]; then echo "kept $tmp" >&2; else rm -rf "$tmp"; fi
 }
 trap cleanup EXIT
 if [ -n "${RAMPART:-}" ]; then
