@@ -44,6 +44,8 @@ type webHit struct {
 	Field     string   `json:"field"`
 	Fragment  string   `json:"fragment"`
 	Detail    string   `json:"detail,omitempty"`
+	Param     string   `json:"param,omitempty"` // the query parameter the match is in
+	Prose     bool     `json:"prose,omitempty"` // in a free-text parameter read as prose: counted at most medium
 	Score     int      `json:"score"`
 	SingleHit bool     `json:"single_hit"`
 	Also      []string `json:"also,omitempty"` // other rules that matched
@@ -168,8 +170,9 @@ func runWebTest(g *globals, w *webTestFlags, asJSON, journal bool, args []string
 
 func webHitOf(r *accesslog.Request, n int, res *webattack.Result) webHit {
 	top := res.Top()
-	h := webHit{Line: n, IP: string(r.Addr), Rule: top.Rule.ID, Category: top.Rule.Category, Severity: top.Rule.Severity.String(),
-		Field: top.Field.String(), Fragment: string(top.Fragment), Detail: top.Detail, Score: res.Score, SingleHit: res.SingleHit}
+	h := webHit{Line: n, IP: string(r.Addr), Rule: top.Rule.ID, Category: top.Rule.Category, Severity: top.Severity.String(),
+		Field: top.Field.String(), Fragment: string(top.Fragment), Detail: top.Detail, Param: string(top.Param), Prose: top.Prose,
+		Score: res.Score, SingleHit: res.SingleHit}
 	if ip, err := r.IP(); err == nil {
 		h.IP = ip.String()
 	}

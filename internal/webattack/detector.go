@@ -30,16 +30,44 @@ const maxFragment = 160
 
 // Ruleset is a compiled set of rules, shared read-only by Detectors.
 type Ruleset struct {
-	rules []*Rule
-	regex []*Rule // EngineRegex, in rule order
-	sqli  []*Rule
-	xss   []*Rule
-	pf    *prefilter
+	rules    []*Rule
+	regex    []*Rule // EngineRegex, in rule order
+	sqli     []*Rule
+	xss      []*Rule
+	pf       *prefilter
+	freeText FreeText
 }
 
-// Compile builds a Ruleset from rules (see BuiltinRules).
-func Compile(rules []*Rule) (*Ruleset, error) {
+// Option changes how Compile builds a Ruleset.
+type Option func(*compileOptions)
+
+type compileOptions struct {
+	freeText *FreeText
+}
+
+// WithFreeText sets the free-text parameters (see FreeText) instead of the
+// built-in ones (BuiltinFreeText); the zero FreeText turns the cap off.
+func WithFreeText(ft FreeText) Option {
+	return func(o *compileOptions) { o.freeText = &ft }
+}
+
+// Compile builds a Ruleset from rules (see BuiltinRules), with the
+// built-in free-text parameters unless WithFreeText says otherwise.
+func Compile(rules []*Rule, opts ...Option) (*Ruleset, error) {
+	var o compileOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
 	rs := &Ruleset{rules: rules}
+	if o.freeText != nil {
+		rs.freeText = *o.freeText
+	} else {
+		ft, err := BuiltinFreeText()
+		if err != nil {
+			return nil, err
+		}
+		rs.freeText = ft
+	}
 	groups := make([][]string, len(rules))
 	for i, r := range rules {
 		r.index, r.index2 = i, -1
@@ -75,30 +103,46 @@ func Compile(rules []*Rule) (*Ruleset, error) {
 // Rules returns the compiled rules in order.
 func (rs *Ruleset) Rules() []*Rule { return rs.rules }
 
+// FreeText returns the free-text parameters the Ruleset caps.
+func (rs *Ruleset) FreeText() FreeText { return rs.freeText }
+
 // Match is one rule that fired on a request.
 type Match struct {
 	Rule     *Rule
 	Field    Field
 	Fragment []byte // the decoded text that matched; valid until the next Scan
 	Detail   string // libinjection's fingerprint for SQLi, else empty
+	// Param is the parameter the match is in ("" outside the query).
+	// Valid until the next Scan.
+	Param []byte
+	// Prose: the match is in a free-text parameter whose value reads as
+	// prose, so it counts at most FreeText.MaxSeverity, together with the
+	// request's other such matches.
+	Prose bool
+	// Severity is what the match counts as: its rule's severity, or at
+	// most the free-text cap when it is Prose.
+	Severity Severity
 }
 
 // Result is what Scan found in one request. Reuse one Result across calls:
 // its buffers are kept, so the miss path allocates nothing.
 type Result struct {
 	Score     int
-	Severity  Severity // highest among the matches
+	Severity  Severity // highest among the matches (a Prose match counts as the free-text cap)
 	SingleHit bool     // Score >= SingleHitScore: ban on this request alone
 	Matches   []Match
 	Anomalies Anomaly
 	frag      []byte
+	plain     int // points of the matches that are not Prose
+	prose     int // points of the Prose matches, before the cap
 }
 
 // Top returns the match of highest severity (the first of those), or nil.
+// A Prose match counts as the free-text cap.
 func (r *Result) Top() *Match {
 	var top *Match
 	for i := range r.Matches {
-		if top == nil || r.Matches[i].Rule.Severity > top.Rule.Severity {
+		if top == nil || r.Matches[i].Severity > top.Severity {
 			top = &r.Matches[i]
 		}
 	}
@@ -111,6 +155,7 @@ func (r *Result) reset() {
 		r.frag = make([]byte, 0, MaxMatches*maxFragment)
 	}
 	r.Score, r.Severity, r.SingleHit, r.Anomalies = 0, 0, false, 0
+	r.plain, r.prose = 0, 0
 	r.Matches = r.Matches[:0]
 	r.frag = r.frag[:0]
 }
@@ -136,6 +181,7 @@ type Detector struct {
 	low     [numFieldKinds][]byte // the same, lower case
 	args    []span                // values within val[FieldArgs]
 	names   []span                // their names within val[FieldQuery] (empty: no '=')
+	prose   []int8                // per parameter: 0 not judged yet, 1 prose in a free-text parameter, -1 not
 	cand    [numFieldKinds][]uint64
 	any     []uint64
 	fired   []uint64
@@ -220,6 +266,7 @@ func (d *Detector) prepare(r *accesslog.Request) Anomaly {
 	}
 	d.args = d.args[:0]
 	d.names = d.names[:0]
+	d.prose = d.prose[:0]
 	var an, a Anomaly
 	d.val[FieldMethod] = append(d.val[FieldMethod], r.Method...)
 	d.val[FieldPath], an = d.norm.value(d.val[FieldPath], r.Path, false)
@@ -271,6 +318,13 @@ func (d *Detector) prepare(r *accesslog.Request) Anomaly {
 		d.val[FieldArgs], a = d.norm.value(d.val[FieldArgs], value, true)
 		an |= a
 		d.args = append(d.args, span{int32(start), int32(len(d.val[FieldArgs]))})
+		// A value that needed an evasion to decode was not typed into a
+		// box by a person: it is never prose.
+		st := int8(0)
+		if a&proseEvasions != 0 {
+			st = -1
+		}
+		d.prose = append(d.prose, st)
 		d.val[FieldQuery] = append(d.val[FieldQuery], d.val[FieldArgs][start:]...)
 		d.val[FieldQuery] = append(d.val[FieldQuery], '\n')
 		d.val[FieldArgs] = append(d.val[FieldArgs], '\n')
@@ -316,6 +370,8 @@ func (d *Detector) match(res *Result) {
 		d.any[w], d.fired[w] = 0, 0
 	}
 	// The automaton folds case itself, so it reads the fields as they are.
+	// The header caches point at this request's values once scanned.
+	d.uaCache.cur, d.refCache.cur = -1, -1
 	for f := range d.val {
 		c := d.cand[f]
 		for w := range c {
@@ -363,12 +419,21 @@ func (d *Detector) match(res *Result) {
 			if r.index2 >= 0 && d.cand[f][r.index2/64]&(1<<(r.index2%64)) == 0 {
 				continue
 			}
-			v := d.val[f]
-			if r.Fold {
-				v = d.lowerField(f)
+			cache := d.headerCache(f)
+			state, start, end := cache.lookup(r)
+			if state == unknown {
+				v := d.val[f]
+				if r.Fold {
+					v = d.lowerField(f)
+				}
+				loc := d.find(r, f, v)
+				cache.record(r, loc)
+				if state = noMatch; loc != nil {
+					state, start, end = matched, loc[0], loc[1]
+				}
 			}
-			if loc := d.find(r, f, v); loc != nil {
-				d.add(res, r, f, d.val[f][loc[0]:loc[1]], "")
+			if state == matched {
+				d.add(res, r, f, d.val[f][start:end], "", d.paramAt(f, start, end))
 				break
 			}
 		}
@@ -378,15 +443,27 @@ func (d *Detector) match(res *Result) {
 	}
 }
 
+// headerCache returns field f's cache of pattern results (user agent and
+// referer), or nil.
+func (d *Detector) headerCache(f Field) *headerCache {
+	switch f {
+	case FieldUA:
+		return d.uaCache
+	case FieldReferer:
+		return d.refCache
+	}
+	return nil
+}
+
 // find runs r's pattern on field f's value v. In the args field a match in
 // the value of one of r.SkipParams is passed over, and the search goes on
 // from the next value.
 func (d *Detector) find(r *Rule, f Field, v []byte) []int {
 	if f != FieldArgs || len(r.SkipParams) == 0 {
-		return r.Pattern.FindIndex(v)
+		return r.findIndex(v)
 	}
 	for off := 0; off < len(v); {
-		loc := r.Pattern.FindIndex(v[off:])
+		loc := r.findIndex(v[off:])
 		if loc == nil {
 			return nil
 		}
@@ -408,11 +485,72 @@ func (d *Detector) find(r *Rule, f Field, v []byte) []int {
 func (d *Detector) skipped(r *Rule, s span) bool {
 	name := d.val[FieldQuery][s.start:s.end]
 	for _, p := range r.SkipParams {
-		if len(p) == len(name) && bytes.EqualFold([]byte(p), name) {
+		if foldEqual(p, name) {
 			return true
 		}
 	}
 	return false
+}
+
+// paramAt returns the index of the parameter whose decoded value holds
+// field f's text from start to end, or -1 (another field, or a match
+// across parameters or into a name).
+func (d *Detector) paramAt(f Field, start, end int) int {
+	switch f {
+	case FieldArgs:
+		for i, s := range d.args {
+			if int(s.start) <= start && end <= int(s.end) {
+				return i
+			}
+		}
+	case FieldQuery:
+		// Parameter i's line ends where line i+1's name starts (less the
+		// newline), and its value is the end of the line.
+		q := d.val[FieldQuery]
+		for i, s := range d.args {
+			lineEnd := len(q) - 1
+			if i+1 < len(d.names) {
+				lineEnd = int(d.names[i+1].start) - 1
+			}
+			valStart := lineEnd - int(s.end-s.start)
+			if valStart <= start && end <= lineEnd {
+				return i
+			}
+		}
+	case FieldRawQuery:
+		// The whole query decoded at once: the first value that holds
+		// the matched text, if any does.
+		frag := d.val[FieldRawQuery][start:end]
+		args := d.val[FieldArgs]
+		for i, s := range d.args {
+			if bytes.Contains(args[s.start:s.end], frag) {
+				return i
+			}
+		}
+	}
+	return -1
+}
+
+// paramName is parameter i's decoded name (empty for a part without '=').
+func (d *Detector) paramName(i int) []byte {
+	s := d.names[i]
+	return d.val[FieldQuery][s.start:s.end]
+}
+
+// proseParam reports whether parameter i is a free-text parameter whose
+// value reads as prose (judged once per request).
+func (d *Detector) proseParam(i int) bool {
+	if i < 0 {
+		return false
+	}
+	if d.prose[i] == 0 {
+		d.prose[i] = -1
+		s := d.args[i]
+		if d.rs.freeText.MaxSeverity != 0 && d.rs.freeText.has(d.paramName(i)) && Prose(d.val[FieldArgs][s.start:s.end]) {
+			d.prose[i] = 1
+		}
+	}
+	return d.prose[i] == 1
 }
 
 // worthSQLi is the cheap check before libinjection's SQLi tokenizer (which
@@ -493,7 +631,7 @@ func (d *Detector) libinjection(res *Result) {
 	if len(rs.sqli) == 0 && len(rs.xss) == 0 {
 		return
 	}
-	each := func(f Field, v []byte) {
+	each := func(f Field, v []byte, param int) {
 		if len(v) == 0 || (res.SingleHit && !d.exhaustive) {
 			return
 		}
@@ -501,7 +639,7 @@ func (d *Detector) libinjection(res *Result) {
 			if ok, fp := libinjection.IsSQLi(bstr(v)); ok {
 				for _, r := range rs.sqli {
 					if r.Fields.Has(f) && !d.hasFired(r) && (r.Pattern == nil || r.Pattern.MatchString(fp)) {
-						d.add(res, r, f, injectionPart(v), fp)
+						d.add(res, r, f, injectionPart(v), fp, param)
 					}
 				}
 			}
@@ -509,28 +647,28 @@ func (d *Detector) libinjection(res *Result) {
 		if len(rs.xss) > 0 && worthXSS(v) && libinjection.IsXSS(bstr(v)) {
 			for _, r := range rs.xss {
 				if r.Fields.Has(f) && !d.hasFired(r) {
-					d.add(res, r, f, injectionPart(v), "")
+					d.add(res, r, f, injectionPart(v), "", param)
 				}
 			}
 		}
 	}
 	args := d.val[FieldArgs]
-	for _, s := range d.args {
-		each(FieldArgs, args[s.start:s.end])
+	for i, s := range d.args {
+		each(FieldArgs, args[s.start:s.end], i)
 	}
 	if d.wantsField(FieldPath) {
 		p := d.val[FieldPath]
 		start := 0
 		for i := 0; i <= len(p); i++ {
 			if i == len(p) || p[i] == '/' {
-				each(FieldPath, p[start:i])
+				each(FieldPath, p[start:i], -1)
 				start = i + 1
 			}
 		}
 	}
 	for _, f := range [...]Field{FieldUA, FieldReferer} {
 		if d.wantsField(f) {
-			each(f, d.val[f])
+			each(f, d.val[f], -1)
 		}
 	}
 }
@@ -555,14 +693,25 @@ func (d *Detector) wantsField(f Field) bool { return d.libFields.Has(f) }
 
 func (d *Detector) hasFired(r *Rule) bool { return d.fired[r.index/64]&(1<<(r.index%64)) != 0 }
 
-func (d *Detector) add(res *Result, r *Rule, f Field, frag []byte, detail string) {
+// add records that rule r matched frag in field f, in parameter param
+// (-1: none). Matches in a prose value of a free-text parameter count
+// together at most the free-text cap.
+func (d *Detector) add(res *Result, r *Rule, f Field, frag []byte, detail string, param int) {
 	if d.hasFired(r) {
 		return
 	}
 	d.fired[r.index/64] |= 1 << (r.index % 64)
-	res.Score += r.Severity.Points()
-	if r.Severity > res.Severity {
-		res.Severity = r.Severity
+	prose := d.proseParam(param)
+	sev := r.Severity
+	if prose {
+		res.prose += r.Severity.Points()
+		sev = min(sev, d.rs.freeText.MaxSeverity)
+	} else {
+		res.plain += r.Severity.Points()
+	}
+	res.Score = res.plain + min(res.prose, d.rs.freeText.MaxSeverity.Points())
+	if sev > res.Severity {
+		res.Severity = sev
 	}
 	res.SingleHit = res.Score >= SingleHitScore
 	if len(res.Matches) == MaxMatches {
@@ -573,5 +722,9 @@ func (d *Detector) add(res *Result, r *Rule, f Field, frag []byte, detail string
 	}
 	start := len(res.frag)
 	res.frag = append(res.frag, frag...)
-	res.Matches = append(res.Matches, Match{Rule: r, Field: f, Fragment: res.frag[start:len(res.frag):len(res.frag)], Detail: detail})
+	m := Match{Rule: r, Field: f, Fragment: res.frag[start:len(res.frag):len(res.frag)], Detail: detail, Prose: prose, Severity: sev}
+	if param >= 0 {
+		m.Param = d.paramName(param)
+	}
+	res.Matches = append(res.Matches, m)
 }

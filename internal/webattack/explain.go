@@ -30,6 +30,8 @@ type RuleTrace struct {
 	Matched  bool   `json:"matched"`
 	Field    string `json:"field,omitempty"`
 	Fragment string `json:"fragment,omitempty"`
+	Param    string `json:"param,omitempty"`
+	Prose    bool   `json:"prose,omitempty"`
 	Why      string `json:"why"`
 }
 
@@ -73,7 +75,12 @@ func (d *Detector) Explain(line []byte) Explanation {
 		t := RuleTrace{ID: r.ID, Category: r.Category, Severity: r.Severity.String()}
 		if m, ok := matched[r]; ok {
 			t.Matched, t.Field, t.Fragment = true, m.Field.String(), string(m.Fragment)
+			t.Param, t.Prose = string(m.Param), m.Prose
 			t.Why = fmt.Sprintf("matched in %s (+%d)", m.Field, r.Severity.Points())
+			if m.Prose {
+				t.Why = fmt.Sprintf("matched in %s, in free-text parameter %q whose value reads as prose (+%d; such matches count %d together at most)",
+					m.Field, m.Param, r.Severity.Points(), d.rs.freeText.MaxSeverity.Points())
+			}
 			if m.Detail != "" {
 				t.Why += ", libinjection fingerprint " + m.Detail
 			}

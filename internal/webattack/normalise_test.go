@@ -169,6 +169,7 @@ func FuzzNormalise(f *testing.F) {
 func FuzzScan(f *testing.F) {
 	for _, s := range []string{
 		`192.0.2.1 - - [03/Dec/2026:10:00:00 +0000] "GET /s?q=%3Cscript%3E HTTP/1.1" 200 1 "-" "Mozilla/5.0"`,
+		`192.0.2.1 - - [03/Dec/2026:10:00:00 +0000] "GET /s?q=%3Cscript%3E+defer+async&s=docker+run+-v+$(pwd):/app HTTP/1.1" 200 1 "-" "Mozilla/5.0"`,
 		`192.0.2.1 - - [03/Dec/2026:10:00:00 +0000] "GET /x?f=..%2f..%2fetc%2fpasswd&a=1' or '1'='1 HTTP/1.1" 200 1 "-" "${jndi:ldap://x}"`,
 		`{"request":{"client_ip":"192.0.2.1","uri":"/?q=%u003c","headers":{"User-Agent":["() { :; };"]}},"status":200}`,
 	} {
@@ -191,6 +192,13 @@ func FuzzScan(f *testing.F) {
 		}
 		if hit && res.Top() == nil {
 			t.Fatalf("flagged without a match")
+		}
+		allProse := len(res.Matches) > 0
+		for _, m := range res.Matches {
+			allProse = allProse && m.Prose
+		}
+		if allProse && len(res.Matches) < MaxMatches && res.Score > rs.freeText.MaxSeverity.Points() {
+			t.Fatalf("only prose matches, score %d over the free-text cap", res.Score)
 		}
 		_ = d.Explain(line)
 	})

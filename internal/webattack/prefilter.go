@@ -52,62 +52,60 @@ func buildPrefilter(groups [][]string) (*prefilter, error) {
 		}
 	}
 	p.ncls = next
-	// Trie.
-	type node struct {
-		next  map[uint8]int32
-		rules []int
-	}
-	nodes := []node{{next: map[uint8]int32{}}}
+	// The trie is built in the transition table itself: row s holds s's
+	// children (0: none, since the root is nobody's child). The
+	// breadth-first pass then sets the fail links and fills each row's
+	// missing transitions from its fail state's row, shallower rows first.
+	p.delta = make([]uint16, p.ncls, 4096*p.ncls)
+	rules := [][]int{nil}
 	for ri, g := range groups {
 		for _, l := range g {
-			s := int32(0)
+			s := 0
 			for i := 0; i < len(l); i++ {
-				k := p.cls[l[i]]
-				n, ok := nodes[s].next[k]
-				if !ok {
-					n = int32(len(nodes))
-					nodes = append(nodes, node{next: map[uint8]int32{}})
-					nodes[s].next[k] = n
+				k := int(p.cls[l[i]])
+				child := int(p.delta[s*p.ncls+k])
+				if child == 0 {
+					child = len(rules)
+					if child >= maxStates {
+						return nil, fmt.Errorf("webattack: the rules' literals make more than %d prefilter states: shorten literal lists", maxStates)
+					}
+					rules = append(rules, nil)
+					p.delta = append(p.delta, make([]uint16, p.ncls)...)
+					p.delta[s*p.ncls+k] = uint16(child)
 				}
-				s = n
+				s = child
 			}
-			nodes[s].rules = append(nodes[s].rules, ri)
+			rules[s] = append(rules[s], ri)
 		}
 	}
-	// Breadth-first: fail links, then full transitions and output sets.
-	n := len(nodes)
-	if n > maxStates {
-		return nil, fmt.Errorf("webattack: the rules' literals make %d prefilter states, more than %d: shorten literal lists", n, maxStates)
-	}
-	p.delta = make([]uint16, n*p.ncls)
+	n := len(rules)
 	fail := make([]int32, n)
 	sets := make([][]uint64, n)
-	order := []int32{0}
+	order := make([]int32, 1, n)
 	for q := 0; q < len(order); q++ {
 		s := order[q]
 		set := make([]uint64, p.words)
 		if s != 0 {
 			copy(set, sets[fail[s]])
 		}
-		for _, ri := range nodes[s].rules {
+		for _, ri := range rules[s] {
 			set[ri/64] |= 1 << (ri % 64)
 		}
 		sets[s] = set
+		row := p.delta[int(s)*p.ncls : int(s+1)*p.ncls]
+		f := int(fail[s]) * p.ncls
 		for c := 0; c < p.ncls; c++ {
-			child, ok := nodes[s].next[uint8(c)]
+			child := int32(row[c])
 			if c == 0 {
-				ok = false // class 0 is "in no literal"
+				child = 0 // class 0 is "in no literal"
 			}
-			if ok {
-				if s == 0 {
-					fail[child] = 0
-				} else {
-					fail[child] = int32(p.delta[int(fail[s])*p.ncls+c])
+			if child != 0 {
+				if s != 0 {
+					fail[child] = int32(p.delta[f+c])
 				}
-				p.delta[int(s)*p.ncls+c] = uint16(child)
 				order = append(order, child)
 			} else if s != 0 {
-				p.delta[int(s)*p.ncls+c] = p.delta[int(fail[s])*p.ncls+c]
+				row[c] = p.delta[f+c]
 			}
 		}
 	}

@@ -1,6 +1,7 @@
 package webattack
 
 import (
+	"bytes"
 	"embed"
 	"fmt"
 	"io/fs"
@@ -135,14 +136,16 @@ type Rule struct {
 	// does not look at in the args field: e.g. OAuth's redirect_uri, a URL
 	// the browser is sent to, not one the server fetches.
 	SkipParams []string
-	Source     string // file:rule-id, for error messages
-	index      int    // bit of Literals in prefilter sets
-	index2     int    // bit of Requires, or -1
+	Source     string      // file:rule-id, for error messages
+	index      int         // bit of Literals in prefilter sets
+	index2     int         // bit of Requires, or -1
+	anchor     *lineAnchor // Pattern tried at line starts only, or nil
 }
 
 type ruleFile struct {
-	Category string     `toml:"category"`
-	Rules    []ruleSpec `toml:"rule"`
+	Category string        `toml:"category"`
+	Rules    []ruleSpec    `toml:"rule"`
+	FreeText *freeTextSpec `toml:"free_text"`
 }
 
 type ruleSpec struct {
@@ -167,6 +170,45 @@ var builtinRules embed.FS
 
 // BuiltinRules loads the rule files embedded in the binary.
 func BuiltinRules() ([]*Rule, error) { return LoadRules(builtinRules, "rules") }
+
+// BuiltinFreeText loads the [free_text] table of the embedded rule files
+// (rules/free_text.toml).
+func BuiltinFreeText() (FreeText, error) { return LoadFreeText(builtinRules, "rules") }
+
+// LoadFreeText reads the [free_text] table of the *.toml files in dir of
+// fsys; at most one file may have one. None: the zero FreeText (no cap).
+func LoadFreeText(fsys fs.FS, dir string) (FreeText, error) {
+	names, err := fs.Glob(fsys, path.Join(dir, "*.toml"))
+	if err != nil {
+		return FreeText{}, err
+	}
+	sort.Strings(names)
+	var ft FreeText
+	from := ""
+	for _, name := range names {
+		data, err := fs.ReadFile(fsys, name)
+		if err != nil {
+			return FreeText{}, err
+		}
+		// A file without the word has no such table (however TOML writes
+		// its name): the rule files need not be compiled a second time.
+		if !bytes.Contains(data, []byte("free_text")) {
+			continue
+		}
+		_, f, err := parseFile(path.Base(name), data)
+		if err != nil {
+			return FreeText{}, err
+		}
+		if f == nil {
+			continue
+		}
+		if from != "" {
+			return FreeText{}, fmt.Errorf("%s: [free_text]: already given in %s (keep one)", path.Base(name), from)
+		}
+		ft, from = *f, path.Base(name)
+	}
+	return ft, nil
+}
 
 // LoadRules reads every *.toml file in dir of fsys, sorted by name.
 func LoadRules(fsys fs.FS, dir string) ([]*Rule, error) {
@@ -200,16 +242,34 @@ func LoadRules(fsys fs.FS, dir string) ([]*Rule, error) {
 // ParseRules compiles one rule file. Errors name the file, the rule and
 // the key.
 func ParseRules(name string, data []byte) ([]*Rule, error) {
+	rules, _, err := parseFile(name, data)
+	return rules, err
+}
+
+// parseFile compiles one rule file: its rules, and its [free_text] table
+// if it has one. A file with a [free_text] table needs no rules.
+func parseFile(name string, data []byte) ([]*Rule, *FreeText, error) {
 	var f ruleFile
 	md, err := toml.Decode(string(data), &f)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %v", name, err)
+		return nil, nil, fmt.Errorf("%s: %v", name, err)
 	}
 	if und := md.Undecoded(); len(und) > 0 {
-		return nil, fmt.Errorf("%s: unknown key %q (want category and [[rule]] tables with id, title, severity, fields, engine, literals, literal_product, requires, literal_product_requires, pattern, fold, skip_params, attack, benign)", name, und[0].String())
+		return nil, nil, fmt.Errorf("%s: unknown key %q (want category and [[rule]] tables with id, title, severity, fields, engine, literals, literal_product, requires, literal_product_requires, pattern, fold, skip_params, attack, benign; or a [free_text] table with params, max_severity)", name, und[0].String())
+	}
+	var ft *FreeText
+	if f.FreeText != nil {
+		v, err := compileFreeText(f.FreeText)
+		if err != nil {
+			return nil, nil, fmt.Errorf("%s: [free_text]: %v", name, err)
+		}
+		ft = &v
+		if f.Category == "" && len(f.Rules) == 0 {
+			return nil, ft, nil
+		}
 	}
 	if f.Category == "" {
-		return nil, fmt.Errorf("%s: category: missing (e.g. category = \"sqli\")", name)
+		return nil, nil, fmt.Errorf("%s: category: missing (e.g. category = \"sqli\")", name)
 	}
 	out := make([]*Rule, 0, len(f.Rules))
 	for i, s := range f.Rules {
@@ -219,12 +279,12 @@ func ParseRules(name string, data []byte) ([]*Rule, error) {
 		}
 		r, err := compileRule(f.Category, s)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %v", where, err)
+			return nil, nil, fmt.Errorf("%s: %v", where, err)
 		}
 		r.Source = name + ":" + r.ID
 		out = append(out, r)
 	}
-	return out, nil
+	return out, ft, nil
 }
 
 func compileRule(category string, s ruleSpec) (*Rule, error) {
@@ -313,6 +373,9 @@ func compileRule(category string, s ruleSpec) (*Rule, error) {
 			return nil, fmt.Errorf("pattern: %v", err)
 		}
 		r.Pattern = re
+		if r.Engine == EngineRegex && strings.HasPrefix(s.Pattern, "(?m)") {
+			r.anchor = newLineAnchor(s.Pattern)
+		}
 	}
 	return r, nil
 }
