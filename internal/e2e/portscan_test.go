@@ -51,8 +51,11 @@ func newScanLabWith(t *testing.T, extra string, want ...string) *scanLab {
 		}
 	}
 	l := &scanLab{topology: newTopology(t), dir: t.TempDir()}
+	// The answer waits for the question: with a bare "echo pong" the
+	// child could exit before socat handed it the datagram, and socat
+	// then died of EPIPE without relaying the answer (seen under load).
 	for _, a := range []string{"TCP6-LISTEN:8080,fork,reuseaddr,ipv6only=0", "UDP6-RECVFROM:5353,fork,reuseaddr,ipv6only=0"} {
-		startProc(t, "socat "+a, l.server.Command(context.Background(), "socat", a, "SYSTEM:echo pong"))
+		startProc(t, "socat "+a, l.server.Command(context.Background(), "socat", a, "SYSTEM:read x; echo pong"))
 	}
 	var sock string
 	l.cfg, sock = writeConfig(t, l.dir, "keep")
