@@ -73,7 +73,13 @@ func newLab(t *testing.T) *lab {
 }
 
 func (l *lab) listen(t *testing.T, addr string) {
-	cmd := l.srv.Command(context.Background(), "socat", addr, "SYSTEM:echo pong")
+	answer := "SYSTEM:echo pong"
+	if strings.HasPrefix(addr, "UDP") {
+		// A datagram is handed to the child: answer after reading it, or
+		// the child may exit first and socat die of EPIPE unanswered.
+		answer = "SYSTEM:read x; echo pong"
+	}
+	cmd := l.srv.Command(context.Background(), "socat", addr, answer)
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
