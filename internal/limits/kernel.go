@@ -39,11 +39,16 @@ func (k Kernel) conn() (*nftables.Conn, error) {
 
 // ownSets lists the layer's sets in the kernel (none without the table).
 func ownSets(c *nftables.Conn) (map[string]*nftables.Set, error) {
+	// GetSets does not wrap ENOENT in v0.3.0: look for the table first.
+	ts, err := c.ListTablesOfFamily(nftables.TableFamilyINet)
+	if err != nil && !errors.Is(err, unix.ENOENT) {
+		return nil, fmt.Errorf("limits: list tables: %w", err)
+	}
+	if !slices.ContainsFunc(ts, func(t *nftables.Table) bool { return t.Name == TableName }) {
+		return map[string]*nftables.Set{}, nil
+	}
 	sets, err := c.GetSets(table)
 	if err != nil {
-		if errors.Is(err, unix.ENOENT) {
-			return nil, nil
-		}
 		return nil, fmt.Errorf("limits: list sets: %w", err)
 	}
 	out := map[string]*nftables.Set{}
@@ -212,15 +217,18 @@ func (k Kernel) Bans(ls []Limit) ([]Ban, error) {
 	return out, nil
 }
 
-// Unban deletes p from a limit's ban set (rampart's unban). A limit or
-// element that is not there is no error.
-func (k Kernel) Unban(limit string, p netip.Prefix) error {
+// Unban deletes p from l's ban set (rampart's unban): the element of l's
+// prefix that holds p. A limit or element that is not there is no error.
+func (k Kernel) Unban(l Limit, p netip.Prefix) error {
 	c, err := k.conn()
 	if err != nil {
 		return err
 	}
 	a := p.Masked().Addr().Unmap()
-	name := BanSet(limit, a.Is6())
+	if lp := l.Prefix(a); lp.Bits() < p.Bits() {
+		a = lp.Addr()
+	}
+	name := BanSet(l.Name, a.Is6())
 	have, err := ownSets(c)
 	if err != nil {
 		return err
