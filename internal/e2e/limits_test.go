@@ -196,3 +196,44 @@ func TestLimitDaemon(t *testing.T) {
 		t.Errorf("the kernel's ban made while stopped was not recorded: %v\n%s", l.bans(t), indent(l.d.p.out.String()))
 	}
 }
+
+// TestLimitReload: limits changed, added and removed in the configuration
+// take effect on `rampart reload`.
+func TestLimitReload(t *testing.T) {
+	l := newLimitLab(t)
+	chain := func() string {
+		out, _ := l.srv.Exec(context.Background(), "nft", "list", "table", "inet", "rampart")
+		return out
+	}
+	if s := chain(); !strings.Contains(s, "limit rate over 30/minute") {
+		t.Fatalf("at start:\n%s", s)
+	}
+	base, err := os.ReadFile(l.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	head, _, _ := strings.Cut(string(base), "[limits.api]")
+	write := func(limits string) {
+		t.Helper()
+		if err := os.WriteFile(l.cfg, []byte(head+limits), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if out, err := l.d.cli("reload"); err != nil {
+			t.Fatalf("reload: %v %s", err, out)
+		}
+	}
+	write("[limits.api]\nport = \"9000/tcp\"\nmax_conn = 2\nbantime = \"1h\"\n\n[limits.db]\nport = \"5432/tcp\"\nrate = \"5/second\"\n")
+	s := chain()
+	if !strings.Contains(s, "ct count over 2") || strings.Contains(s, "limit rate over 30/minute") || !strings.Contains(s, "timeout 1h") ||
+		!strings.Contains(s, "tcp dport 5432") || !strings.Contains(s, "limit rate over 5/second") {
+		t.Errorf("after the change:\n%s", s)
+	}
+	l.d.status(t, "limit-db") // fails the test when the pseudo-jail is missing
+	write("")
+	if s := chain(); strings.Contains(s, "limits-input") || strings.Contains(s, "kban-") {
+		t.Errorf("after removing the limits:\n%s", s)
+	}
+	if out, err := l.d.cli("status", "limit-api"); err == nil {
+		t.Errorf("status limit-api after its removal: %s", out)
+	}
+}
