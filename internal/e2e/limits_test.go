@@ -139,6 +139,9 @@ func TestLimitDaemon(t *testing.T) {
 	if !l.kban(t, false)[bad4] {
 		t.Error("the kernel's ban set does not hold the source")
 	}
+	if m, err := kernelSet(l.srv, "ban-limit-api-v4"); err != nil || !m[bad4] {
+		t.Errorf("rampart's own set ban-limit-api-v4 = %v, %v; want %s", m, err, bad4)
+	}
 	if _, ok := l.bans(t)[netip.MustParsePrefix("198.51.100.10/32")]; ok {
 		t.Error("the good client was banned")
 	}
