@@ -40,6 +40,9 @@ const limitRepairEvery = 10 * time.Second
 // (limitSource) register with the layer while the jails stage runs.
 type limitLayer struct {
 	k limits.Kernel
+	// isBanned is the ban manager's IsBanned: a hit for a source banned
+	// already is not handed on.
+	isBanned func(jail string, p netip.Prefix) bool
 
 	mu      sync.Mutex
 	emit    map[string]func(finding.Finding) // per limit, while its jail runs
@@ -215,7 +218,7 @@ func (ll *limitLayer) listen(d *Daemon) func(ctx context.Context) error {
 			case <-t.C:
 			}
 		}
-		err := limits.Listen(ctx, func(h limits.Hit) { ll.hit(d, h) }, func(err error) {
+		err := limits.Listen(ctx, ll.hit, func(err error) {
 			d.log.Debug("limits: unreadable nflog message", "err", err)
 		})
 		if err != nil && ctx.Err() == nil {
@@ -226,7 +229,7 @@ func (ll *limitLayer) listen(d *Daemon) func(ctx context.Context) error {
 }
 
 // hit hands one logged ban to its limit's pseudo-jail.
-func (ll *limitLayer) hit(d *Daemon, h limits.Hit) {
+func (ll *limitLayer) hit(h limits.Hit) {
 	ll.mu.Lock()
 	var lim *limits.Limit
 	for i := range ll.current {
@@ -250,7 +253,7 @@ func (ll *limitLayer) hit(d *Daemon, h limits.Hit) {
 	}
 	ll.seen[p] = now
 	ll.mu.Unlock()
-	if d.bans.IsBanned(limitJailName(h.Limit), p) {
+	if ll.isBanned(limitJailName(h.Limit), p) {
 		return
 	}
 	what := "max_conn"
@@ -347,5 +350,5 @@ func (d *Daemon) newLimitLayer(cfg *config.Config) {
 		}
 		return
 	}
-	d.limits = &limitLayer{emit: map[string]func(finding.Finding){}, seen: map[netip.Prefix]time.Time{}}
+	d.limits = &limitLayer{emit: map[string]func(finding.Finding){}, seen: map[netip.Prefix]time.Time{}, isBanned: d.bans.IsBanned}
 }
