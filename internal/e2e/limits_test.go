@@ -201,7 +201,7 @@ func TestLimitDaemon(t *testing.T) {
 }
 
 // TestLimitReload: limits changed, added and removed in the configuration
-// take effect on `rampart reload`.
+// take effect on `rampart reload`; an `nft flush ruleset` is repaired.
 func TestLimitReload(t *testing.T) {
 	l := newLimitLab(t)
 	chain := func() string {
@@ -232,6 +232,11 @@ func TestLimitReload(t *testing.T) {
 		t.Errorf("after the change:\n%s", s)
 	}
 	l.d.status(t, "limit-db") // fails the test when the pseudo-jail is missing
+	// nft flush ruleset: the daemon applies the limits again (every 10 s).
+	l.srv.MustExec(t, "nft", "flush", "ruleset")
+	if !waitFor(15*time.Second, func() bool { return strings.Contains(chain(), "tcp dport 5432") }) {
+		t.Errorf("limits not restored after nft flush ruleset:\n%s", chain())
+	}
 	write("")
 	if s := chain(); strings.Contains(s, "limits-input") || strings.Contains(s, "kban-") {
 		t.Errorf("after removing the limits:\n%s", s)

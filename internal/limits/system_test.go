@@ -358,3 +358,42 @@ func TestRulesAsNftWritesThem(t *testing.T) {
 		}
 	}
 }
+
+// TestUDPRate: a UDP limit counts new flows (each source port is a new
+// conntrack entry): 40 flows in a second at 10/minute ban the source.
+func TestUDPRate(t *testing.T) {
+	need(t)
+	l := newLab(t)
+	l.listen(t)
+	lim := Limit{Name: "dns", Port: 5353, Protocol: "udp", Rate: 10, Per: time.Minute, BanTime: time.Hour, IPv4Prefix: 32, IPv6Prefix: 64}
+	if err := l.k.Apply([]Limit{lim}); err != nil {
+		t.Fatal(err)
+	}
+	send := func(ns *netns.NS, from, to string, n int) {
+		t.Helper()
+		err := ns.Do(func() error {
+			for range n {
+				c, err := net.DialUDP("udp", &net.UDPAddr{IP: net.ParseIP(from)}, &net.UDPAddr{IP: net.ParseIP(to), Port: 5353})
+				if err != nil {
+					return err
+				}
+				_, err = c.Write([]byte("x"))
+				c.Close()
+				if err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	send(l.good, "198.51.100.10", "198.51.100.1", 5)
+	send(l.bad, "192.0.2.10", "192.0.2.1", 40)
+	waitFor(t, "the kernel's UDP ban", func() bool { return l.banned(t, "dns", false)[bad4] })
+	waitFor(t, "the logged UDP ban", func() bool { h, ok := l.hitFor(bad4); return ok && h.Limit == "dns" })
+	if got := l.banned(t, "dns", false); got[good4] {
+		t.Errorf("the good client's 5 flows were banned: %v", got)
+	}
+}
