@@ -1,8 +1,10 @@
 package limits
 
 import (
+	"context"
 	"net/netip"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -64,4 +66,60 @@ func TestApplyChanges(t *testing.T) {
 	if ok, _ := k.Present(); ok {
 		t.Error("Present after removal")
 	}
+}
+
+// TestOneTransaction: an apply that replaces 10 limits' rules and changes
+// a bantime (a set deleted and created again) is one kernel transaction:
+// `nft monitor` prints exactly one new generation.
+func TestOneTransaction(t *testing.T) {
+	need(t)
+	ns := netns.New(t, "limtx")
+	k := Kernel{NetNS: ns.Fd()}
+	if err := k.Apply(benchLimits(9000)); err != nil {
+		t.Fatal(err)
+	}
+	var out syncBuffer
+	mon := ns.Command(context.Background(), "nft", "monitor")
+	mon.Stdout = &out
+	if err := mon.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = mon.Process.Kill(); _ = mon.Wait() }()
+	time.Sleep(300 * time.Millisecond) // let nft subscribe
+	next := benchLimits(9100)
+	next[0].BanTime = time.Hour
+	if err := k.Apply(next); err != nil {
+		t.Fatal(err)
+	}
+	for end := time.Now().Add(5 * time.Second); time.Now().Before(end) && !strings.Contains(out.String(), "new generation"); {
+		time.Sleep(50 * time.Millisecond)
+	}
+	time.Sleep(300 * time.Millisecond)
+	got := out.String()
+	if n := strings.Count(got, "new generation"); n != 1 {
+		t.Fatalf("apply made %d transactions, want 1:\n%s", n, got)
+	}
+	if n := strings.Count(got, "add rule inet rampart limits-input"); n != 60 {
+		t.Errorf("the transaction added %d rules, want 60", n)
+	}
+	if !strings.Contains(got, "delete set inet rampart kban-svc0-v4") || !strings.Contains(got, "add set inet rampart kban-svc0-v4") {
+		t.Errorf("the changed bantime did not re-create kban-svc0-v4:\n%s", got)
+	}
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
