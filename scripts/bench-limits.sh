@@ -20,7 +20,10 @@
 # bans recorded, and /proc/loadavg (the machine may be shared: say so when
 # recording the figures in docs/PERFORMANCE.md).
 # usage: scripts/bench-limits.sh [count] [ban]   (default: both)
-# env: RATE (10000), SECONDS_RUN (10), SENDERS (20), RAMPART=BINARY
+# env: RATE (10000), SECONDS_RUN (10), SENDERS (20), RAMPART=BINARY;
+#      FLOOD=1: each sender runs `hping3 --flood` for SECONDS_RUN instead
+#      (as fast as it can: on a loaded machine the paced senders fall short
+#      of RATE, the flood does not)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ "$(id -u)" -ne 0 ]; then echo "bench-limits.sh: needs root (network namespaces, nftables)" >&2; exit 1; fi
@@ -104,7 +107,12 @@ TOML
   t0=$(date +%s.%N)
   local hp=()
   for i in $(seq 1 "$senders"); do
-    ip netns exec "$cli" timeout $((secs + 20)) hping3 -q -S -p 9000 -a "198.18.0.$i" -i "u$interval" -c "$count" 198.18.255.254 >/dev/null 2>&1 &
+    if [ -n "${FLOOD:-}" ]; then
+      # As fast as hping3 goes; --flood ignores -c, so timeout bounds it.
+      ip netns exec "$cli" timeout "$secs" hping3 -q -S -p 9000 -a "198.18.0.$i" --flood 198.18.255.254 >/dev/null 2>&1 &
+    else
+      ip netns exec "$cli" timeout $((secs + 20)) hping3 -q -S -p 9000 -a "198.18.0.$i" -i "u$interval" -c "$count" 198.18.255.254 >/dev/null 2>&1 &
+    fi
     hp+=($!)
   done
   for p in "${hp[@]}"; do wait "$p" || true; done
@@ -122,7 +130,8 @@ TOML
   kill "$pid"; wait "$pid" 2>/dev/null || true; pid=
 }
 
-echo "bench-limits: $(date -u +%FT%TZ), $(nproc) cores, target RATE=$rate SYN/s for $secs s from $senders senders"
+if [ -n "${FLOOD:-}" ]; then mode="hping3 --flood"; else mode="target RATE=$rate SYN/s"; fi
+echo "bench-limits: $(date -u +%FT%TZ), $(nproc) cores, $mode for $secs s from $senders senders"
 for ph in $phases; do
   case $ph in
     count) run_phase count "1000000/second" 1000000 ;;
