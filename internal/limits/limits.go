@@ -96,7 +96,8 @@ func (l Limit) bits(v6 bool) int {
 	return l.IPv4Prefix
 }
 
-// Prefix is the network of a the limit counts and bans a in.
+// Prefix is the network l counts and bans a in: a masked to ipv4_prefix
+// or ipv6_prefix.
 func (l Limit) Prefix(a netip.Addr) netip.Prefix {
 	a = a.Unmap().WithZone("")
 	p, _ := a.Prefix(l.bits(a.Is6()))

@@ -3,6 +3,7 @@ package limits
 import (
 	"fmt"
 	"net"
+	"time"
 
 	"github.com/google/nftables"
 	"github.com/google/nftables/binaryutil"
@@ -122,15 +123,16 @@ func nfproto(v6 bool) byte {
 	return unix.NFPROTO_IPV4
 }
 
-func limitUnit(per interface{ Seconds() float64 }) (expr.LimitTime, bool) {
-	switch per.Seconds() {
-	case 1:
+// limitUnit is nft's unit of a rate's period.
+func limitUnit(per time.Duration) (expr.LimitTime, bool) {
+	switch per {
+	case time.Second:
 		return expr.LimitTimeSecond, true
-	case 60:
+	case time.Minute:
 		return expr.LimitTimeMinute, true
-	case 3600:
+	case time.Hour:
 		return expr.LimitTimeHour, true
-	case 86400:
+	case 24 * time.Hour:
 		return expr.LimitTimeDay, true
 	}
 	return 0, false
