@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"net"
 	"net/netip"
 	"os"
@@ -44,6 +45,15 @@ func newLimitLab(t *testing.T) *limitLab {
 	}
 	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
 	cfg, sock := writeConfig(t, l.dir, "keep")
+	text, err := os.ReadFile(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The namespace's own loopback: the metrics of the limit's pseudo-jail.
+	text = []byte(strings.Replace(string(text), "on_stop = \"keep\"\n", "on_stop = \"keep\"\nmetrics_listen = \"127.0.0.1:9464\"\n", 1))
+	if err := os.WriteFile(cfg, text, 0o600); err != nil {
+		t.Fatal(err)
+	}
 	f, err := os.OpenFile(cfg, os.O_APPEND|os.O_WRONLY, 0)
 	if err != nil {
 		t.Fatal(err)
@@ -67,6 +77,31 @@ func (l *limitLab) dial(ns *netns.NS, from, to string) error {
 		}
 		return err
 	})
+}
+
+// metrics returns the daemon's /metrics, fetched inside its namespace.
+func (l *limitLab) metrics(t *testing.T) string {
+	t.Helper()
+	var body []byte
+	// Dialled on the namespace's thread (http.Get would dial on another
+	// goroutine, outside the namespace); the reading is done after.
+	var c net.Conn
+	err := l.srv.Do(func() error {
+		var err error
+		c, err = net.DialTimeout("tcp", "127.0.0.1:9464", 2*time.Second)
+		return err
+	})
+	if err == nil {
+		defer c.Close()
+		_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+		if _, err = io.WriteString(c, "GET /metrics HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n"); err == nil {
+			body, err = io.ReadAll(c)
+		}
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(body)
 }
 
 func (l *limitLab) flood(t *testing.T) {
@@ -150,6 +185,9 @@ func TestLimitDaemon(t *testing.T) {
 	}
 	if err := l.dial(l.bad, "192.0.2.10", "192.0.2.1"); err == nil {
 		t.Error("the banned source still connects")
+	}
+	if m := l.metrics(t); !strings.Contains(m, `rampart_jail_bans_total{jail="limit-api"} 1`) {
+		t.Errorf("metrics have no ban of limit-api:\n%s", m)
 	}
 
 	// Unban: rampart's set and the kernel's.
