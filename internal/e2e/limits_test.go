@@ -39,7 +39,7 @@ func newLimitLab(t *testing.T) *limitLab {
 		[]netip.Prefix{netip.MustParsePrefix("192.0.2.10/24"), netip.MustParsePrefix("2001:db8:1::10/64")},
 		[]netip.Prefix{netip.MustParsePrefix("192.0.2.1/24"), netip.MustParsePrefix("2001:db8:1::1/64")})
 	netns.Link(t, l.good, l.srv, []netip.Prefix{netip.MustParsePrefix("198.51.100.10/24")}, []netip.Prefix{netip.MustParsePrefix("198.51.100.1/24")})
-	cmd := l.srv.Command(context.Background(), "socat", "TCP6-LISTEN:9000,fork,reuseaddr,ipv6only=0", "SYSTEM:echo hello")
+	cmd := l.srv.Command(context.Background(), "socat", "TCP6-LISTEN:9000,fork,reuseaddr,ipv6only=0,backlog=128", "SYSTEM:echo hello")
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}

@@ -49,7 +49,7 @@ func newLab(t *testing.T) *lab {
 		[]netip.Prefix{netip.MustParsePrefix("198.51.100.10/24"), netip.MustParsePrefix("2001:db8:2::10/64")},
 		[]netip.Prefix{netip.MustParsePrefix("198.51.100.1/24"), netip.MustParsePrefix("2001:db8:2::1/64")})
 	l.k = Kernel{NetNS: l.srv.Fd()}
-	cmd := l.srv.Command(context.Background(), "socat", "TCP6-LISTEN:9000,fork,reuseaddr,ipv6only=0", "SYSTEM:sleep 30")
+	cmd := l.srv.Command(context.Background(), "socat", "TCP6-LISTEN:9000,fork,reuseaddr,ipv6only=0,backlog=128", "SYSTEM:sleep 30")
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -104,7 +104,9 @@ func (l *lab) hitFor(p netip.Prefix) (Hit, bool) {
 func (l *lab) dial(ns *netns.NS, from, to string) (net.Conn, error) {
 	var c net.Conn
 	err := ns.Do(func() error {
-		d := net.Dialer{Timeout: 700 * time.Millisecond, LocalAddr: &net.TCPAddr{IP: net.ParseIP(from)}}
+		// Past the first SYN retransmission (1 s): on a loaded machine
+		// socat's fork and exec can be slow to accept.
+		d := net.Dialer{Timeout: 1500 * time.Millisecond, LocalAddr: &net.TCPAddr{IP: net.ParseIP(from)}}
 		var err error
 		c, err = d.Dial("tcp", net.JoinHostPort(to, "9000"))
 		return err
@@ -276,7 +278,9 @@ func TestMaxConn(t *testing.T) {
 		for i := range 8 {
 			conn, err := l.dial(l.bad, c.from, c.to)
 			if err != nil {
-				t.Fatalf("%s: connection %d of max_conn 8: %v", c.from, i+1, err)
+				st, _ := l.srv.Exec(context.Background(), "nft", "list", "table", "inet", TableName)
+				ct, _ := l.srv.Exec(context.Background(), "conntrack", "-L")
+				t.Fatalf("%s: connection %d of max_conn 8: %v\n%s\n%s", c.from, i+1, err, st, ct)
 			}
 			held = append(held, conn)
 		}
