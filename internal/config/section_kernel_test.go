@@ -2,6 +2,7 @@ package config
 
 import (
 	"net/netip"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -33,8 +34,8 @@ func TestLimitsSection(t *testing.T) {
 			}
 			if tc.name == "full" {
 				want := Limit{Name: "api", Port: 9000, Protocol: "tcp", MaxConn: 20, Rate: 30, Per: time.Minute,
-					BanTime: 10 * time.Minute, IPv4Prefix: 32, IPv6Prefix: 64}
-				if len(c.Limits) != 1 || c.Limits[0] != want {
+					BanTime: 10 * time.Minute, IPv4Prefix: 32, IPv6Prefix: 64, Increment: jailDefaults().Increment}
+				if len(c.Limits) != 1 || !reflect.DeepEqual(c.Limits[0], want) {
 					t.Errorf("Limits = %+v, want %+v", c.Limits, want)
 				}
 			}

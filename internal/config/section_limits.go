@@ -28,6 +28,9 @@ type Limit struct {
 	BanTime time.Duration
 	// IPv4Prefix and IPv6Prefix group sources: one count per /IPv6Prefix.
 	IPv4Prefix, IPv6Prefix int
+	// Increment is [defaults] bantime.increment: repeat offenders' bans
+	// (rampart's record, not the kernel's first ban) grow with it.
+	Increment Increment
 }
 
 // limitsSection is [limits]: one [limits.NAME] table per limit.
@@ -57,8 +60,9 @@ func (limitsSection) decode(d *decoder, t *node, c *Config) {
 		if l.MaxConn == 0 && l.Rate == 0 {
 			d.fail(n, "set max_conn (concurrent connections per source) or rate (e.g. \"30/minute\"), or both")
 		}
-		// TODO(issue 10): remove when internal/kernel enforces it.
-		d.warn(n, "the daemon does not enforce [limits] yet (issue 10, parts 2-3 in progress): this limit is not applied")
+		if d.jailBase != nil {
+			l.Increment = d.jailBase.Increment
+		}
 		c.Limits = append(c.Limits, l)
 	}
 	slices.SortFunc(c.Limits, func(a, b Limit) int { return strings.Compare(a.Name, b.Name) })

@@ -87,6 +87,7 @@ func (d *Daemon) services() []component {
 	out = append(out, d.auditComponents()...)
 	out = append(out, d.blocklistComponents()...)
 	out = append(out, d.portscanComponents()...)
+	out = append(out, d.limitComponents()...)
 	if addr := cfg.Daemon.MetricsListen; addr != "" {
 		out = append(out, component{"metrics endpoint", func(ctx context.Context) error {
 			d.log.Info("metrics listening", "addr", addr)

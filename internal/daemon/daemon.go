@@ -94,6 +94,8 @@ type Daemon struct {
 
 	baseline baseline // the baseline policy it enforces (policy.go)
 
+	limits *limitLayer // the [limits] layer (limits.go); nil unless the backend is nftables
+
 	webOnce sync.Once // the web-attack rules, compiled for the first jail that needs them
 	web     *webattack.Ruleset
 	webErr  error
@@ -147,6 +149,7 @@ func Run(ctx context.Context, opts Options) error {
 		return err
 	}
 	d.bans = ban.New(ban.Config{Store: d.store, Firewall: d.fw, Log: log, Events: d.bus, Fallback: ManualJail})
+	d.newLimitLayer(cfg)
 	if d.fleet, err = d.newFleet(cfg.Fleet); err != nil {
 		return &ConfigError{err}
 	}
@@ -170,6 +173,7 @@ func Run(ctx context.Context, opts Options) error {
 	debug.FreeOSMemory()
 	log.Info("firewall ready", "backend", cfg.Daemon.Firewall, "bans", d.bans.ActiveCount(""), "took", time.Since(start).Round(time.Millisecond))
 	d.applyBaseline(ctx, cfg, "start")
+	d.applyLimits(ctx, cfg, "start")
 	d.prepareSources(cfg, jails)
 	d.mu.Lock()
 	d.cfg, d.jails = cfg, jails
@@ -314,6 +318,7 @@ func (d *Daemon) doReload(ctx context.Context, jailStage **stage, fatal chan<- e
 	}
 	*jailStage = startStage("jails", d.jailComponents(jails), fatal)
 	d.applyBaseline(ctx, cfg, "reload")
+	d.applyLimits(ctx, cfg, "reload")
 	if !reflect.DeepEqual(oldAlerts, cfg.Alerts) {
 		d.swapAlerts(alerts, alertKinds(cfg.Alerts), fatal)
 	}

@@ -73,6 +73,7 @@ func (d *Daemon) build(cfg *config.Config, offs *jail.Offenders) (map[string]*ru
 	} else if pj != nil {
 		out[pj.cfg.Name] = pj
 	}
+	errs = append(errs, d.addLimitJails(cfg, offs, out)...)
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}

@@ -48,6 +48,7 @@ func (d *Daemon) builtinSources() []SourceKind {
 		{Name: "log", Sources: d.logSources},
 		{Name: "suricata", Sources: d.eveSources},
 		{Name: "web-attacks", Sources: d.webSources},
+		{Name: "kernel limits", Sources: d.limitSources},
 	}
 }
 
