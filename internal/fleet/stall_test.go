@@ -25,7 +25,7 @@ func TestSilentStall(t *testing.T) {
 	a := startNode(t, urls[0], dir, "a", tweak)
 	b := startNode(t, urls[1], dir, "b", tweak)
 	ctx := context.Background()
-	waitUntil(t, 20*time.Second, "both connected and reading", func() bool {
+	waitUntil(t, 30*time.Second, "both connected and reading", func() bool {
 		sa, sb := a.f.Status(ctx), b.f.Status(ctx)
 		return sa.Connected && sb.Connected && !sa.CatchingUp && !sb.CatchingUp
 	})
@@ -33,7 +33,8 @@ func TestSilentStall(t *testing.T) {
 	for i := 1; i <= 50; i++ {
 		a.ban("sshd", addr(i), until)
 	}
-	waitUntil(t, 10*time.Second, "50 bans on b, both readers at the stream's end", func() bool {
+	// A fresh cluster takes a few seconds to place the replicated stream.
+	waitUntil(t, 45*time.Second, "50 bans on b, both readers at the stream's end", func() bool {
 		sa, sb := a.f.Status(ctx), b.f.Status(ctx)
 		return b.bans.count() == 50 && sa.LastSeq == 50 && sb.LastSeq == 50
 	})
