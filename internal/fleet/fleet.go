@@ -93,6 +93,8 @@ type Fleet struct {
 	// progressAt is when the reader last delivered or seq advanced.
 	grewAt     time.Time
 	progressAt time.Time
+	// streamChecks counts the stream-info requests of the reader's checks.
+	streamChecks atomic.Uint64
 }
 
 type banKey struct {

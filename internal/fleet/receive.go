@@ -203,6 +203,7 @@ const (
 
 // streamAhead reports whether the stream holds messages after seq.
 func (f *Fleet) streamAhead(ctx context.Context, s jetstream.Stream, seq uint64) bool {
+	f.streamChecks.Add(1)
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
 	info, err := s.Info(ctx)
