@@ -99,6 +99,7 @@ func (f *Fleet) consume(ctx context.Context, js jetstream.JetStream) {
 	lastSeen := ^uint64(0)
 	var troubled atomic.Bool
 	var lastCheck time.Time
+	checkFailed := false
 	for {
 		f.mu.Lock()
 		from := f.seq
@@ -159,9 +160,15 @@ func (f *Fleet) consume(ctx context.Context, js jetstream.JetStream) {
 				f.mu.Unlock()
 				since := now.Sub(lastCheck)
 				switch {
-				case f.stalled(now):
+				case f.stalled(now) && (!checkFailed || since >= consumerCheck):
 					lastCheck = now
-					ahead := f.streamAhead(ctx, stream, seq)
+					ahead, err := f.streamAheadErr(ctx, stream, seq)
+					// A stream that did not answer (no leader: a quorum
+					// lost) is asked again every consumerCheck until it
+					// does; the growth stays noted.
+					if checkFailed = err != nil; checkFailed {
+						continue
+					}
 					f.settled()
 					if ahead {
 						f.warnEvery("stall", "fleet: the stream reader stopped while the stream grew; re-creating it", "node", f.cfg.Node, "last_seq", seq)
@@ -201,19 +208,25 @@ const (
 	consumerQuiet = 30 * time.Second
 )
 
-// streamAhead reports whether the stream holds messages after seq.
+// streamAhead reports whether the stream holds messages after seq (false
+// when it does not answer).
 func (f *Fleet) streamAhead(ctx context.Context, s jetstream.Stream, seq uint64) bool {
+	ahead, _ := f.streamAheadErr(ctx, s, seq)
+	return ahead
+}
+
+func (f *Fleet) streamAheadErr(ctx context.Context, s jetstream.Stream, seq uint64) (bool, error) {
 	f.streamChecks.Add(1)
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
 	info, err := s.Info(ctx)
 	if err != nil {
-		return false
+		return false, err
 	}
 	f.mu.Lock()
 	f.streamSeq = max(f.streamSeq, info.State.LastSeq)
 	f.mu.Unlock()
-	return info.State.LastSeq > seq
+	return info.State.LastSeq > seq, nil
 }
 
 // onStored takes a message from the stream.
