@@ -36,8 +36,8 @@ func TestParseFormats(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if res.Format != tc.want || !slices.Equal(res.Prefixes, tc.prefixes) || res.Skipped != tc.skipped {
-				t.Errorf("got %s %v skipped %d %v; want %s %v skipped %d", res.Format, res.Prefixes, res.Skipped, res.Errors, tc.want, tc.prefixes, tc.skipped)
+			if res.Format != tc.want || !slices.Equal(res.Prefixes(), tc.prefixes) || res.Skipped != tc.skipped {
+				t.Errorf("got %s %v skipped %d %v; want %s %v skipped %d", res.Format, res.Prefixes(), res.Skipped, res.Errors, tc.want, tc.prefixes, tc.skipped)
 			}
 			if res.Skipped > 0 && (len(res.Errors) == 0 || res.Errors[0].Line == 0) {
 				t.Errorf("skipped lines without line numbers: %v", res.Errors)
@@ -163,7 +163,7 @@ func FuzzParse(f *testing.F) {
 		if err != nil {
 			return
 		}
-		for _, p := range res.Prefixes {
+		for _, p := range res.Prefixes() {
 			if !p.IsValid() || p != p.Masked() || p.Addr().Zone() != "" {
 				t.Fatalf("bad prefix %v from %q", p, data)
 			}
@@ -171,7 +171,7 @@ func FuzzParse(f *testing.F) {
 				t.Fatalf("%v does not round-trip", p)
 			}
 		}
-		checkMerge(t, res.Prefixes)
+		checkMerge(t, res.Prefixes())
 	})
 }
 

@@ -1,7 +1,6 @@
 package blocklist
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -129,24 +128,65 @@ func (s *Source) Fetch(ctx context.Context) (Fetched, error) {
 	case resp.StatusCode != http.StatusOK:
 		return Fetched{}, fmt.Errorf("blocklist %s: fetch %s: %s (the saved copy stays in force)", s.Name, s.URL, resp.Status)
 	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, MaxBodyBytes+1))
-	if err != nil {
-		return Fetched{}, fmt.Errorf("blocklist %s: fetch %s: %w", s.Name, s.URL, err)
+	// The body is parsed as it arrives and written beside the saved copy
+	// at the same time (never held whole in memory); it replaces the
+	// saved copy only once it parsed.
+	var tmp *os.File
+	var body io.Reader = io.LimitReader(resp.Body, MaxBodyBytes+1)
+	if s.Dir != "" {
+		if err := os.MkdirAll(s.Dir, 0o700); err != nil {
+			return Fetched{}, fmt.Errorf("blocklist %s: keep a copy: %w", s.Name, err)
+		}
+		if tmp, err = os.CreateTemp(s.Dir, ".fetch-*"); err != nil {
+			return Fetched{}, fmt.Errorf("blocklist %s: keep a copy: %w", s.Name, err)
+		}
+		defer func() {
+			if tmp != nil {
+				tmp.Close()
+				os.Remove(tmp.Name())
+			}
+		}()
+		body = io.TeeReader(body, tmp)
 	}
-	if len(body) > MaxBodyBytes {
+	cr := &countReader{r: body}
+	r, err := Parse(cr, s.Format, s.MaxEntries)
+	if err == nil {
+		// What Parse left unread (after a JSON array) still counts.
+		_, err = io.Copy(io.Discard, cr)
+	}
+	if cr.n > MaxBodyBytes {
 		return Fetched{}, fmt.Errorf("blocklist %s: %s is larger than %d MiB; refused (the saved copy stays in force)", s.Name, s.URL, MaxBodyBytes>>20)
 	}
-	r, err := Parse(bytes.NewReader(body), s.Format, s.MaxEntries)
 	if err != nil {
 		return Fetched{}, fmt.Errorf("blocklist %s: %s: %w (the saved copy stays in force)", s.Name, s.URL, err)
 	}
-	if s.Dir != "" {
-		if err := writeAtomic(lp, body); err != nil {
+	if tmp != nil {
+		err := tmp.Sync()
+		if cerr := tmp.Close(); err == nil {
+			err = cerr
+		}
+		if err == nil {
+			err = os.Rename(tmp.Name(), lp)
+		}
+		if err != nil {
 			return Fetched{}, fmt.Errorf("blocklist %s: keep a copy: %w", s.Name, err)
 		}
+		tmp = nil
 		s.saveMeta(mp, meta{URL: s.URL, ETag: resp.Header.Get("ETag"), LastModified: resp.Header.Get("Last-Modified"), Fetched: time.Now()})
 	}
 	return Fetched{Result: r, Changed: true, From: "server"}, nil
+}
+
+// countReader counts the bytes read through it.
+type countReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
 }
 
 func (s *Source) saveMeta(path string, m meta) {

@@ -37,11 +37,11 @@ func TestFetchConditionalAndKeepsGoodCopy(t *testing.T) {
 	s := &Source{Name: "drop", URL: srv.URL, Dir: dir}
 	ctx := context.Background()
 	f, err := s.Fetch(ctx)
-	if err != nil || !f.Changed || f.From != "server" || len(f.Prefixes) != 2 {
+	if err != nil || !f.Changed || f.From != "server" || f.Len() != 2 {
 		t.Fatalf("first fetch: %+v, %v", f, err)
 	}
 	f, err = s.Fetch(ctx)
-	if err != nil || f.Changed || f.From != "cache" || len(f.Prefixes) != 2 || conditional.Load() != 1 {
+	if err != nil || f.Changed || f.From != "cache" || f.Len() != 2 || conditional.Load() != 1 {
 		t.Fatalf("second fetch: %+v, %v (conditional answers %d)", f, err, conditional.Load())
 	}
 	body.Store("[not json")
@@ -53,12 +53,12 @@ func TestFetchConditionalAndKeepsGoodCopy(t *testing.T) {
 		t.Fatal("a 500 was accepted")
 	}
 	r, err := s.Cached()
-	if err != nil || len(r.Prefixes) != 2 {
+	if err != nil || r.Len() != 2 {
 		t.Fatalf("the saved copy after failed fetches: %+v, %v", r, err)
 	}
 	// A restart without the network still has the list.
 	s2 := &Source{Name: "drop", URL: "http://127.0.0.1:1/", Dir: dir}
-	if r, err := s2.Cached(); err != nil || len(r.Prefixes) != 2 {
+	if r, err := s2.Cached(); err != nil || r.Len() != 2 {
 		t.Fatalf("cached after restart: %+v, %v", r, err)
 	}
 	if _, err := os.Stat(filepath.Join(dir, "drop.list")); err != nil {
@@ -72,14 +72,14 @@ func TestFetchFile(t *testing.T) {
 	os.WriteFile(file, []byte("203.0.113.0/24\n"), 0o600)
 	s := &Source{Name: "mine", File: file, Dir: dir}
 	f, err := s.Fetch(context.Background())
-	if err != nil || !f.Changed || len(f.Prefixes) != 1 {
+	if err != nil || !f.Changed || f.Len() != 1 {
 		t.Fatalf("%+v, %v", f, err)
 	}
 	if f, _ := s.Fetch(context.Background()); f.Changed {
 		t.Error("unchanged file reported as changed")
 	}
 	os.WriteFile(file, []byte("203.0.113.0/24\n192.0.2.1\n"), 0o600)
-	if f, _ := s.Fetch(context.Background()); !f.Changed || len(f.Prefixes) != 2 {
+	if f, _ := s.Fetch(context.Background()); !f.Changed || f.Len() != 2 {
 		t.Errorf("changed file: %+v", f)
 	}
 }

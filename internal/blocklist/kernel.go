@@ -132,30 +132,73 @@ func (k Kernel) Replace(list string, ranges []Range) error {
 		if err := c.Flush(); err != nil {
 			return fmt.Errorf("blocklist %s: create set: %w", list, err)
 		}
-		elems := elements(ranges, v6)
-		for i := 0; i < len(elems); i += chunkElements {
-			// Never split a range's start from its end.
-			j := min(i+chunkElements, len(elems))
-			for j < len(elems) && elems[j].IntervalEnd {
-				j++
+		// The elements are built one message at a time from the ranges
+		// (keys in one reused buffer: SetAddElements copies them into the
+		// message), and the batch is sent every chunkElements: the list is
+		// never held a second time as elements.
+		var (
+			elems []nftables.SetElement
+			keys  []byte
+			inTx  int
+		)
+		send := func() error {
+			if len(elems) == 0 {
+				return nil
 			}
-			// One message per msgElements: a message's element list is a
-			// netlink attribute, whose length is 16 bits.
-			for m := i; m < j; {
-				e := min(m+msgElements, j)
-				for e < j && elems[e].IntervalEnd {
-					e++
-				}
-				if err := c.SetAddElements(st, elems[m:e]); err != nil {
-					return fmt.Errorf("blocklist %s: %w", list, err)
-				}
-				m = e
+			if err := c.SetAddElements(st, elems); err != nil {
+				return fmt.Errorf("blocklist %s: %w", list, err)
 			}
+			inTx += len(elems)
+			elems, keys = elems[:0], keys[:0]
+			return nil
+		}
+		flush := func() error {
 			if err := c.Flush(); err != nil {
 				k.dropSpare(list, next)
 				return fmt.Errorf("blocklist %s: the kernel refused the list (the previous version stays): %w", list, err)
 			}
-			i = j - chunkElements
+			inTx = 0
+			return nil
+		}
+		keys = make([]byte, 0, msgElements*16)
+		key := func(a netip.Addr) []byte {
+			n := len(keys)
+			if a.Is4() {
+				v := a.As4()
+				keys = append(keys, v[:]...)
+			} else {
+				v := a.As16()
+				keys = append(keys, v[:]...)
+			}
+			return keys[n:len(keys):len(keys)]
+		}
+		for _, r := range ranges {
+			if r.First.Is6() != v6 {
+				continue
+			}
+			// A range's start and end go in the same message.
+			if len(elems)+2 > msgElements {
+				if err := send(); err != nil {
+					return err
+				}
+				if inTx >= chunkElements {
+					if err := flush(); err != nil {
+						return err
+					}
+				}
+			}
+			elems = append(elems, nftables.SetElement{Key: key(r.First)})
+			if end := r.Last.Next(); end.IsValid() {
+				elems = append(elems, nftables.SetElement{Key: key(end), IntervalEnd: true})
+			}
+		}
+		if err := send(); err != nil {
+			return err
+		}
+		if inTx > 0 {
+			if err := flush(); err != nil {
+				return err
+			}
 		}
 		fresh[v6] = st
 	}
@@ -211,23 +254,6 @@ func ruleGen(r *nftables.Rule, list string) (int, bool) {
 		}
 	}
 	return 0, false
-}
-
-// elements encodes the ranges of one family as interval-set elements: a
-// start key, and the first address after the range as an interval end
-// (omitted at the top of the address space).
-func elements(ranges []Range, v6 bool) []nftables.SetElement {
-	var out []nftables.SetElement
-	for _, r := range ranges {
-		if r.First.Is6() != v6 {
-			continue
-		}
-		out = append(out, nftables.SetElement{Key: r.First.AsSlice()})
-		if end := r.Last.Next(); end.IsValid() {
-			out = append(out, nftables.SetElement{Key: end.AsSlice(), IntervalEnd: true})
-		}
-	}
-	return out
 }
 
 // dropRule is "meta nfproto ipvX ip[6] saddr @set counter drop".

@@ -49,7 +49,7 @@ func BenchmarkMillionInKernel(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		rs := Ranges(r.Prefixes, nil)
+		rs := r.Ranges(nil)
 		if err := k.Replace("million", rs); err != nil {
 			b.Fatal(err)
 		}

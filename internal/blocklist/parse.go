@@ -55,10 +55,12 @@ func (e LineError) Error() string { return fmt.Sprintf("line %d: %q: %s", e.Line
 
 // Result is what Parse read.
 type Result struct {
-	Prefixes []netip.Prefix // as listed (single addresses as /32 or /128), masked
-	Format   Format         // the format read (Auto resolved)
-	Skipped  int            // entries that did not parse
-	Errors   []LineError    // the first of them
+	// Entries are the list's networks (single addresses as /32 or /128),
+	// held compactly; Len counts them, Prefixes lists them.
+	Entries
+	Format  Format      // the format read (Auto resolved)
+	Skipped int         // entries that did not parse
+	Errors  []LineError // the first of them
 }
 
 // Parse reads a list in format f with at most maxEntries entries (0:
@@ -90,20 +92,27 @@ func Parse(r io.Reader, f Format, maxEntries int) (Result, error) {
 			}
 			return nil
 		}
-		if len(res.Prefixes) >= maxEntries {
+		if res.Len() >= maxEntries {
 			return fmt.Errorf("blocklist: more than %d entries (line %d)", maxEntries, line)
 		}
-		res.Prefixes = append(res.Prefixes, p)
+		res.Add(p)
 		return nil
 	}
 	switch f {
 	case JSONArray:
+		// Element by element: the array is never held whole.
 		dec := json.NewDecoder(io.LimitReader(br, int64(maxEntries)*(MaxLineBytes+4)))
-		var list []json.RawMessage
-		if err := dec.Decode(&list); err != nil {
+		if tok, err := dec.Token(); err != nil || tok != json.Delim('[') {
+			if err == nil {
+				err = fmt.Errorf("starts with %v", tok)
+			}
 			return Result{}, fmt.Errorf("blocklist: not a JSON array of strings: %w", err)
 		}
-		for i, raw := range list {
+		for i := 0; dec.More(); i++ {
+			var raw json.RawMessage
+			if err := dec.Decode(&raw); err != nil {
+				return Result{}, fmt.Errorf("blocklist: not a JSON array of strings: %w", err)
+			}
 			var s string
 			if err := json.Unmarshal(raw, &s); err != nil {
 				res.Skipped++
@@ -115,6 +124,12 @@ func Parse(r io.Reader, f Format, maxEntries int) (Result, error) {
 			if err := add(i+1, s); err != nil {
 				return Result{}, err
 			}
+		}
+		if tok, err := dec.Token(); err != nil || tok != json.Delim(']') {
+			if err == nil {
+				err = fmt.Errorf("ends with %v", tok)
+			}
+			return Result{}, fmt.Errorf("blocklist: not a JSON array of strings: %w", err)
 		}
 		return res, nil
 	case Lines, NDJSON:

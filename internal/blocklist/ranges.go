@@ -3,7 +3,6 @@ package blocklist
 import (
 	"math/bits"
 	"net/netip"
-	"slices"
 )
 
 // Range is an inclusive range of addresses of one family.
@@ -21,55 +20,11 @@ func (r Range) Contains(a netip.Addr) bool {
 // always wins over a list). IPv4 comes first, each family sorted. An
 // IPv4-mapped IPv6 entry counts as IPv4.
 func Ranges(ps, allow []netip.Prefix) []Range {
-	var out []Range
-	for _, is4 := range []bool{true, false} {
-		list := spans(ps, is4)
-		cut := spans(allow, is4)
-		for _, s := range subtract(list, cut) {
-			out = append(out, Range{First: fromU128(s.first, is4), Last: fromU128(s.last, is4)})
-		}
-	}
-	return out
-}
-
-// spans returns the merged, sorted spans of the prefixes of one family.
-func spans(ps []netip.Prefix, is4 bool) []span {
-	var in []span
+	var e Entries
 	for _, p := range ps {
-		if !p.IsValid() {
-			continue
-		}
-		if a := p.Addr(); a.Is4In6() && p.Bits() >= 96 {
-			p = netip.PrefixFrom(a.Unmap(), p.Bits()-96)
-		}
-		if p.Addr().Is4() == is4 {
-			in = append(in, spanOf(p))
-		}
+		e.Add(p)
 	}
-	slices.SortFunc(in, func(a, b span) int {
-		switch {
-		case a.first.less(b.first):
-			return -1
-		case b.first.less(a.first):
-			return 1
-		}
-		return 0
-	})
-	var merged []span
-	for _, s := range in {
-		if n := len(merged); n > 0 {
-			last := &merged[n-1]
-			next, overflow := last.last.addOne()
-			if overflow || !next.less(s.first) { // overlapping or adjacent
-				if last.last.less(s.last) {
-					last.last = s.last
-				}
-				continue
-			}
-		}
-		merged = append(merged, s)
-	}
-	return merged
+	return e.Ranges(allow)
 }
 
 // subtract removes the addresses of cut from list (both merged and

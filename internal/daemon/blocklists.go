@@ -4,13 +4,20 @@ import (
 	"context"
 	"net/netip"
 	"path/filepath"
+	"runtime/debug"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/rampart-ids/rampart/internal/blocklist"
+	"github.com/rampart-ids/rampart/internal/config"
 	"github.com/rampart-ids/rampart/internal/firewall/nft"
 )
+
+// bigList is the size from which a list's load is followed by returning
+// the freed memory to the system at once.
+const bigList = 100000
 
 // listRepairEvery is how often the kernel is checked for the lists' sets
 // (an nft flush ruleset removes them; they are put back from memory).
@@ -19,14 +26,18 @@ const listRepairEvery = 30 * time.Second
 // blocklists enforces the [blocklists.NAME] lists: each is read from its
 // saved copy at start (no window after a restart), fetched at once and
 // then every `every`, and replaced in the kernel in one transaction when
-// it changed. Every jail's ignoreip is cut out of every list.
+// it changed. Every jail's ignoreip is cut out of every list. A reload
+// starts the lists added, stops the ones removed (their rules and sets
+// leave the kernel) and restarts the ones changed (a changed ignoreip
+// changes them all); a list left as it was goes on untouched.
 type blocklists struct {
-	d     *Daemon
-	k     blocklist.Kernel
-	allow []netip.Prefix
+	d *Daemon
+	k blocklist.Kernel
 
 	mu    sync.Mutex
+	ctx   context.Context // the component's, once it runs
 	state map[string]*listState
+	runs  map[string]*listRun
 }
 
 // listState is what the daemon knows of one list.
@@ -37,38 +48,148 @@ type listState struct {
 	err     string
 }
 
-// blocklistComponents runs the lists, when some are configured and the
-// firewall is nftables (the lists are nftables interval sets). It takes
-// effect at start; a reload does not change it.
-func (d *Daemon) blocklistComponents() []component {
-	cfg := d.config()
-	if len(cfg.Blocklists) == 0 {
-		return nil
-	}
-	if _, ok := d.fw.(*nft.Backend); !ok {
-		d.log.Error("blocklists: off: they are enforced as nftables interval sets, and the firewall backend is not nftables", "backend", cfg.Daemon.Firewall)
-		return nil
-	}
-	b := &blocklists{d: d, state: map[string]*listState{}}
-	for _, j := range cfg.Jails {
-		b.allow = append(b.allow, j.IgnoreIP...)
-	}
-	b.allow = append(b.allow, cfg.Fleet.IgnoreIP...)
-	d.lists = b
-	var out []component
-	for _, l := range cfg.Blocklists {
-		src := &blocklist.Source{Name: l.Name, URL: l.URL, File: l.File, Format: blocklist.Format(l.Format), MaxEntries: l.MaxEntries,
-			Dir: filepath.Join(cfg.Daemon.StateDir, "blocklists")}
-		every := l.Every
-		out = append(out, component{"blocklist " + l.Name, func(ctx context.Context) error { return b.run(ctx, src, every) }})
-	}
-	return out
+// listRun is one list's running fetcher and what it was started with.
+type listRun struct {
+	spec   config.Blocklist
+	allow  []netip.Prefix
+	cancel context.CancelFunc
+	done   chan struct{}
 }
 
-func (b *blocklists) run(ctx context.Context, src *blocklist.Source, every time.Duration) error {
+// blocklistComponents returns the lists' component. It runs even without
+// lists, so that a reload can add some.
+func (d *Daemon) blocklistComponents() []component {
+	b := &blocklists{d: d, state: map[string]*listState{}, runs: map[string]*listRun{}}
+	d.lists = b
+	return []component{{"blocklists", b.serve}}
+}
+
+// serve puts the configured lists in force and stops them when ctx is
+// done (their sets stay in the kernel until on_stop flushes the table).
+func (b *blocklists) serve(ctx context.Context) error {
+	b.mu.Lock()
+	b.ctx = ctx
+	b.mu.Unlock()
+	b.configure(b.d.config(), "start")
+	<-ctx.Done()
+	b.mu.Lock()
+	runs := b.runs
+	b.runs = map[string]*listRun{}
+	b.mu.Unlock()
+	for _, r := range runs {
+		r.cancel()
+		<-r.done
+	}
+	return nil
+}
+
+// reloadBlocklists applies a reloaded configuration's lists.
+func (d *Daemon) reloadBlocklists(cfg *config.Config) {
+	if d.lists != nil {
+		d.lists.configure(cfg, "reload")
+	}
+}
+
+// allowOf is what no list may block: every jail's ignoreip and the
+// fleet's.
+func allowOf(cfg *config.Config) []netip.Prefix {
+	var allow []netip.Prefix
+	for _, j := range cfg.Jails {
+		allow = append(allow, j.IgnoreIP...)
+	}
+	return append(allow, cfg.Fleet.IgnoreIP...)
+}
+
+// configure makes the running lists those of cfg.
+func (b *blocklists) configure(cfg *config.Config, when string) {
+	if _, ok := b.d.fw.(*nft.Backend); !ok {
+		if len(cfg.Blocklists) > 0 {
+			var names []string
+			for _, l := range cfg.Blocklists {
+				names = append(names, l.Name)
+			}
+			b.d.log.Error("blocklists: REFUSED, not enforced: they are nftables interval sets and the firewall backend is not nftables; set [daemon] firewall = \"nftables\" (a restart), or remove the [blocklists] sections",
+				"backend", cfg.Daemon.Firewall, "lists", strings.Join(names, ","), "at", when)
+		}
+		return
+	}
+	allow := allowOf(cfg)
+	want := map[string]config.Blocklist{}
+	for _, l := range cfg.Blocklists {
+		want[l.Name] = l
+	}
+	b.mu.Lock()
+	ctx := b.ctx
+	if ctx == nil || ctx.Err() != nil {
+		b.mu.Unlock()
+		return
+	}
+	var removed, stopped []*listRun
+	var removedNames []string
+	moved := map[string]bool{} // lists whose source changed: their saved copy is another list's
+	for name, r := range b.runs {
+		l, ok := want[name]
+		switch {
+		case !ok:
+			removed = append(removed, r)
+			removedNames = append(removedNames, name)
+			delete(b.runs, name)
+		case l != r.spec || !slices.Equal(allow, r.allow):
+			stopped = append(stopped, r)
+			delete(b.runs, name)
+			moved[name] = l.URL != r.spec.URL || l.File != r.spec.File
+		}
+	}
+	b.mu.Unlock()
+	for _, r := range append(removed, stopped...) {
+		r.cancel()
+		<-r.done
+	}
+	for _, name := range removedNames {
+		if err := b.k.Remove(name); err != nil {
+			b.d.log.Error("blocklist: removing its sets from the kernel", "list", name, "err", err)
+		} else {
+			b.d.log.Info("blocklist removed", "list", name, "at", when)
+		}
+		b.mu.Lock()
+		delete(b.state, name)
+		b.mu.Unlock()
+		b.d.met.ForgetBlocklist(name)
+	}
+	for _, r := range stopped {
+		b.d.log.Info("blocklist changed; reading it again", "list", r.spec.Name, "at", when)
+	}
+	dir := filepath.Join(cfg.Daemon.StateDir, "blocklists")
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, l := range cfg.Blocklists {
+		if _, ok := b.runs[l.Name]; ok {
+			continue
+		}
+		src := &blocklist.Source{Name: l.Name, URL: l.URL, File: l.File, Format: blocklist.Format(l.Format), MaxEntries: l.MaxEntries, Dir: dir}
+		rctx, cancel := context.WithCancel(ctx)
+		r := &listRun{spec: l, allow: allow, cancel: cancel, done: make(chan struct{})}
+		b.runs[l.Name] = r
+		// A changed list is applied whole again (the new version replaces
+		// the old one in the kernel in one transaction: no window).
+		if st := b.state[l.Name]; st != nil {
+			st.updated = time.Time{}
+		}
+		saved := !moved[l.Name]
+		go func() {
+			defer close(r.done)
+			b.run(rctx, src, l.Every, allow, saved)
+		}()
+	}
+}
+
+// run keeps one list in force until ctx is done: the saved copy first
+// (unless saved is false: the list's source changed), then what each
+// fetch brings.
+func (b *blocklists) run(ctx context.Context, src *blocklist.Source, every time.Duration, allow []netip.Prefix, saved bool) {
 	log := b.d.log.With("list", src.Name)
-	if r, err := src.Cached(); err == nil && src.File == "" {
-		b.apply(src.Name, r, "saved copy")
+	if r, err := src.Cached(); err == nil && src.File == "" && saved {
+		b.apply(src.Name, r, "saved copy", allow)
 	}
 	fetch := func() {
 		f, err := src.Fetch(ctx)
@@ -80,7 +201,7 @@ func (b *blocklists) run(ctx context.Context, src *blocklist.Source, every time.
 			return
 		}
 		if f.Changed || !b.has(src.Name) {
-			b.apply(src.Name, f.Result, f.From)
+			b.apply(src.Name, f.Result, f.From, allow)
 		}
 		if f.Skipped > 0 {
 			log.Warn("blocklist: entries skipped", "skipped", f.Skipped, "first", f.Errors[0].Error())
@@ -94,7 +215,7 @@ func (b *blocklists) run(ctx context.Context, src *blocklist.Source, every time.
 	for {
 		select {
 		case <-ctx.Done():
-			return nil
+			return
 		case <-tick.C:
 			fetch()
 		case <-repair.C:
@@ -115,19 +236,27 @@ func (b *blocklists) run(ctx context.Context, src *blocklist.Source, every time.
 
 // apply puts a list in force: its ranges, minus every ignoreip, replace
 // the kernel's in one transaction.
-func (b *blocklists) apply(name string, r blocklist.Result, from string) {
+func (b *blocklists) apply(name string, r blocklist.Result, from string, allow []netip.Prefix) {
 	start := time.Now()
-	ranges := blocklist.Ranges(r.Prefixes, b.allow)
+	entries := r.Len()
+	ranges := r.Ranges(allow)
 	if err := b.k.Replace(name, ranges); err != nil {
 		b.d.log.Error("blocklist: the kernel refused it; the previous version stays", "list", name, "err", err)
 		b.fail(name, err)
 		return
 	}
 	b.mu.Lock()
-	b.state[name] = &listState{ranges: ranges, entries: len(r.Prefixes), updated: time.Now()}
+	b.state[name] = &listState{ranges: ranges, entries: entries, updated: time.Now()}
 	b.mu.Unlock()
-	b.d.met.Blocklist(name, len(r.Prefixes), len(ranges), time.Now())
-	b.d.log.Info("blocklist in force", "list", name, "from", from, "entries", len(r.Prefixes), "ranges", len(ranges), "took", time.Since(start).Round(time.Millisecond))
+	b.d.met.Blocklist(name, entries, len(ranges), time.Now())
+	b.d.log.Info("blocklist in force", "list", name, "from", from, "entries", entries, "ranges", len(ranges), "took", time.Since(start).Round(time.Millisecond))
+	if entries >= bigList {
+		// A big list's parse and load leave tens of MB of garbage the
+		// runtime would return to the system only slowly; one forced
+		// collection (a few ms with the daemon's small heap) returns
+		// them now. It lowers the RSS after the load, not its peak.
+		debug.FreeOSMemory()
+	}
 }
 
 func (b *blocklists) fail(name string, err error) {
@@ -164,4 +293,3 @@ func (b *blocklists) containing(a netip.Addr) []string {
 	slices.Sort(out)
 	return out
 }
-

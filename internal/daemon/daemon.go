@@ -319,6 +319,7 @@ func (d *Daemon) doReload(ctx context.Context, jailStage **stage, fatal chan<- e
 	*jailStage = startStage("jails", d.jailComponents(jails), fatal)
 	d.applyBaseline(ctx, cfg, "reload")
 	d.applyLimits(ctx, cfg, "reload")
+	d.reloadBlocklists(cfg)
 	if !reflect.DeepEqual(oldAlerts, cfg.Alerts) {
 		d.swapAlerts(alerts, alertKinds(cfg.Alerts), fatal)
 	}

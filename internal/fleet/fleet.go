@@ -87,6 +87,14 @@ type Fleet struct {
 	catchUp   bool
 	lastWarn  map[string]time.Time
 	seen      seenIDs
+	// grewAt is when the stream was last seen to grow past seq (a live
+	// ban from another node, an acknowledged publish of ours, a
+	// reconnect) with no reader progress since; zero when none.
+	// progressAt is when the reader last delivered or seq advanced.
+	grewAt     time.Time
+	progressAt time.Time
+	// streamChecks counts the stream-info requests of the reader's checks.
+	streamChecks atomic.Uint64
 }
 
 type banKey struct {
@@ -219,6 +227,8 @@ func (f *Fleet) connect() (*nats.Conn, error) {
 		}),
 		nats.ReconnectHandler(func(nc *nats.Conn) {
 			f.log.Info("fleet: reconnected", "server", nc.ConnectedUrlRedacted())
+			// What was published meanwhile is checked for soon.
+			f.streamGrew(0)
 			f.poke()
 		}),
 		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
@@ -357,6 +367,7 @@ func (f *Fleet) publishBatch(ctx context.Context) int {
 		futures = append(futures, fut)
 	}
 	ok := 0
+	var lastAck uint64
 	// A short wait: when the stream's leader is gone, sending the batch
 	// again soon reaches, through the live subjects, the nodes that were
 	// reconnecting the first time.
@@ -366,8 +377,11 @@ func (f *Fleet) publishBatch(ctx context.Context) int {
 acks:
 	for _, fut := range futures {
 		select {
-		case <-fut.Ok():
+		case ack := <-fut.Ok():
 			ok++
+			if ack != nil {
+				lastAck = max(lastAck, ack.Sequence)
+			}
 		case err := <-fut.Err():
 			failed = err
 			break acks
@@ -378,6 +392,9 @@ acks:
 			failed = ctx.Err()
 			break acks
 		}
+	}
+	if lastAck > 0 {
+		f.streamGrew(lastAck)
 	}
 	if ok > 0 {
 		f.mu.Lock()

@@ -3,7 +3,6 @@ package fleet
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -180,7 +179,7 @@ func startNode(t testing.TB, url, dir, node string, tweak func(*Config)) *testNo
 		tweak(&cfg)
 	}
 	n := &testNode{bans: newMemBans(), cursor: &memCursor{}, done: make(chan struct{})}
-	n.f = New(Options{Config: cfg, Bans: n.bans, Cursor: n.cursor, Log: slog.New(slog.DiscardHandler)})
+	n.f = New(Options{Config: cfg, Bans: n.bans, Cursor: n.cursor, Log: testLog()})
 	if err := n.f.cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}

@@ -24,7 +24,37 @@ func (f *Fleet) onLive(m *nats.Msg) {
 	if r.err == nil {
 		r.msg, r.err = Decode(m.Data)
 	}
+	// Every message on the subjects is also stored: the stream grew.
+	f.streamGrew(0)
 	f.recv <- r
+}
+
+// streamGrew records that the stream holds more than the reader applied
+// (seq: the stream sequence, when known; 0: a live message or a
+// reconnect, which carry none).
+func (f *Fleet) streamGrew(seq uint64) {
+	f.mu.Lock()
+	// Only the first growth after the reader's last progress counts.
+	if (f.grewAt.IsZero() || f.progressAt.After(f.grewAt)) && (seq == 0 || seq > f.seq) {
+		f.grewAt = f.now()
+	}
+	f.mu.Unlock()
+}
+
+// stalled reports whether the reader has shown no progress for
+// stallGrace after the stream grew while nothing waits to be applied
+// (then the reader, not the applier, is behind).
+func (f *Fleet) stalled(now time.Time) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return !f.grewAt.IsZero() && !f.progressAt.After(f.grewAt) && now.Sub(f.grewAt) >= stallGrace && len(f.recv) == 0
+}
+
+// settled forgets the growth seen so far: the stream's end was checked.
+func (f *Fleet) settled() {
+	f.mu.Lock()
+	f.grewAt = time.Time{}
+	f.mu.Unlock()
 }
 
 // consume reads the stream from the stored sequence, with an ordered
@@ -64,11 +94,12 @@ func (f *Fleet) consume(ctx context.Context, js jetstream.JetStream) {
 	// reports a lost consumer, or stays behind the stream without
 	// progress, it is replaced from the last sequence applied.
 	restart := make(chan struct{}, 1)
-	check := time.NewTicker(consumerCheck)
+	check := time.NewTicker(consumerTick)
 	defer check.Stop()
 	lastSeen := ^uint64(0)
 	var troubled atomic.Bool
-	ticks := 0
+	var lastCheck time.Time
+	checkFailed := false
 	for {
 		f.mu.Lock()
 		from := f.seq
@@ -104,6 +135,10 @@ func (f *Fleet) consume(ctx context.Context, js jetstream.JetStream) {
 			}
 			continue
 		}
+		// A new reader starts with a clean slate.
+		f.mu.Lock()
+		f.progressAt = f.now()
+		f.mu.Unlock()
 	watch:
 		for {
 			select {
@@ -113,22 +148,47 @@ func (f *Fleet) consume(ctx context.Context, js jetstream.JetStream) {
 			case <-restart:
 				break watch
 			case <-check.C:
-				// Asking the stream costs its leader a request: every
-				// check after an error, else every sixth.
-				if ticks++; !troubled.Swap(false) && ticks%6 != 0 {
-					continue
-				}
+				// Asking the stream costs its leader a request, so it is
+				// asked only when the reader may be stuck: the stream grew
+				// (a live ban, an acknowledged publish, a reconnect) and
+				// the reader delivered nothing for stallGrace; or, once
+				// consumerCheck passed (consumerQuiet without errors),
+				// the reader has not moved since the last check.
+				now := f.now()
 				f.mu.Lock()
 				seq := f.seq
 				f.mu.Unlock()
-				if seq == lastSeen && f.streamAhead(ctx, stream, seq) {
-					break watch
+				since := now.Sub(lastCheck)
+				switch {
+				case f.stalled(now) && (!checkFailed || since >= consumerCheck):
+					lastCheck = now
+					ahead, err := f.streamAheadErr(ctx, stream, seq)
+					// A stream that did not answer (no leader: a quorum
+					// lost) is asked again every consumerCheck until it
+					// does; the growth stays noted.
+					if checkFailed = err != nil; checkFailed {
+						continue
+					}
+					f.settled()
+					if ahead {
+						f.warnEvery("stall", "fleet: the stream reader stopped while the stream grew; re-creating it", "node", f.cfg.Node, "last_seq", seq)
+						break watch
+					}
+				case troubled.Load() && since >= consumerCheck, since >= consumerQuiet:
+					troubled.Store(false)
+					lastCheck = now
+					if seq == lastSeen && f.streamAhead(ctx, stream, seq) {
+						break watch
+					}
+					lastSeen = seq
 				}
-				lastSeen = seq
 			}
 		}
 		cc.Stop()
-		f.log.Info("fleet: re-creating the stream reader", "from", from+1)
+		f.mu.Lock()
+		from = f.seq
+		f.mu.Unlock()
+		f.log.Info("fleet: re-creating the stream reader", "node", f.cfg.Node, "from", from+1)
 		select {
 		case <-ctx.Done():
 			return
@@ -137,22 +197,36 @@ func (f *Fleet) consume(ctx context.Context, js jetstream.JetStream) {
 	}
 }
 
-// consumerCheck is how often a reader that reported an error is checked
-// against the stream's last sequence (one without errors: every 30 s).
-const consumerCheck = 5 * time.Second
+// The reader's checks against the stream's last sequence: on every tick
+// when it stalled after the stream grew (stallGrace), every consumerCheck
+// after an error, every consumerQuiet otherwise. docs/FLEET.md (sizing)
+// counts what they cost the stream's leader.
+const (
+	consumerTick  = time.Second
+	stallGrace    = 2 * time.Second
+	consumerCheck = 5 * time.Second
+	consumerQuiet = 30 * time.Second
+)
 
-// streamAhead reports whether the stream holds messages after seq.
+// streamAhead reports whether the stream holds messages after seq (false
+// when it does not answer).
 func (f *Fleet) streamAhead(ctx context.Context, s jetstream.Stream, seq uint64) bool {
+	ahead, _ := f.streamAheadErr(ctx, s, seq)
+	return ahead
+}
+
+func (f *Fleet) streamAheadErr(ctx context.Context, s jetstream.Stream, seq uint64) (bool, error) {
+	f.streamChecks.Add(1)
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
 	info, err := s.Info(ctx)
 	if err != nil {
-		return false
+		return false, err
 	}
 	f.mu.Lock()
 	f.streamSeq = max(f.streamSeq, info.State.LastSeq)
 	f.mu.Unlock()
-	return info.State.LastSeq > seq
+	return info.State.LastSeq > seq, nil
 }
 
 // onStored takes a message from the stream.
@@ -163,6 +237,9 @@ func (f *Fleet) onStored(m jetstream.Msg) {
 	}
 	r := received{seq: md.Sequence.Stream, pending: md.NumPending, id: m.Headers().Get(jetstream.MsgIDHeader)}
 	r.node, r.err = NodeOf(m.Subject())
+	f.mu.Lock()
+	f.progressAt = f.now()
+	f.mu.Unlock()
 	if r.err == nil && r.node != f.cfg.Node {
 		// Most stored messages arrived live already: skip decoding them.
 		f.mu.Lock()
@@ -365,6 +442,7 @@ func (f *Fleet) applyBatch(ctx context.Context, batch []received) {
 	advance := maxSeq > f.seq
 	if advance {
 		f.seq = maxSeq
+		f.progressAt = f.now()
 	}
 	if maxSeq > f.streamSeq {
 		f.streamSeq = maxSeq

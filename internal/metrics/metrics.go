@@ -267,6 +267,14 @@ func (m *Metrics) Blocklist(list string, entries, ranges int, at time.Time) {
 // BlocklistError counts a failed fetch or update of a list.
 func (m *Metrics) BlocklistError(list string) { m.listErrors.WithLabelValues(list).Inc() }
 
+// ForgetBlocklist drops a list no longer configured.
+func (m *Metrics) ForgetBlocklist(list string) {
+	for _, v := range []*prometheus.GaugeVec{m.listEntries, m.listRanges, m.listUpdated} {
+		v.DeleteLabelValues(list)
+	}
+	m.listErrors.DeleteLabelValues(list)
+}
+
 // AlertMetrics are one alert's counters.
 type AlertMetrics struct {
 	sent, failed, dropped prometheus.Counter
