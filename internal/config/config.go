@@ -82,9 +82,9 @@ type Daemon struct {
 	MetricsListen string // host:port for Prometheus /metrics; empty: off
 	// SocketGroup names the control socket's read-only group ("" none);
 	// SocketGID is its id (0: none).
-	SocketGroup string
-	SocketGID   int
-	MaxLineBytes  int    // longer log lines are cut to this length
+	SocketGroup  string
+	SocketGID    int
+	MaxLineBytes int // longer log lines are cut to this length
 	// HistoryKeep is how long the ban history (bantime.increment's memory)
 	// is kept; Permanent keeps it forever.
 	HistoryKeep time.Duration

@@ -29,9 +29,9 @@ audit_drop = 10
 	}
 	for src, want := range map[string]string{
 		"[alerts.a]\ntype = \"ntfy\"\nurl = \"https://x\"\nmin_severity = \"urgent\"\n": `x.toml:4: alerts.a.min_severity: "urgent" is not allowed (use info, low, medium, high, critical)`,
-		"[alerts.a]\ntype = \"ntfy\"\nurl = \"https://x\"\naudit_below = 101\n":        `x.toml:4: alerts.a.audit_below: 101 is out of range (use 0 to 100)`,
-		"[alerts.a]\ntype = \"ntfy\"\nurl = \"https://x\"\naudit_drop = \"5\"\n":       `x.toml:4: alerts.a.audit_drop:`,
-		"[alerts.a]\ntype = \"ntfy\"\nurl = \"https://x\"\nkinds = [\"integrity\"]\n":  `x.toml:4: alerts.a.kinds: unknown kind "integrity"`,
+		"[alerts.a]\ntype = \"ntfy\"\nurl = \"https://x\"\naudit_below = 101\n":         `x.toml:4: alerts.a.audit_below: 101 is out of range (use 0 to 100)`,
+		"[alerts.a]\ntype = \"ntfy\"\nurl = \"https://x\"\naudit_drop = \"5\"\n":        `x.toml:4: alerts.a.audit_drop:`,
+		"[alerts.a]\ntype = \"ntfy\"\nurl = \"https://x\"\nkinds = [\"integrity\"]\n":   `x.toml:4: alerts.a.kinds: unknown kind "integrity"`,
 	} {
 		_, err := LoadBytes("x.toml", []byte(src), Options{})
 		if err == nil || !strings.Contains(err.Error(), want) {

@@ -252,4 +252,3 @@ func waitUntil(t *testing.T, what string, ok func() bool) {
 	}
 	t.Fatalf("no %s within 10 s", what)
 }
-
