@@ -172,8 +172,7 @@ func Run(ctx context.Context, opts Options) error {
 	// back to the system now rather than at the next GC cycles.
 	debug.FreeOSMemory()
 	log.Info("firewall ready", "backend", cfg.Daemon.Firewall, "bans", d.bans.ActiveCount(""), "took", time.Since(start).Round(time.Millisecond))
-	d.applyBaseline(ctx, cfg, "start")
-	d.applyLimits(ctx, cfg, "start")
+	d.applyKernelLayers(ctx, cfg, "start")
 	d.prepareSources(cfg, jails)
 	d.mu.Lock()
 	d.cfg, d.jails = cfg, jails
@@ -317,8 +316,7 @@ func (d *Daemon) doReload(ctx context.Context, jailStage **stage, fatal chan<- e
 		}
 	}
 	*jailStage = startStage("jails", d.jailComponents(jails), fatal)
-	d.applyBaseline(ctx, cfg, "reload")
-	d.applyLimits(ctx, cfg, "reload")
+	d.applyKernelLayers(ctx, cfg, "reload")
 	d.reloadBlocklists(cfg)
 	if !reflect.DeepEqual(oldAlerts, cfg.Alerts) {
 		d.swapAlerts(alerts, alertKinds(cfg.Alerts), fatal)

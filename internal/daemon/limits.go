@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/google/nftables"
 	"github.com/rampart-ids/rampart/internal/config"
 	"github.com/rampart-ids/rampart/internal/event"
 	"github.com/rampart-ids/rampart/internal/finding"
@@ -124,8 +125,9 @@ func (d *Daemon) manageLimits() bool {
 	return ok
 }
 
-// applyLimits puts cfg's limits in force (at start and on reload) and
-// records the bans the kernel holds that rampart does not know.
+// applyLimits puts cfg's limits in force by themselves (at start and on
+// reload when the baseline is not applied with them, and after a flush)
+// and records the bans the kernel holds that rampart does not know.
 func (d *Daemon) applyLimits(ctx context.Context, cfg *config.Config, why string) {
 	if d.limits == nil {
 		return
@@ -136,6 +138,26 @@ func (d *Daemon) applyLimits(ctx context.Context, cfg *config.Config, why string
 		d.log.Error("limits: the kernel refused them; the limits are NOT enforced", "why", why, "err", err)
 		return
 	}
+	d.limitsApplied(ctx, cfg, why, ls, start)
+}
+
+// limitsStage returns the limits' part of a transaction another layer
+// sends (nil when this daemon has no limit layer), and what to do once it
+// was committed.
+func (d *Daemon) limitsStage(cfg *config.Config, why string) (func(*nftables.Conn) error, func(context.Context)) {
+	if d.limits == nil {
+		return nil, func(context.Context) {}
+	}
+	ls := limits.FromConfig(cfg.Limits)
+	start := time.Now()
+	stage := func(c *nftables.Conn) error {
+		_, err := limits.Stage(c, ls)
+		return err
+	}
+	return stage, func(ctx context.Context) { d.limitsApplied(ctx, cfg, why, ls, start) }
+}
+
+func (d *Daemon) limitsApplied(ctx context.Context, cfg *config.Config, why string, ls []limits.Limit, start time.Time) {
 	d.limits.mu.Lock()
 	d.limits.current = ls
 	d.limits.mu.Unlock()

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/google/nftables"
 	"github.com/rampart-ids/rampart/internal/config"
 	"github.com/rampart-ids/rampart/internal/event"
 	"github.com/rampart-ids/rampart/internal/firewall/nft"
@@ -43,16 +44,30 @@ func (d *Daemon) manageBaseline() bool {
 	return ok
 }
 
-// applyBaseline applies cfg's baseline (at start and on reload).
-func (d *Daemon) applyBaseline(ctx context.Context, cfg *config.Config, why string) {
+// applyKernelLayers puts cfg's baseline and limits in force (at start and
+// on reload), in one netlink transaction when the baseline is applied;
+// the limits alone when it is not (off and absent, refused, a confirm
+// pending).
+func (d *Daemon) applyKernelLayers(ctx context.Context, cfg *config.Config, why string) {
+	stage, done := d.limitsStage(cfg, why)
+	if d.applyBaseline(ctx, cfg, why, stage) {
+		done(ctx)
+		return
+	}
+	d.applyLimits(ctx, cfg, why)
+}
+
+// applyBaseline applies cfg's baseline. also, when set, is queued in the
+// same transaction; applyBaseline reports whether it was committed with it.
+func (d *Daemon) applyBaseline(ctx context.Context, cfg *config.Config, why string, also func(*nftables.Conn) error) bool {
 	if !d.manageBaseline() {
 		if cfg.Baseline.Enabled {
 			d.log.Error("[baseline] needs the nftables firewall backend; the baseline is NOT enforced", "backend", cfg.Daemon.Firewall)
 		}
-		return
+		return false
 	}
 	p := policy.Build(cfg.Baseline, policy.Env{UsesDHCP: policy.UsesDHCP("")})
-	k := policy.Kernel{}
+	k := policy.Kernel{Also: also}
 	if pend, err := policy.ReadPending(cfg.Daemon.StateDir); err != nil || pend != nil {
 		if err != nil {
 			d.log.Error("baseline: unreadable pending change; not touching the kernel's policy", "err", err)
@@ -60,28 +75,35 @@ func (d *Daemon) applyBaseline(ctx context.Context, cfg *config.Config, why stri
 			d.log.Warn("baseline: a commit-confirmed change is pending; the configuration's baseline waits for 'rampart firewall confirm' or the rollback", "deadline", pend.Deadline)
 		}
 		d.setBaseline(p)
-		return
+		return false
 	}
 	if !p.Enabled {
 		a, err := k.Read()
 		if err != nil || !a.Present {
 			d.setBaseline(nil)
-			return
+			return false
 		}
 	}
 	res, err := policy.Apply(ctx, p, policy.Options{StateDir: cfg.Daemon.StateDir, Kernel: k})
 	var gerr *policy.GuardError
+	if err != nil && also != nil && !errors.As(err, &gerr) {
+		// What the kernel refused may be the other layer's part: the
+		// baseline alone, and the caller sends the rest by itself.
+		d.log.Warn("baseline and limits refused as one transaction; applying the baseline alone", "why", why, "err", err)
+		k.Also, also = nil, nil
+		res, err = policy.Apply(ctx, p, policy.Options{StateDir: cfg.Daemon.StateDir, Kernel: k})
+	}
 	switch {
 	case errors.As(err, &gerr):
 		for _, v := range gerr.Violations {
 			d.log.Error("BASELINE REFUSED: it would lock you out; the kernel keeps its current policy", "why", why, "problem", v.Msg)
 		}
 		d.setBaseline(nil)
-		return
+		return false
 	case err != nil:
 		d.log.Error("baseline not applied", "why", why, "err", err)
 		d.setBaseline(nil)
-		return
+		return false
 	}
 	for _, n := range res.Plan.Neighbours {
 		d.log.Warn("baseline: another firewall or forwarding tool", "note", n)
@@ -95,6 +117,7 @@ func (d *Daemon) applyBaseline(ctx context.Context, cfg *config.Config, why stri
 		d.log.Info("baseline applied", "why", why, "enabled", p.Enabled, "rules", len(p.Rules), "added", len(res.Plan.Add), "removed", len(res.Plan.Remove))
 		d.bus.Publish(event.Event{Kind: event.PolicyApplied, Time: time.Now(), Reason: "applied (" + why + ")", Count: len(p.Rules)})
 	}
+	return also != nil
 }
 
 func (d *Daemon) setBaseline(p *policy.Policy) {

@@ -283,3 +283,48 @@ func TestLimitReload(t *testing.T) {
 		t.Errorf("status limit-api after its removal: %s", out)
 	}
 }
+
+// TestLimitsWithBaseline: with a baseline in force the daemon sends the
+// baseline and the limits in one transaction at reload (internal/limits
+// TestBaselineAndLimitsOneTransaction counts the transactions); both layers
+// are then in the kernel as configured, changed together, and the limits
+// stay when the baseline is turned off.
+func TestLimitsWithBaseline(t *testing.T) {
+	l := newLimitLab(t)
+	list := func() string {
+		out, _ := l.srv.Exec(context.Background(), "nft", "list", "table", "inet", "rampart")
+		return out
+	}
+	base, err := os.ReadFile(l.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	head, _, _ := strings.Cut(string(base), "[limits.api]")
+	write := func(rest string) {
+		t.Helper()
+		if err := os.WriteFile(l.cfg, []byte(head+rest), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if out, err := l.d.cli("reload"); err != nil {
+			t.Fatalf("reload: %v %s", err, out)
+		}
+	}
+	write("[baseline]\nenabled = true\nallow = [\"22/tcp\", \"9000/tcp\"]\n\n[limits.api]\nport = \"9000/tcp\"\nrate = \"7/second\"\n")
+	s := list()
+	if !strings.Contains(s, "chain policy-input") || !strings.Contains(s, "tcp dport 9000 accept") ||
+		!strings.Contains(s, "chain limits-input") || !strings.Contains(s, "limit rate over 7/second") {
+		t.Fatalf("after the reload with a baseline:\n%s", s)
+	}
+	write("[baseline]\nenabled = true\nallow = [\"22/tcp\", \"9000/tcp\", \"9001/tcp\"]\n\n[limits.api]\nport = \"9000/tcp\"\nrate = \"9/second\"\n")
+	s = list()
+	if !strings.Contains(s, "tcp dport 9001 accept") || !strings.Contains(s, "limit rate over 9/second") || strings.Contains(s, "limit rate over 7/second") {
+		t.Errorf("after changing both:\n%s", s)
+	}
+	l.d.status(t, "limit-api")
+	// The baseline off (and its chain removed) with the limits kept.
+	write("[limits.api]\nport = \"9000/tcp\"\nrate = \"11/second\"\n")
+	s = list()
+	if strings.Contains(s, "chain policy-input") || !strings.Contains(s, "limit rate over 11/second") {
+		t.Errorf("after turning the baseline off:\n%s", s)
+	}
+}

@@ -107,6 +107,43 @@ func TestOneTransaction(t *testing.T) {
 	}
 }
 
+// TestBaselineAndLimitsOneTransaction: the daemon's start/reload apply —
+// a baseline of 119 rules and 10 limits replaced by other versions — is one
+// kernel transaction: one new generation holding both layers' rules.
+func TestBaselineAndLimitsOneTransaction(t *testing.T) {
+	need(t)
+	ns := netns.New(t, "bltx")
+	if err := together(ns.Fd(), benchLimits(9000)).Apply(benchBaseline(t, 1000)); err != nil {
+		t.Fatal(err)
+	}
+	var out syncBuffer
+	mon := ns.Command(context.Background(), "nft", "monitor")
+	mon.Stdout = &out
+	if err := mon.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = mon.Process.Kill(); _ = mon.Wait() }()
+	time.Sleep(300 * time.Millisecond) // let nft subscribe
+	pol := benchBaseline(t, 2000)
+	if err := together(ns.Fd(), benchLimits(9100)).Apply(pol); err != nil {
+		t.Fatal(err)
+	}
+	for end := time.Now().Add(5 * time.Second); time.Now().Before(end) && !strings.Contains(out.String(), "new generation"); {
+		time.Sleep(50 * time.Millisecond)
+	}
+	time.Sleep(300 * time.Millisecond)
+	got := out.String()
+	if n := strings.Count(got, "new generation"); n != 1 {
+		t.Fatalf("apply made %d transactions, want 1:\n%s", n, got)
+	}
+	if n := strings.Count(got, "add rule inet rampart limits-input"); n != 60 {
+		t.Errorf("the transaction added %d limit rules, want 60", n)
+	}
+	if n := strings.Count(got, "add rule inet rampart policy-input"); n != len(pol.Rules) {
+		t.Errorf("the transaction added %d baseline rules, want %d", n, len(pol.Rules))
+	}
+}
+
 type syncBuffer struct {
 	mu sync.Mutex
 	b  strings.Builder

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/nftables"
+
 	"github.com/rampart-ids/rampart/internal/config"
 	"github.com/rampart-ids/rampart/internal/netns"
 	"github.com/rampart-ids/rampart/internal/policy"
@@ -38,34 +40,41 @@ func BenchmarkApply10Limits(b *testing.B) {
 	}
 }
 
+// benchBaseline returns a baseline of 100 allowed ports from base (119
+// rules with the fixed ones).
+func benchBaseline(t testing.TB, base int) *policy.Policy {
+	var ports []string
+	for p := range 100 {
+		ports = append(ports, fmt.Sprintf("%q", fmt.Sprintf("%d/tcp", base+p)))
+	}
+	c, err := config.LoadBytes("bench.toml", []byte("[baseline]\nenabled = true\ndhcp = \"no\"\nallow = ["+strings.Join(ports, ", ")+"]\n"), config.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return policy.Build(c.Baseline, policy.Env{})
+}
+
+// together returns a policy kernel that sends ls's limits in the same
+// transaction as the baseline, as the daemon does at start and on reload.
+func together(fd int, ls []Limit) policy.Kernel {
+	return policy.Kernel{NetNS: fd, Also: func(c *nftables.Conn) error {
+		_, err := Stage(c, ls)
+		return err
+	}}
+}
+
 // BenchmarkApplyBaselineAndLimits is issue 10's figure: a baseline of 100
-// rules and 10 limits applied (as the daemon does at start and on reload:
-// the baseline's batch, then the limits'), alternating between two
-// versions of each so that every rule is replaced.
+// rules and 10 limits applied in one netlink transaction (as the daemon
+// does at start and on reload), alternating between two versions of each
+// so that every rule is replaced.
 func BenchmarkApplyBaselineAndLimits(b *testing.B) {
 	netns.SkipUnlessRoot(b)
 	ns := netns.New(b, "blbench")
-	pk := policy.Kernel{NetNS: ns.Fd()}
-	k := Kernel{NetNS: ns.Fd()}
-	var pols [2]*policy.Policy
-	for v := range pols {
-		var ports []string
-		for p := range 100 {
-			ports = append(ports, fmt.Sprintf("%q", fmt.Sprintf("%d/tcp", 1000+1000*v+p)))
-		}
-		c, err := config.LoadBytes("bench.toml", []byte("[baseline]\nenabled = true\ndhcp = \"no\"\nallow = ["+strings.Join(ports, ", ")+"]\n"), config.Options{})
-		if err != nil {
-			b.Fatal(err)
-		}
-		pols[v] = policy.Build(c.Baseline, policy.Env{})
-	}
-	ls := [2][]Limit{benchLimits(9000), benchLimits(9100)}
+	pols := [2]*policy.Policy{benchBaseline(b, 1000), benchBaseline(b, 2000)}
+	ks := [2]policy.Kernel{together(ns.Fd(), benchLimits(9000)), together(ns.Fd(), benchLimits(9100))}
 	b.ResetTimer()
 	for i := range b.N {
-		if err := pk.Apply(pols[i%2]); err != nil {
-			b.Fatal(err)
-		}
-		if err := k.Apply(ls[i%2]); err != nil {
+		if err := ks[i%2].Apply(pols[i%2]); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -85,24 +85,40 @@ func (k Kernel) Apply(ls []Limit) error {
 	if err != nil {
 		return err
 	}
+	queued, err := Stage(c, ls)
+	if err != nil || !queued {
+		return err
+	}
+	if err := c.Flush(); err != nil {
+		return fmt.Errorf("limits: apply: %w", err)
+	}
+	return nil
+}
+
+// Stage queues on c what Apply sends — the layer's chain, rules and sets
+// for ls — without sending it, so that a caller can put it in the same
+// transaction as its own changes (the daemon sends the baseline and the
+// limits as one batch). It reads the kernel through c. queued is false
+// when there is nothing to send.
+func Stage(c *nftables.Conn, ls []Limit) (queued bool, err error) {
 	have, err := ownSets(c)
 	if err != nil {
-		return err
+		return false, err
 	}
 	chainThere, err := hasChain(c)
 	if err != nil {
-		return err
+		return false, err
 	}
 	seen := map[string]bool{}
 	for _, l := range ls {
 		if seen[l.Name] {
-			return fmt.Errorf("limits: limit %q given twice", l.Name)
+			return false, fmt.Errorf("limits: limit %q given twice", l.Name)
 		}
 		seen[l.Name] = true
 	}
 	if len(ls) == 0 {
 		if !chainThere && len(have) == 0 {
-			return nil
+			return false, nil
 		}
 		if chainThere {
 			c.DelChain(&nftables.Chain{Name: ChainName, Table: table})
@@ -110,10 +126,7 @@ func (k Kernel) Apply(ls []Limit) error {
 		for _, s := range have {
 			c.DelSet(s)
 		}
-		if err := c.Flush(); err != nil {
-			return fmt.Errorf("limits: remove: %w", err)
-		}
-		return nil
+		return true, nil
 	}
 	c.AddTable(table)
 	accept := nftables.ChainPolicyAccept
@@ -141,23 +154,20 @@ func (k Kernel) Apply(ls []Limit) error {
 			continue
 		}
 		if err := c.AddSet(s, nil); err != nil {
-			return fmt.Errorf("limits: set %s: %w", name, err)
+			return false, fmt.Errorf("limits: set %s: %w", name, err)
 		}
 		ids[name] = s.ID
 	}
 	for _, l := range ls {
 		rs, err := l.rules(table, ch, ids)
 		if err != nil {
-			return err
+			return false, err
 		}
 		for _, r := range rs {
 			c.AddRule(r)
 		}
 	}
-	if err := c.Flush(); err != nil {
-		return fmt.Errorf("limits: apply: %w", err)
-	}
-	return nil
+	return true, nil
 }
 
 // Present reports whether the layer's chain is in the kernel (an `nft

@@ -17,6 +17,10 @@ type Kernel struct {
 	// NetNS, when non-zero, is a descriptor of the network namespace to
 	// manage instead of the process's own (tests).
 	NetNS int
+	// Also, when set, queues another layer's changes on the connection
+	// Apply uses, so that they and the baseline are one transaction (the
+	// daemon sends its limits this way). It may read the kernel through c.
+	Also func(c *nftables.Conn) error
 }
 
 // Active is the baseline as the kernel holds it.
@@ -131,6 +135,15 @@ func (k Kernel) Apply(p *Policy) error {
 	ch := &nftables.Chain{Name: ChainName, Table: table}
 	if !p.Enabled {
 		if !cur.Present {
+			if k.Also == nil {
+				return nil
+			}
+			if err := k.Also(c); err != nil {
+				return err
+			}
+			if err := c.Flush(); err != nil {
+				return fmt.Errorf("policy: apply: %w", err)
+			}
 			return nil
 		}
 		for _, h := range cur.handles {
@@ -144,6 +157,11 @@ func (k Kernel) Apply(p *Policy) error {
 			accept := nftables.ChainPolicyAccept
 			c.AddChain(&nftables.Chain{Name: ChainName, Table: table, Type: nftables.ChainTypeFilter,
 				Hooknum: nftables.ChainHookInput, Priority: nftables.ChainPriorityFilter, Policy: &accept})
+		}
+		if k.Also != nil {
+			if err := k.Also(c); err != nil {
+				return err
+			}
 		}
 		if err := c.Flush(); err != nil {
 			return fmt.Errorf("policy: remove chain %s: %w", ChainName, err)
@@ -161,6 +179,11 @@ func (k Kernel) Apply(p *Policy) error {
 	}
 	for _, r := range p.Rules {
 		c.AddRule(r.nftRule(table, ch))
+	}
+	if k.Also != nil {
+		if err := k.Also(c); err != nil {
+			return err
+		}
 	}
 	if err := c.Flush(); err != nil {
 		return fmt.Errorf("policy: apply chain %s: %w", ChainName, err)
