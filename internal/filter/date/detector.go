@@ -155,6 +155,9 @@ func Compile(datepattern string) (*Detector, error) {
 			ignoreDup := len(d.templates) > 0
 			for _, b := range all[len(all)-len(defaultPatterns()):] {
 				w, err := withPrematch(b, p)
+				if err == nil {
+					err = w.t.load() // the prematch is the filter's own text
+				}
 				if err != nil {
 					return nil, fmt.Errorf("date pattern %q: %w", p, err)
 				}
@@ -172,6 +175,9 @@ func Compile(datepattern string) (*Detector, error) {
 			}
 		default:
 			b, err := patternTemplate(p)
+			if err == nil {
+				err = b.t.load() // the filter's own pattern: its errors are load errors
+			}
 			if err != nil {
 				if !strings.HasPrefix(err.Error(), "date pattern") {
 					err = fmt.Errorf("date pattern %q: %w", p, err)

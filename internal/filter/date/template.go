@@ -2,6 +2,7 @@ package date
 
 import (
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -26,11 +27,20 @@ type template struct {
 	flags  int
 	weight float64
 	kind   int
-	re     *regexp2.Regexp
-	span   int        // group number of the date text
-	groups []fieldGrp // the %-code groups present
-	value  int        // group number of the epoch value (kindEpoch, kindLongEpoch)
-	fast   int        // hand-written matcher for the common templates (fastISO...), or fastNone
+	// The regex is compiled on first use (load): a detector holds dozens
+	// of default templates, and a line usually matches one of the first
+	// or a hand-written fast path, so compiling them all at start cost a
+	// short-lived command (filter test) a tenth of its run. Templates from
+	// a filter's own datepattern are loaded when it is compiled, so their
+	// errors are still the filter's load errors.
+	once    sync.Once
+	loadErr error
+	src     translation
+	re      *regexp2.Regexp
+	span    int        // group number of the date text
+	groups  []fieldGrp // the %-code groups present
+	value   int        // group number of the epoch value (kindEpoch, kindLongEpoch)
+	fast    int        // hand-written matcher for the common templates (fastISO...), or fastNone
 	// first, when set, holds the bytes the date of a line-begin template
 	// can start with: a line that has none of them where the date may start
 	// (at 0, or after one or two non-word characters) cannot match.
@@ -96,28 +106,38 @@ type findCtx struct {
 	runesOK bool
 }
 
-// newTemplate compiles a Python-syntax regex (already bounded) to a template.
+// newTemplate makes a template of a Python-syntax regex (already bounded),
+// translated now and compiled on first use (load).
 func newTemplate(name, pyRegex string, flags, kind int) (*template, error) {
 	tr, err := translate(pyRegex)
 	if err != nil {
 		return nil, err
 	}
-	re, err := regexp2.Compile(tr.re, regexp2.None)
-	if err != nil {
-		return nil, err
-	}
-	re.MatchTimeout = matchTimeout
-	t := &template{name: name, flags: flags, weight: 1, kind: kind, re: re}
-	t.span = re.GroupNumberFromName(tr.span)
-	for _, n := range tr.names {
-		switch n {
-		case "_epoch":
-			t.value = re.GroupNumberFromName(n)
-		case "Y", "y", "m", "b", "B", "d", "H", "I", "M", "S", "f", "p", "z", "Z", "a", "A", "w", "j", "U", "W", "s":
-			t.groups = append(t.groups, fieldGrp{re.GroupNumberFromName(n), n})
+	return &template{name: name, flags: flags, weight: 1, kind: kind, src: tr}, nil
+}
+
+// load compiles the template's regex once; every later call returns the
+// same result. Safe for concurrent use.
+func (t *template) load() error {
+	t.once.Do(func() {
+		re, err := regexp2.Compile(t.src.re, regexp2.None)
+		if err != nil {
+			t.loadErr = err
+			return
 		}
-	}
-	return t, nil
+		re.MatchTimeout = matchTimeout
+		t.span = re.GroupNumberFromName(t.src.span)
+		for _, n := range t.src.names {
+			switch n {
+			case "_epoch":
+				t.value = re.GroupNumberFromName(n)
+			case "Y", "y", "m", "b", "B", "d", "H", "I", "M", "S", "f", "p", "z", "Z", "a", "A", "w", "j", "U", "W", "s":
+				t.groups = append(t.groups, fieldGrp{re.GroupNumberFromName(n), n})
+			}
+		}
+		t.re = re
+	})
+	return t.loadErr
 }
 
 // match finds the template's leftmost match in line[:to] that starts at or
@@ -159,6 +179,9 @@ func (t *template) matchRegex(c *findCtx, from, to int, out *result) bool {
 	if !c.runesOK {
 		sc.load(c.line)
 		c.runesOK = true
+	}
+	if t.load() != nil {
+		return false
 	}
 	rfrom, rto := sc.runeIndex(from), sc.runeIndex(to)
 	runes := sc.runes[:rto]
