@@ -87,6 +87,7 @@ type Fleet struct {
 	catchUp   bool
 	lastWarn  map[string]time.Time
 	seen      seenIDs
+	lifted    lifted // recent unbans, to ignore late copies of the bans they lifted
 	// grewAt is when the stream was last seen to grow past seq (a live
 	// ban from another node, an acknowledged publish of ours, a
 	// reconnect) with no reader progress since; zero when none.
@@ -134,6 +135,7 @@ func New(o Options) *Fleet {
 		nodes:    map[string]*NodeStats{},
 		lastWarn: map[string]time.Time{},
 		seen:     newSeenIDs(),
+		lifted:   newLifted(),
 	}
 	if f.log == nil {
 		f.log = slog.Default()

@@ -369,10 +369,15 @@ func (f *Fleet) applyBatch(ctx context.Context, batch []received) {
 		if r.msg.Op == OpBan && !r.msg.Until.IsZero() && !r.msg.Until.After(now) {
 			continue // ended on the way
 		}
+		k := banKey{r.msg.Jail, r.msg.Prefix}
+		if r.msg.Op == OpUnban {
+			f.lifted.note(k, r.node, r.msg.Since, now)
+		} else if f.lifted.stale(k, r.node, r.msg.Since) {
+			continue // a late copy of a ban its node has lifted since
+		}
 		st := f.node(r.node)
 		st.Received++
 		st.Last = now
-		k := banKey{r.msg.Jail, r.msg.Prefix}
 		if _, ok := final[k]; !ok {
 			order = append(order, k)
 		}
