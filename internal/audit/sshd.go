@@ -57,7 +57,16 @@ var sshdDefaults = map[string]string{
 	"macs":                            "umac-64-etm@openssh.com,umac-128-etm@openssh.com,hmac-sha2-256-etm@openssh.com,hmac-sha2-512-etm@openssh.com,hmac-sha1-etm@openssh.com,umac-64@openssh.com,umac-128@openssh.com,hmac-sha2-256,hmac-sha2-512,hmac-sha1",
 	"kexalgorithms":                   "sntrup761x25519-sha512@openssh.com,curve25519-sha256,curve25519-sha256@libssh.org,ecdh-sha2-nistp256,ecdh-sha2-nistp384,ecdh-sha2-nistp521,diffie-hellman-group-exchange-sha256,diffie-hellman-group16-sha512,diffie-hellman-group18-sha512,diffie-hellman-group14-sha256",
 	"challengeresponseauthentication": "",
+	// Read by rampart harden's ssh area (key guard, reload).
+	"authorizedkeysfile":    ".ssh/authorized_keys .ssh/authorized_keys2",
+	"authorizedkeyscommand": "none",
+	"pidfile":               "/run/sshd.pid",
+	"strictmodes":           "yes",
 }
+
+// SSHDDefault returns OpenSSH's compiled-in value of keyword k (lower
+// case), "" for a keyword the table does not hold.
+func SSHDDefault(k string) string { return sshdDefaults[k] }
 
 // multiKeys accumulate over lines; every other keyword keeps its first value.
 var multiKeys = map[string]bool{

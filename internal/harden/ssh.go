@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rampart-ids/rampart/internal/audit"
 	"github.com/rampart-ids/rampart/internal/policy"
 )
 
@@ -388,7 +389,7 @@ func sshSettings(cur *sshStream, o Options, prl string) []sshSetting {
 		s = append(s, sshSetting{"MaxSessions", "4", []string{"ssh.max-sessions"}}, sshSetting{"MaxStartups", "10:30:60", []string{"ssh.max-sessions"}})
 	}
 	for _, w := range weakAlgoRules {
-		if algoList(cur.get(w.key), sshDefaults[w.key]).hasWeak(w.weak) {
+		if algoList(cur.get(w.key), audit.SSHDDefault(w.key)).hasWeak(w.weak) {
 			s = append(s, sshSetting{w.Key, "-" + strings.Join(w.remove, ","), []string{w.check}})
 		}
 	}

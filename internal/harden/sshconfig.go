@@ -11,6 +11,8 @@ import (
 	"sort"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/rampart-ids/rampart/internal/audit"
 )
 
 // sshdDir is where sshd resolves a relative Include (OpenSSH's SSHDIR).
@@ -319,7 +321,7 @@ func (s *sshStream) get(k string) string {
 	if l := s.first(k); l != nil {
 		return l.value()
 	}
-	return sshDefaults[k]
+	return audit.SSHDDefault(k)
 }
 
 // values returns the accumulated arguments of multi keyword k.
@@ -329,39 +331,6 @@ func (s *sshStream) values(k string) []string {
 		out = append(out, l.Args...)
 	}
 	return out
-}
-
-// sshDefaults are OpenSSH 9.2's compiled-in values of what the area reads.
-var sshDefaults = map[string]string{
-	"permitrootlogin":              "prohibit-password",
-	"passwordauthentication":       "yes",
-	"kbdinteractiveauthentication": "yes",
-	"pubkeyauthentication":         "yes",
-	"permitemptypasswords":         "no",
-	"maxauthtries":                 "6",
-	"logingracetime":               "120",
-	"x11forwarding":                "no",
-	"allowtcpforwarding":           "yes",
-	"allowagentforwarding":         "yes",
-	"allowstreamlocalforwarding":   "yes",
-	"permittunnel":                 "no",
-	"gatewayports":                 "no",
-	"disableforwarding":            "no",
-	"loglevel":                     "INFO",
-	"clientaliveinterval":          "0",
-	"clientalivecountmax":          "3",
-	"maxstartups":                  "10:30:100",
-	"maxsessions":                  "10",
-	"ignorerhosts":                 "yes",
-	"hostbasedauthentication":      "no",
-	"permituserenvironment":        "no",
-	"authorizedkeysfile":           ".ssh/authorized_keys .ssh/authorized_keys2",
-	"authorizedkeyscommand":        "none",
-	"pidfile":                      "/run/sshd.pid",
-	"strictmodes":                  "yes",
-	"macs":                         "umac-64-etm@openssh.com,umac-128-etm@openssh.com,hmac-sha2-256-etm@openssh.com,hmac-sha2-512-etm@openssh.com,hmac-sha1-etm@openssh.com,umac-64@openssh.com,umac-128@openssh.com,hmac-sha2-256,hmac-sha2-512,hmac-sha1",
-	"ciphers":                      "chacha20-poly1305@openssh.com,aes128-ctr,aes192-ctr,aes256-ctr,aes128-gcm@openssh.com,aes256-gcm@openssh.com",
-	"kexalgorithms":                "sntrup761x25519-sha512@openssh.com,curve25519-sha256,curve25519-sha256@libssh.org,ecdh-sha2-nistp256,ecdh-sha2-nistp384,ecdh-sha2-nistp521,diffie-hellman-group-exchange-sha256,diffie-hellman-group16-sha512,diffie-hellman-group18-sha512,diffie-hellman-group14-sha256",
 }
 
 // fileMode returns the permission bits of seen path p, or 0644 when it
