@@ -125,29 +125,7 @@ func TestFleetChaos(t *testing.T) {
 			t.Fatal(err)
 		}
 		h := fmt.Sprintf("198.18.%d.1", i+1)
-		cfg := fmt.Sprintf(`[daemon]
-state_dir = %q
-socket = %q
-firewall = "nftables"
-on_stop = "flush"
-
-[jails.sshd]
-enabled = true
-filter = "sshd"
-backend = "file"
-logpath = [%q]
-port = "ssh"
-maxretry = 1
-findtime = "10m"
-bantime = "2h"
-
-[fleet]
-enabled = true
-servers = ["nats://%s:4221", "nats://%s:4222", "nats://%s:4223"]
-user = %q
-password_file = %q
-node = %q
-`, filepath.Join(nd, "state"), n.socket, n.log, h, h, h, name, pw, name)
+		cfg := nodeConfig(filepath.Join(nd, "state"), n.socket, n.log, h, name, pw, "2h", "", "")
 		cfgPath := filepath.Join(nd, "rampart.toml")
 		if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 			t.Fatal(err)

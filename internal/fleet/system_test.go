@@ -298,29 +298,7 @@ func TestFleetSystem(t *testing.T) {
 			extraJail = "ignoreip = [\"127.0.0.1/8\", \"::1\", \"198.19.1.0/24\"]\n"
 			extraFleet = "max_per_minute = 450\n"
 		}
-		cfg := fmt.Sprintf(`[daemon]
-state_dir = %q
-socket = %q
-firewall = "nftables"
-on_stop = "flush"
-
-[jails.sshd]
-enabled = true
-filter = "sshd"
-backend = "file"
-logpath = [%q]
-port = "ssh"
-maxretry = 1
-findtime = "10m"
-bantime = "1h"
-%s
-[fleet]
-enabled = true
-servers = ["nats://%s:4221", "nats://%s:4222", "nats://%s:4223"]
-user = %q
-password_file = %q
-node = %q
-%s`, filepath.Join(nd, "state"), n.socket, n.log, extraJail, h, h, h, name, pw, name, extraFleet)
+		cfg := nodeConfig(filepath.Join(nd, "state"), n.socket, n.log, h, name, pw, "1h", extraJail, extraFleet)
 		cfgPath := filepath.Join(nd, "rampart.toml")
 		if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 			t.Fatal(err)
@@ -457,4 +435,33 @@ func rejected(st control.FleetStatus, node, reason string) uint64 {
 		}
 	}
 	return 0
+}
+
+// nodeConfig is a fleet node's rampart.toml: an sshd jail on logpath
+// (maxretry 1) and [fleet] on the three hubs at host, with extra lines for
+// the jail and for [fleet].
+func nodeConfig(state, socket, logpath, host, node, passwordFile, bantime, extraJail, extraFleet string) string {
+	return fmt.Sprintf(`[daemon]
+state_dir = %q
+socket = %q
+firewall = "nftables"
+on_stop = "flush"
+
+[jails.sshd]
+enabled = true
+filter = "sshd"
+backend = "file"
+logpath = [%q]
+port = "ssh"
+maxretry = 1
+findtime = "10m"
+bantime = %q
+%s
+[fleet]
+enabled = true
+servers = ["nats://%s:4221", "nats://%s:4222", "nats://%s:4223"]
+user = %q
+password_file = %q
+node = %q
+%s`, state, socket, logpath, bantime, extraJail, host, host, host, node, passwordFile, node, extraFleet)
 }
