@@ -115,9 +115,10 @@ type Match struct {
 	// Param is the parameter the match is in ("" outside the query).
 	// Valid until the next Scan.
 	Param []byte
-	// Prose: the match is in a free-text parameter whose value reads as
-	// prose, so it counts at most FreeText.MaxSeverity, together with the
-	// request's other such matches.
+	// Prose: the match is in a free-text parameter whose value quotes code
+	// (FreeText.Quoted: it reads as prose, or has nothing FreeText.Active
+	// matches), so it counts at most FreeText.MaxSeverity, together with
+	// the request's other such matches.
 	Prose bool
 	// Severity is what the match counts as: its rule's severity, or at
 	// most the free-text cap when it is Prose.
@@ -546,7 +547,7 @@ func (d *Detector) proseParam(i int) bool {
 	if d.prose[i] == 0 {
 		d.prose[i] = -1
 		s := d.args[i]
-		if d.rs.freeText.MaxSeverity != 0 && d.rs.freeText.has(d.paramName(i)) && Prose(d.val[FieldArgs][s.start:s.end]) {
+		if d.rs.freeText.MaxSeverity != 0 && d.rs.freeText.has(d.paramName(i)) && d.rs.freeText.Quoted(d.val[FieldArgs][s.start:s.end]) {
 			d.prose[i] = 1
 		}
 	}

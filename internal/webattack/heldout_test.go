@@ -21,9 +21,9 @@ const heldout = "corpus/heldout"
 
 // TestHeldOutCorpus measures detection on the held-out corpus as issue 11
 // states its targets: >= 90 % of SQLi and XSS attackers, >= 85 % overall,
-// >= 60 % in every category. The last target, no benign client banned, is
-// not met yet: the benign clients a single request would ban are logged.
-func TestHeldOutCorpus(t *testing.T) { measureHeldOut(t, heldout, false, false) }
+// >= 60 % in every category, and no benign client banned by a single
+// request (strict since the free-text "active" markers, 2026-12-04).
+func TestHeldOutCorpus(t *testing.T) { measureHeldOut(t, heldout, false, true) }
 
 // heldout2 is a second corpus written independently of the rules (by
 // another helper that never saw them, 2026-12-04), after the first had
@@ -35,7 +35,7 @@ const heldout2 = "corpus/heldout2"
 
 // TestHeldOutCorpus2 measures the same targets on heldout2, each benign
 // client from its own address.
-func TestHeldOutCorpus2(t *testing.T) { measureHeldOut(t, heldout2, true, false) }
+func TestHeldOutCorpus2(t *testing.T) { measureHeldOut(t, heldout2, true, true) }
 
 // heldout3 is a third corpus written independently of the rules (by a
 // helper that read only the format, 2026-12-04), after the second had been
@@ -52,12 +52,16 @@ const heldout3 = "corpus/heldout3"
 // failing main; it holds that first measurement instead: a change that
 // detects fewer attacks of any category, or bans more benign clients,
 // fails. Raise the floors when the detector gets better on it; never lower
-// them.
+// them. Since the second session of 2026-12-04 it is no longer held out:
+// its misses were read and fixed (the free-text "active" markers, RFI-001's
+// includable URLs, SQLI-023..025, vertical tab and form feed as blanks),
+// and the floors are the result — SQLi 205, 0 benign clients banned.
+// heldout4 measures that tuning.
 func TestHeldOutCorpus3(t *testing.T) {
 	measureHeldOutFloors(t, heldout3, heldoutFloors{
-		caught: map[string]int{"cmdi": 53, "java": 55, "php": 40, "rfi": 39, "scanner": 84,
-			"sqli": 192, "ssrf": 45, "traversal": 72, "xss": 208},
-		maxBanned: 25,
+		caught: map[string]int{"cmdi": 53, "java": 55, "php": 40, "rfi": 41, "scanner": 84,
+			"sqli": 205, "ssrf": 45, "traversal": 72, "xss": 208},
+		maxBanned: 0,
 	})
 }
 

@@ -191,6 +191,11 @@ func finish(dst, src []byte) ([]byte, Anomaly) {
 		switch {
 		case c == 0:
 			an |= AnomNUL
+		case c == 0x0b || c == 0x0c:
+			// Vertical tab and form feed separate words for SQL parsers
+			// and shells ("1%0bOR%0b1=1"): a blank, not nothing.
+			dst = append(dst, ' ')
+			an |= AnomControl
 		case c < 0x20 && c != '\t' && c != '\n' && c != '\r', c == 0x7f:
 			an |= AnomControl
 		case c == 0xc0 || c == 0xc1:

@@ -2,6 +2,7 @@ package webattack
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 )
 
@@ -22,11 +23,20 @@ type FreeText struct {
 	// MaxSeverity is what all the matches in prose values of Params count
 	// together, at most (low or medium; 0: no cap).
 	MaxSeverity Severity
+	// Active, when set, matches what an exploit needs to do anything: a
+	// script sink or call (alert(, document., javascript:), a quote that
+	// breaks out into SQL, an SQL delay or error function, a shell
+	// separator before a command, a lookup (${, %{), a file an exploit
+	// reads. A value of Params without one quotes code but runs none
+	// ("<svg onload> event", "information_schema.columns",
+	// "Runtime.getRuntime().exec"): it is capped like prose.
+	Active *regexp.Regexp
 }
 
 type freeTextSpec struct {
 	Params      []string `toml:"params"`
 	MaxSeverity string   `toml:"max_severity"`
+	Active      string   `toml:"active"`
 }
 
 func compileFreeText(s *freeTextSpec) (FreeText, error) {
@@ -44,6 +54,13 @@ func compileFreeText(s *freeTextSpec) (FreeText, error) {
 		return ft, fmt.Errorf("max_severity: %q is not low or medium (a higher cap would still ban on one request)", s.MaxSeverity)
 	}
 	ft.Params, ft.MaxSeverity = s.Params, sev
+	if s.Active != "" {
+		re, err := regexp.Compile(s.Active)
+		if err != nil {
+			return ft, fmt.Errorf("active: %w", err)
+		}
+		ft.Active = re
+	}
 	return ft, nil
 }
 
@@ -55,6 +72,13 @@ func (ft *FreeText) has(name []byte) bool {
 		}
 	}
 	return false
+}
+
+// Quoted reports whether a decoded value of a free-text parameter quotes
+// code rather than running it: it reads as prose (see Prose), or it has
+// nothing ft.Active matches.
+func (ft *FreeText) Quoted(v []byte) bool {
+	return Prose(v) || (ft.Active != nil && len(v) <= proseMaxLen && !ft.Active.Match(v))
 }
 
 // foldEqual reports whether b is s (lower case), ignoring b's ASCII case.

@@ -77,7 +77,14 @@ func TestFreeTextCap(t *testing.T) {
 		{"/search?q=how+to+use+UNION+SELECT+in+mysql", true, false, true},
 		{"/search?Q=%24%7Bjndi%3Aldap%7D%20log4j%20vulnerability", true, false, true},
 		{"/?s=phpinfo%28%29+not+showing", true, false, true},
+		// code that is not prose but runs nothing (no alert(, no quote
+		// break-out, no ${…}: FreeText.Active): quoted, a finding
+		{"/search?q=%3Csvg+onload%3E", true, false, true},
+		{"/search?query=%3Cstyle+type%3D%22text%2Fcss%22%3E", true, false, true},
+		{"/search?q=java.io.FileInputStream", true, false, true},
 		// attacks in the same parameters still ban
+		{"/search?q=%3Cvideo+onplay%3Dprompt(9)%3E", true, true, false},
+		{"/search?q=%3Cstyle%3E@import'//198.51.100.7/x.css'%3C/style%3E", true, true, false},
 		{"/search?q=1%27+UNION+SELECT+password+FROM+users--", true, true, false},
 		{"/search?q=%3Cscript%3Ealert(document.cookie)%3C/script%3E", true, true, false},
 		{"/search?q=1'+UNION+SELECT+password+FROM+users+WHERE+'a", true, true, false},
