@@ -2,7 +2,6 @@ package webattack
 
 import (
 	"fmt"
-	"regexp"
 	"strings"
 )
 
@@ -30,7 +29,7 @@ type FreeText struct {
 	// reads. A value of Params without one quotes code but runs none
 	// ("<svg onload> event", "information_schema.columns",
 	// "Runtime.getRuntime().exec"): it is capped like prose.
-	Active *regexp.Regexp
+	Active *activeMarkers
 }
 
 type freeTextSpec struct {
@@ -55,11 +54,11 @@ func compileFreeText(s *freeTextSpec) (FreeText, error) {
 	}
 	ft.Params, ft.MaxSeverity = s.Params, sev
 	if s.Active != "" {
-		re, err := regexp.Compile(s.Active)
+		m, err := compileActive(s.Active)
 		if err != nil {
 			return ft, fmt.Errorf("active: %w", err)
 		}
-		ft.Active = re
+		ft.Active = m
 	}
 	return ft, nil
 }
@@ -76,9 +75,9 @@ func (ft *FreeText) has(name []byte) bool {
 
 // Quoted reports whether a decoded value of a free-text parameter quotes
 // code rather than running it: it reads as prose (see Prose), or it has
-// nothing ft.Active matches.
-func (ft *FreeText) Quoted(v []byte) bool {
-	return Prose(v) || (ft.Active != nil && len(v) <= proseMaxLen && !ft.Active.Match(v))
+// nothing ft.Active matches. low is v lower-cased (ASCII).
+func (ft *FreeText) Quoted(v, low []byte) bool {
+	return Prose(v) || (ft.Active != nil && len(v) <= proseMaxLen && !ft.Active.match(low))
 }
 
 // foldEqual reports whether b is s (lower case), ignoring b's ASCII case.

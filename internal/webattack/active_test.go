@@ -1,0 +1,110 @@
+package webattack
+
+import (
+	"bufio"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func builtinActive(t testing.TB) *activeMarkers {
+	t.Helper()
+	rules, err := BuiltinRules()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs, err := Compile(rules)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rs.freeText.Active == nil {
+		t.Fatal("the built-in free_text.toml has no active pattern")
+	}
+	return rs.freeText.Active
+}
+
+// TestActiveSplitMatchesWhole: the split branches answer what the whole
+// pattern answers, on every value of the corpora (attacks and benign
+// requests, lower-cased as the detector lower-cases them).
+func TestActiveSplitMatchesWhole(t *testing.T) {
+	m := builtinActive(t)
+	if len(m.branches) < 10 {
+		t.Fatalf("the active pattern split into %d branches only", len(m.branches))
+	}
+	files, _ := filepath.Glob("corpus/heldout*/attacks/*.txt")
+	more, _ := filepath.Glob("corpus/heldout*/benign.txt")
+	files = append(files, more...)
+	if len(files) < 20 {
+		t.Fatalf("found %d corpus files", len(files))
+	}
+	n, hits := 0, 0
+	for _, name := range files {
+		f, err := os.Open(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sc := bufio.NewScanner(f)
+		for sc.Scan() {
+			_, v, ok := strings.Cut(sc.Text(), "\t")
+			if !ok {
+				continue
+			}
+			low := []byte(strings.ToLower(v))
+			whole, split := m.whole.Match(low), m.match(low)
+			if whole != split {
+				t.Errorf("%s: %q: whole pattern %v, split %v", name, v, whole, split)
+			}
+			n++
+			if whole {
+				hits++
+			}
+		}
+		f.Close()
+	}
+	t.Logf("%d values, %d with an active marker", n, hits)
+	if hits == 0 || hits == n {
+		t.Fatalf("%d of %d values matched: the comparison tells nothing", hits, n)
+	}
+}
+
+func TestRequiredLiteral(t *testing.T) {
+	m, err := compileActive(`(?i)\bsrcdoc\b|\b(?:sleep|exp)\s*\(|\b(?:file|jar)://|\$\{|<[a-z]`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, b := range m.branches {
+		got = append(got, string(b.need))
+	}
+	want := []string{"srcdoc", "(", "://", "${", "<"}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("required literals %q, want %q", got, want)
+	}
+	for v, want := range map[string]bool{"srcdoc": true, "x sleep (1)": true, "file://x": true, "${x}": true, "<b": true, "sleep 1": false, "file:/x": false, "<1": false} {
+		if got := m.match([]byte(v)); got != want {
+			t.Errorf("match(%q) = %v, want %v", v, got, want)
+		}
+	}
+}
+
+// FuzzActiveSplit: on any ASCII value the split branches agree with the
+// whole pattern (beyond ASCII, the whole pattern's case folding also
+// matches the Kelvin sign for k and long s for s; the detector lower-cases
+// ASCII only, as it does for the rules).
+func FuzzActiveSplit(f *testing.F) {
+	m := builtinActive(f)
+	for _, s := range []string{"alert(1)", "1' or 1=1--", "how to use $(pwd)", "<svg onload> event", "SELECT sleep(5)", "../../etc/passwd"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, v string) {
+		b := []byte(v)
+		for i := range b {
+			b[i] &= 0x7f
+		}
+		lower(b)
+		if whole, split := m.whole.Match(b), m.match(b); whole != split {
+			t.Errorf("%q: whole pattern %v, split %v", b, whole, split)
+		}
+	})
+}
