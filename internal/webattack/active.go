@@ -17,8 +17,10 @@ import (
 // matches what the whole pattern matches, on ASCII case (the value is
 // lower-cased as the rules' fold = true are).
 type activeMarkers struct {
-	// whole is the pattern as written (for its String in errors and docs).
-	whole    *regexp.Regexp
+	// pattern is the pattern as written; it is not compiled whole (the
+	// one big case-folded program costs more to compile than all the
+	// branches).
+	pattern  string
 	branches []activeBranch
 }
 
@@ -30,13 +32,9 @@ type activeBranch struct {
 
 // compileActive compiles pattern (Go RE2 syntax) into markers.
 func compileActive(pattern string) (*activeMarkers, error) {
-	whole, err := regexp.Compile(pattern)
-	if err != nil {
-		return nil, err
-	}
 	tree, err := syntax.Parse(pattern, syntax.Perl)
 	if err != nil {
-		return nil, err
+		return nil, err // the message regexp.Compile gives
 	}
 	for tree.Op == syntax.OpCapture {
 		tree = tree.Sub[0]
@@ -45,7 +43,7 @@ func compileActive(pattern string) (*activeMarkers, error) {
 	if tree.Op == syntax.OpAlternate {
 		subs = tree.Sub
 	}
-	m := &activeMarkers{whole: whole}
+	m := &activeMarkers{pattern: pattern}
 	for _, s := range subs {
 		unfoldLiterals(s)
 		re, err := regexp.Compile(s.String())

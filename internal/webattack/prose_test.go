@@ -189,6 +189,7 @@ func TestFreeTextFile(t *testing.T) {
 		{"upper", "[free_text]\nparams = [\"Q\"]\nmax_severity = \"medium\"", `params: "Q" must be`},
 		{"high", "[free_text]\nparams = [\"q\"]\nmax_severity = \"high\"", `max_severity: "high" is not low or medium`},
 		{"unknown key", "[free_text]\nparams = [\"q\"]\nmax_severity = \"low\"\nnames = [\"x\"]", `unknown key "free_text.names"`},
+		{"bad active", "[free_text]\nparams = [\"q\"]\nmax_severity = \"low\"\nactive = 'alert\\s*('", "[free_text]: active: error parsing regexp: missing closing )"},
 	}
 	for _, tt := range tests {
 		_, err := ParseRules("t.toml", []byte(tt.file))
