@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"regexp"
 	"regexp/syntax"
+	"strings"
 	"unicode"
+	"unicode/utf8"
 )
 
 // activeMarkers is free_text.toml's "active" pattern compiled for speed.
@@ -12,10 +14,10 @@ import (
 // alternation as an NFA that tries every branch at every byte (about 40 µs
 // for a 35-byte value). Split into its branches, each run only when the
 // value holds the literal the branch cannot match without ("(" for a call,
-// "://" for a scheme), on the value lower-cased once instead of folding
-// case in every branch, the same answer costs a few microseconds. It
-// matches what the whole pattern matches, on ASCII case (the value is
-// lower-cased as the rules' fold = true are).
+// "://" for a scheme; the value is lower-cased once for that), the same
+// answer costs a few microseconds. It matches what the whole pattern
+// matches, on ASCII case (the value is lower-cased as the rules' fold =
+// true are).
 type activeMarkers struct {
 	// pattern is the pattern as written; it is not compiled whole (the
 	// one big case-folded program costs more to compile than all the
@@ -32,27 +34,131 @@ type activeBranch struct {
 
 // compileActive compiles pattern (Go RE2 syntax) into markers.
 func compileActive(pattern string) (*activeMarkers, error) {
-	tree, err := syntax.Parse(pattern, syntax.Perl)
-	if err != nil {
+	if _, err := syntax.Parse(pattern, syntax.Perl); err != nil {
 		return nil, err // the message regexp.Compile gives
 	}
-	for tree.Op == syntax.OpCapture {
-		tree = tree.Sub[0]
-	}
-	subs := []*syntax.Regexp{tree}
-	if tree.Op == syntax.OpAlternate {
-		subs = tree.Sub
-	}
+	flags, branches := splitAlternation(pattern)
 	m := &activeMarkers{pattern: pattern}
-	for _, s := range subs {
-		unfoldLiterals(s)
-		re, err := regexp.Compile(s.String())
+	for _, b := range branches {
+		full := flags + "(?:" + b + ")"
+		tree, err := syntax.Parse(full, syntax.Perl)
 		if err != nil {
-			return nil, err // cannot happen: s came from a valid pattern
+			return nil, err // cannot happen: b is a branch of a valid pattern
 		}
-		m.branches = append(m.branches, activeBranch{re: re, need: []byte(requiredLiteral(s))})
+		need := requiredLiteral(tree)
+		// Matching folds case at every step; on the lower-cased value the
+		// branch's literals need not, and a literal prefix lets the search
+		// skip ahead. Turning the tree back into text folds every rune of
+		// every class, so a branch with a large class (a negated one) is
+		// compiled as written.
+		if !bigClass(tree) && unfoldLiterals(tree) {
+			full = tree.String()
+		}
+		re, err := regexp.Compile(full)
+		if err != nil {
+			return nil, err
+		}
+		m.branches = append(m.branches, activeBranch{re: re, need: []byte(need)})
 	}
 	return m, nil
+}
+
+// splitAlternation splits a valid pattern at its top-level "|": the
+// leading flag groups ("(?i)") and one group around the whole pattern
+// ("(?:a|b)") are looked through. It works on the text, as the syntax
+// tree can only be turned back into text at a high cost (case folding
+// every rune of every class). flags is prefixed to each branch.
+func splitAlternation(p string) (flags string, branches []string) {
+	for strings.HasPrefix(p, "(?") {
+		end := strings.IndexByte(p, ')')
+		colon := strings.IndexByte(p, ':')
+		if end < 0 || (colon >= 0 && colon < end) {
+			break
+		}
+		flags, p = flags+p[:end+1], p[end+1:]
+	}
+	if parts := splitTop(p); len(parts) == 1 && strings.HasPrefix(p, "(?:") && strings.HasSuffix(p, ")") && closes(p) == len(p)-1 {
+		p = p[3 : len(p)-1]
+	}
+	return flags, splitTop(p)
+}
+
+// splitTop splits p at the "|" outside groups, classes and \Q…\E quotes.
+func splitTop(p string) []string {
+	var out []string
+	depth, start := 0, 0
+	for i := 0; i < len(p); i++ {
+		switch p[i] {
+		case '\\':
+			if i+1 < len(p) && p[i+1] == 'Q' {
+				if e := strings.Index(p[i+2:], `\E`); e >= 0 {
+					i += e + 3
+					continue
+				}
+				// quoted to the end: close the quote, as the branch is
+				// wrapped in a group
+				return append(out, p[start:]+`\E`)
+			}
+			i++
+		case '[':
+			i = classEnd(p, i)
+		case '(':
+			depth++
+		case ')':
+			depth--
+		case '|':
+			if depth == 0 {
+				out = append(out, p[start:i])
+				start = i + 1
+			}
+		}
+	}
+	return append(out, p[start:])
+}
+
+// closes returns the index of the ")" that closes the group opened at
+// p[0], or -1.
+func closes(p string) int {
+	depth := 0
+	for i := 0; i < len(p); i++ {
+		switch p[i] {
+		case '\\':
+			i++
+		case '[':
+			i = classEnd(p, i)
+		case '(':
+			depth++
+		case ')':
+			if depth--; depth == 0 {
+				return i
+			}
+		}
+	}
+	return -1
+}
+
+// classEnd returns the index of the "]" closing the class opened at p[i].
+func classEnd(p string, i int) int {
+	j := i + 1
+	if j < len(p) && p[j] == '^' {
+		j++
+	}
+	if j < len(p) && p[j] == ']' {
+		j++ // a leading ] is a member
+	}
+	for ; j < len(p); j++ {
+		switch {
+		case p[j] == '\\':
+			j++
+		case p[j] == '[' && j+1 < len(p) && p[j+1] == ':':
+			if e := strings.Index(p[j+2:], ":]"); e >= 0 {
+				j += e + 3
+			}
+		case p[j] == ']':
+			return j
+		}
+	}
+	return len(p)
 }
 
 // match reports whether lower-cased value low holds a marker.
@@ -69,28 +175,72 @@ func (m *activeMarkers) match(low []byte) bool {
 	return false
 }
 
-// unfoldLiterals turns r's case-folded literals into lower-case ones: the
-// input is lower-cased instead. Character classes of a case-insensitive
-// pattern already hold both cases.
-func unfoldLiterals(r *syntax.Regexp) {
-	if r.Op == syntax.OpLiteral && r.Flags&syntax.FoldCase != 0 {
-		for i, c := range r.Rune {
-			r.Rune[i] = unicode.ToLower(c)
+// unfoldLiterals turns r's case-folded ASCII literals into lower-case
+// ones (the value is lower-cased instead) and reports whether all could
+// be: a non-ASCII one (ſ folds to s) leaves r as it is.
+func unfoldLiterals(r *syntax.Regexp) bool {
+	var lits []*syntax.Regexp
+	var walk func(*syntax.Regexp) bool
+	walk = func(r *syntax.Regexp) bool {
+		if r.Op == syntax.OpLiteral && r.Flags&syntax.FoldCase != 0 {
+			for _, c := range r.Rune {
+				if c >= utf8.RuneSelf {
+					return false
+				}
+			}
+			lits = append(lits, r)
 		}
-		r.Flags &^= syntax.FoldCase
+		for _, s := range r.Sub {
+			if !walk(s) {
+				return false
+			}
+		}
+		return true
 	}
-	for _, s := range r.Sub {
-		unfoldLiterals(s)
+	if !walk(r) {
+		return false
 	}
+	for _, l := range lits {
+		for i, c := range l.Rune {
+			l.Rune[i] = unicode.ToLower(c)
+		}
+		l.Flags &^= syntax.FoldCase
+	}
+	return true
 }
 
-// requiredLiteral returns the longest case-sensitive literal every match
-// of r contains, or "".
+// bigClass reports whether r has a character class of more than 1,000
+// runes.
+func bigClass(r *syntax.Regexp) bool {
+	if r.Op == syntax.OpCharClass || r.Op == syntax.OpAnyChar || r.Op == syntax.OpAnyCharNotNL {
+		n := 0
+		for i := 0; i+1 < len(r.Rune); i += 2 {
+			n += int(r.Rune[i+1]-r.Rune[i]) + 1
+		}
+		if n > 1000 || r.Op != syntax.OpCharClass {
+			return true
+		}
+	}
+	for _, s := range r.Sub {
+		if bigClass(s) {
+			return true
+		}
+	}
+	return false
+}
+
+// requiredLiteral returns the longest literal every match of r contains
+// (lower-cased where r folds case), or "".
 func requiredLiteral(r *syntax.Regexp) string {
 	switch r.Op {
 	case syntax.OpLiteral:
 		if r.Flags&syntax.FoldCase != 0 {
-			return ""
+			for _, c := range r.Rune {
+				if c >= utf8.RuneSelf {
+					return "" // ſ folds to s: no one literal to look for
+				}
+			}
+			return strings.ToLower(string(r.Rune)) // the value is lower-cased
 		}
 		return string(r.Rune)
 	case syntax.OpCapture, syntax.OpPlus:

@@ -110,3 +110,48 @@ func FuzzActiveSplit(f *testing.F) {
 		}
 	})
 }
+
+func TestSplitAlternation(t *testing.T) {
+	for _, tt := range []struct{ p, flags, want string }{
+		{`(?i)(?:a|b)`, "(?i)", "a b"},
+		{`(?i)(?s)a|b`, "(?i)(?s)", "a b"},
+		{`a|(b|c)|[|]|\||\Q|\E`, "", `a (b|c) [|] \| \Q|\E`},
+		{`(?:a)|(?:b)`, "", "(?:a) (?:b)"},
+		{`[]|]|x`, "", "[]|] x"},
+		{`[^]|]|[[:alpha:]|]`, "", "[^]|] [[:alpha:]|]"},
+		{`(?i:a|b)`, "", "(?i:a|b)"},
+		{`abc`, "", "abc"},
+	} {
+		flags, br := splitAlternation(tt.p)
+		if flags != tt.flags || strings.Join(br, " ") != tt.want {
+			t.Errorf("splitAlternation(%q) = %q, %q; want %q, %q", tt.p, flags, br, tt.flags, tt.want)
+		}
+	}
+}
+
+// FuzzCompileActive: any pattern Go accepts compiles into markers that
+// answer as the whole pattern does (on ASCII, lower-cased values); any it
+// refuses is refused.
+func FuzzCompileActive(f *testing.F) {
+	for _, s := range [][2]string{{`(?i)(?:a|b)`, "xa"}, {`[]|]|x`, "|"}, {`\Q|\E|y`, "y"}, {`(?i)\bsrc\s*=|on\w+=`, "src ="}, {`(`, ""}, {"(?i)\u017f", "s"}} {
+		f.Add(s[0], s[1])
+	}
+	f.Fuzz(func(t *testing.T, pattern, v string) {
+		whole, err := regexp.Compile(pattern)
+		m, err2 := compileActive(pattern)
+		if (err == nil) != (err2 == nil) {
+			t.Fatalf("%q: regexp.Compile error %v, compileActive error %v", pattern, err, err2)
+		}
+		if err != nil {
+			return
+		}
+		b := []byte(v)
+		for i := range b {
+			b[i] &= 0x7f
+		}
+		lower(b)
+		if w, s := whole.Match(b), m.match(b); w != s {
+			t.Errorf("%q on %q: whole pattern %v, split %v", pattern, b, w, s)
+		}
+	})
+}

@@ -255,7 +255,7 @@ func parseFile(name string, data []byte) ([]*Rule, *FreeText, error) {
 		return nil, nil, fmt.Errorf("%s: %v", name, err)
 	}
 	if und := md.Undecoded(); len(und) > 0 {
-		return nil, nil, fmt.Errorf("%s: unknown key %q (want category and [[rule]] tables with id, title, severity, fields, engine, literals, literal_product, requires, literal_product_requires, pattern, fold, skip_params, attack, benign; or a [free_text] table with params, max_severity)", name, und[0].String())
+		return nil, nil, fmt.Errorf("%s: unknown key %q (want category and [[rule]] tables with id, title, severity, fields, engine, literals, literal_product, requires, literal_product_requires, pattern, fold, skip_params, attack, benign; or a [free_text] table with params, max_severity, active)", name, und[0].String())
 	}
 	var ft *FreeText
 	if f.FreeText != nil {
