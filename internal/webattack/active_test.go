@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -130,8 +131,9 @@ func TestSplitAlternation(t *testing.T) {
 }
 
 // FuzzCompileActive: any pattern Go accepts compiles into markers that
-// answer as the whole pattern does (on ASCII, lower-cased values); any it
-// refuses is refused.
+// answer as the whole pattern does (on ASCII, lower-cased values), and
+// into branches that find the whole pattern's leftmost match on any
+// value; any pattern it refuses is refused.
 func FuzzCompileActive(f *testing.F) {
 	for _, s := range [][2]string{{`(?i)(?:a|b)`, "xa"}, {`[]|]|x`, "|"}, {`\Q|\E|y`, "y"}, {`(?i)\bsrc\s*=|on\w+=`, "src ="}, {`(`, ""}, {"(?i)\u017f", "s"}} {
 		f.Add(s[0], s[1])
@@ -152,6 +154,15 @@ func FuzzCompileActive(f *testing.F) {
 		lower(b)
 		if w, s := whole.Match(b), m.match(b); w != s {
 			t.Errorf("%q on %q: whole pattern %v, split %v", pattern, b, w, s)
+		}
+		// as a rule's pattern (not lowered): the same leftmost match
+		bs, err := splitBranches(pattern, false)
+		if err != nil {
+			t.Fatalf("%q: %v", pattern, err)
+		}
+		raw := []byte(v)
+		if w, s := whole.FindIndex(raw), bs.findIndex(raw); !slices.Equal(w, s) {
+			t.Errorf("%q on %q: whole pattern finds %v, branches %v", pattern, raw, w, s)
 		}
 	})
 }

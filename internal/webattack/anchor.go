@@ -89,10 +89,14 @@ func mayCross(re *syntax.Regexp) bool {
 	return false
 }
 
-// findIndex is r.Pattern.FindIndex(v), faster for line-anchored patterns.
+// findIndex is r.Pattern.FindIndex(v), faster for line-anchored patterns
+// and for alternations split into branches (split.go).
 func (r *Rule) findIndex(v []byte) []int {
 	a := r.anchor
 	if a == nil {
+		if r.split != nil {
+			return r.split.findIndex(v)
+		}
 		return r.Pattern.FindIndex(v)
 	}
 	for p := 0; p <= len(v); {

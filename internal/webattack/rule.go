@@ -140,6 +140,7 @@ type Rule struct {
 	index      int         // bit of Literals in prefilter sets
 	index2     int         // bit of Requires, or -1
 	anchor     *lineAnchor // Pattern tried at line starts only, or nil
+	split      *branchSet  // Pattern's branches, each where its literal is, or nil
 }
 
 type ruleFile struct {
@@ -375,6 +376,11 @@ func compileRule(category string, s ruleSpec) (*Rule, error) {
 		r.Pattern = re
 		if r.Engine == EngineRegex && strings.HasPrefix(s.Pattern, "(?m)") {
 			r.anchor = newLineAnchor(s.Pattern)
+		}
+		if r.Engine == EngineRegex && r.anchor == nil {
+			if bs, err := splitBranches(s.Pattern, r.Fold); err == nil && bs.worth() {
+				r.split = bs
+			}
 		}
 	}
 	return r, nil
