@@ -65,6 +65,29 @@ func TestHeldOutCorpus3(t *testing.T) {
 	})
 }
 
+// heldout4 is a fourth corpus written independently of the rules (by a
+// helper that read only heldout2's and heldout3's READMEs, 2026-12-04),
+// after heldout3 had been used for tuning: 974 attacks, 2,703 benign
+// requests of 246 clients. It measures that tuning. Do not tune on it.
+const heldout4 = "corpus/heldout4"
+
+// TestHeldOutCorpus4 measures issue 11's targets on heldout4 and logs each
+// against its target. Its first measurement (2026-12-04 20:39 UTC, on main
+// at 6a4f03f, before anyone read the corpus) met the detection targets —
+// 87.8 % overall, SQLi 95.3 %, XSS 95.0 %, every category >= 68.3 % — and
+// MISSED the benign one: 63 of 246 clients banned by a single request
+// (query languages in parameters the free-text cap does not know: Jira JQL,
+// Kibana, Splunk, online compilers and regex testers, wiki previews;
+// docs/WEBATTACKS.md). It holds that first measurement as floors, like
+// heldout3: raise them when the detector gets better here; never lower them.
+func TestHeldOutCorpus4(t *testing.T) {
+	measureHeldOutFloors(t, heldout4, heldoutFloors{
+		caught: map[string]int{"cmdi": 69, "java": 61, "php": 40, "rfi": 42, "scanner": 71,
+			"sqli": 203, "ssrf": 43, "traversal": 79, "xss": 247},
+		maxBanned: 63,
+	})
+}
+
 // heldoutFloors are a corpus's first measurement: attacks caught per
 // category at least, benign clients banned at most.
 type heldoutFloors struct {
