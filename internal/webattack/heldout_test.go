@@ -80,11 +80,14 @@ const heldout4 = "corpus/heldout4"
 // Kibana, Splunk, online compilers and regex testers, wiki previews;
 // docs/WEBATTACKS.md). It holds that first measurement as floors, like
 // heldout3: raise them when the detector gets better here; never lower them.
+// Since read and tuned on (2026-12-04 21:00 UTC: bracketed and prefixed
+// names, query-language parameters, quoted phrases): 44 banned; heldout5
+// measures that.
 func TestHeldOutCorpus4(t *testing.T) {
 	measureHeldOutFloors(t, heldout4, heldoutFloors{
 		caught: map[string]int{"cmdi": 69, "java": 61, "php": 40, "rfi": 42, "scanner": 71,
 			"sqli": 203, "ssrf": 43, "traversal": 79, "xss": 247},
-		maxBanned: 63,
+		maxBanned: 44,
 	})
 }
 

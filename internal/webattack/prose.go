@@ -1,6 +1,7 @@
 package webattack
 
 import (
+	"bytes"
 	"fmt"
 	"strings"
 )
@@ -63,8 +64,22 @@ func compileFreeText(s *freeTextSpec) (FreeText, error) {
 	return ft, nil
 }
 
-// has reports whether name is one of the free-text parameters.
+// has reports whether name is one of the free-text parameters. A name is
+// also looked up by its last bracketed key (filter[q], search[text]: the
+// form frameworks nest fields in) and without one leading "_" or "$"
+// (Roundcube's _q, OData's $search: prefixes frameworks put on their own
+// parameters).
 func (ft *FreeText) has(name []byte) bool {
+	if n := len(name); n > 2 && name[n-1] == ']' {
+		if i := bytes.LastIndexByte(name, '['); i >= 0 && i < n-2 {
+			if ft.has(name[i+1 : n-1]) {
+				return true
+			}
+		}
+	}
+	if len(name) > 1 && (name[0] == '_' || name[0] == '$') {
+		name = name[1:]
+	}
 	for _, p := range ft.Params {
 		if foldEqual(p, name) {
 			return true

@@ -184,6 +184,12 @@ func TestFreeTextFile(t *testing.T) {
 	if ft.MaxSeverity != Medium || !ft.has([]byte("Q")) || !ft.has([]byte("search")) || ft.has([]byte("id")) || ft.has([]byte("url")) {
 		t.Errorf("built-in free text: %+v", ft)
 	}
+	for name, want := range map[string]bool{"filter[q]": true, "search[text]": true, "_q": true, "$filter": true, "jql": true,
+		"q[email_cont]": false, "_id": false, "[]": false, "_": false, "q[]": false, "__q": false} {
+		if got := ft.has([]byte(name)); got != want {
+			t.Errorf("free text has(%q) = %v, want %v", name, got, want)
+		}
+	}
 	tests := []struct{ name, file, want string }{
 		{"no params", "[free_text]\nmax_severity = \"medium\"", "params: missing"},
 		{"upper", "[free_text]\nparams = [\"Q\"]\nmax_severity = \"medium\"", `params: "Q" must be`},
