@@ -125,6 +125,9 @@ type Jail struct {
 	IPv4Prefix   int            // count and ban IPv4 attackers by this prefix length (32: the address only)
 	IPv6Prefix   int            // count and ban IPv6 attackers by this prefix length (128: the address only)
 	MaxTracked   int            // cap on addresses with failures in the window; oldest evicted
+	// WebTextParams: with filter "web-attacks", parameters whose matches
+	// never ban on one request (webattack.FreeText.Always).
+	WebTextParams []string
 	// SuricataSingleHit: with filter "suricata", alerts of Suricata
 	// severity 1 … SuricataSingleHit ban on one alert.
 	SuricataSingleHit int

@@ -149,6 +149,9 @@ func TestLoadErrors(t *testing.T) {
 		{"formula not checked for a disabled increment", "[jails.sshd.increment]\nformula = \"(\"\n", nil},
 		{"findtime under a second", "[jails.sshd]\nfindtime = 0.5\n",
 			[]string{`x.toml:2: jails.sshd.findtime: must be at least 1s (use e.g. 10m)`}},
+		{"web_text_params not a name", "[jails.web]\nweb_text_params = [\"_a\", \"Jql\", \"a=b\"]\n",
+			[]string{`x.toml:2: jails.web.web_text_params: "Jql": must be a lower-case parameter name (e.g. "jql")`,
+				`x.toml:2: jails.web.web_text_params: "a=b": must be a lower-case parameter name (e.g. "jql")`}},
 		{"ok", "[jails.sshd]\nport = [\"ssh\", 2222]\nbantime = -1\nignoreip = \"192.0.2.1, 2001:db8::/32 host.example.org\"\n", nil},
 	}
 	for _, tt := range tests {
@@ -199,6 +202,7 @@ filter = 'nginx-http-auth[logtype="a b", x=1]'
 logpath = "/var/log/nginx/*.log"
 port = "http,https"
 banaction = "reject"
+web_text_params = ["_a", "se_la"]
 `
 	c, err := loadTest(t, src, Options{})
 	if err != nil {
@@ -230,6 +234,9 @@ banaction = "reject"
 	}
 	if web.BanTime != time.Hour {
 		t.Errorf("web bantime = %v, want 1h from [defaults]", web.BanTime)
+	}
+	if diff := cmp.Diff([]string{"_a", "se_la"}, web.WebTextParams); diff != "" {
+		t.Errorf("web_text_params mismatch (-want +got):\n%s", diff)
 	}
 	if got := len(c.Enabled()); got != 1 {
 		t.Errorf("Enabled() has %d jails, want 1", got)

@@ -376,6 +376,25 @@ func jailKeys() []key[Jail] {
 			show: func(j *Jail) any { return j.MaxTracked },
 		},
 		{
+			name: "web_text_params", typ: "list", defDoc: "—", omitEmpty: true,
+			doc: "for `filter = \"web-attacks\"`: parameter names (lower case) that carry text or a query language this site's users type (Kibana's `_a`, an analytics label such as `se_la`, an in-house tool's `expr`; the built-in free-text parameters, `q`, `jql`, `filter` …, need not be named): a match in one never bans on one request, it counts towards `maxretry`. Looked up like the built-in free-text parameters (`filter[q]` is `q`, `_q` and `$q` are `q`)",
+			decode: func(d *decoder, n *node, j *Jail) {
+				v, ok := d.list(n, false)
+				if !ok {
+					return
+				}
+				j.WebTextParams = nil
+				for _, s := range v {
+					if s != strings.ToLower(s) || strings.ContainsAny(s, " \t=&") {
+						d.fail(n, "%q: must be a lower-case parameter name (e.g. \"jql\")", s)
+						continue
+					}
+					j.WebTextParams = append(j.WebTextParams, s)
+				}
+			},
+			show: func(j *Jail) any { return j.WebTextParams },
+		},
+		{
 			name: "suricata_single_hit", typ: "integer", def: int64(1),
 			doc: "for `filter = \"suricata\"` (alerts of an eve.json logpath): alerts of Suricata severity 1 … N ban on their own; higher numbers (less severe) count to `maxretry`; `0`: every alert counts",
 			decode: func(d *decoder, n *node, j *Jail) {

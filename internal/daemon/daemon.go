@@ -96,9 +96,8 @@ type Daemon struct {
 
 	limits *limitLayer // the [limits] layer (limits.go); nil unless the backend is nftables
 
-	webOnce sync.Once // the web-attack rules, compiled for the first jail that needs them
-	web     *webattack.Ruleset
-	webErr  error
+	webMu sync.Mutex                    // guards web
+	web   map[string]*webattack.Ruleset // the web-attack rules, by a jail's web_text_params
 
 	mu     sync.Mutex
 	cfg    *config.Config

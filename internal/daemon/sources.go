@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/rampart-ids/rampart/internal/accesslog"
@@ -160,7 +161,7 @@ func (d *Daemon) webSources(env JailEnv) ([]finding.Source, error) {
 	if src.Journal {
 		return nil, fmt.Errorf("filter web-attacks reads access log files: set logpath (e.g. /var/log/nginx/access.log) and backend = \"auto\" or \"polling\"")
 	}
-	rules, err := d.webRules()
+	rules, err := d.webRules(jc.WebTextParams)
 	if err != nil {
 		return nil, err
 	}
@@ -171,16 +172,34 @@ func (d *Daemon) webSources(env JailEnv) ([]finding.Source, error) {
 		})
 }
 
-// webRules compiles the built-in web-attack rules once.
-func (d *Daemon) webRules() (*webattack.Ruleset, error) {
-	d.webOnce.Do(func() {
-		rules, err := webattack.BuiltinRules()
-		if err == nil {
-			d.web, err = webattack.Compile(rules)
-		}
-		d.webErr = err
-	})
-	return d.web, d.webErr
+// webRules compiles the built-in web-attack rules, with a jail's own text
+// parameters (web_text_params) added to the free-text ones; once for each
+// list of them.
+func (d *Daemon) webRules(textParams []string) (*webattack.Ruleset, error) {
+	key := strings.Join(textParams, "\x00")
+	d.webMu.Lock()
+	defer d.webMu.Unlock()
+	if rs := d.web[key]; rs != nil {
+		return rs, nil
+	}
+	rules, err := webattack.BuiltinRules()
+	if err != nil {
+		return nil, err
+	}
+	ft, err := webattack.BuiltinFreeText()
+	if err != nil {
+		return nil, err
+	}
+	ft.Always = textParams
+	rs, err := webattack.Compile(rules, webattack.WithFreeText(ft))
+	if err != nil {
+		return nil, err
+	}
+	if d.web == nil {
+		d.web = map[string]*webattack.Ruleset{}
+	}
+	d.web[key] = rs
+	return rs, nil
 }
 
 // accessTime finds an access-log line's time, for the findtime seek.

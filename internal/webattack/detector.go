@@ -547,8 +547,12 @@ func (d *Detector) proseParam(i int) bool {
 	if d.prose[i] == 0 {
 		d.prose[i] = -1
 		s := d.args[i]
-		if d.rs.freeText.MaxSeverity != 0 && d.rs.freeText.has(d.paramName(i)) && d.rs.freeText.Quoted(d.val[FieldArgs][s.start:s.end], d.lowerField(FieldArgs)[s.start:s.end]) {
-			d.prose[i] = 1
+		ft := &d.rs.freeText
+		if ft.MaxSeverity != 0 {
+			name := d.paramName(i)
+			if ft.always(name) || ft.has(name) && ft.Quoted(d.val[FieldArgs][s.start:s.end], d.lowerField(FieldArgs)[s.start:s.end]) {
+				d.prose[i] = 1
+			}
 		}
 	}
 	return d.prose[i] == 1

@@ -31,6 +31,10 @@ type FreeText struct {
 	// ("<svg onload> event", "information_schema.columns",
 	// "Runtime.getRuntime().exec"): it is capped like prose.
 	Active *activeMarkers
+	// Always are more parameter names (lower case, looked up like Params)
+	// whose matches count at most MaxSeverity whatever the value: a site's
+	// own query-language or text parameters (a jail's web_text_params).
+	Always []string
 }
 
 type freeTextSpec struct {
@@ -69,19 +73,25 @@ func compileFreeText(s *freeTextSpec) (FreeText, error) {
 // form frameworks nest fields in) and without one leading "_" or "$"
 // (Roundcube's _q, OData's $search: prefixes frameworks put on their own
 // parameters).
-func (ft *FreeText) has(name []byte) bool {
+func (ft *FreeText) has(name []byte) bool { return hasName(ft.Params, name) }
+
+// always reports whether name is one of ft.Always.
+func (ft *FreeText) always(name []byte) bool { return len(ft.Always) > 0 && hasName(ft.Always, name) }
+
+func hasName(params []string, name []byte) bool {
 	if n := len(name); n > 2 && name[n-1] == ']' {
 		if i := bytes.LastIndexByte(name, '['); i >= 0 && i < n-2 {
-			if ft.has(name[i+1 : n-1]) {
+			if hasName(params, name[i+1:n-1]) {
 				return true
 			}
 		}
 	}
+	bare := name
 	if len(name) > 1 && (name[0] == '_' || name[0] == '$') {
-		name = name[1:]
+		bare = name[1:]
 	}
-	for _, p := range ft.Params {
-		if foldEqual(p, name) {
+	for _, p := range params {
+		if foldEqual(p, name) || foldEqual(p, bare) {
 			return true
 		}
 	}

@@ -269,3 +269,52 @@ func TestHeaderCacheSameResult(t *testing.T) {
 		}
 	}
 }
+
+// TestFreeTextAlways: a site's own text parameters (a jail's
+// web_text_params) cap every match in them, prose or not; other
+// parameters, and values that needed an evasion to decode, still ban.
+func TestFreeTextAlways(t *testing.T) {
+	rules, err := BuiltinRules()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ft, err := BuiltinFreeText()
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, err := Compile(rules)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ft.Always = []string{"_a", "se_la"}
+	site, err := Compile(rules, WithFreeText(ft))
+	if err != nil {
+		t.Fatal(err)
+	}
+	kibana := "/app/discover?_a=(query:(language:kuery,query:'message%3A%22SELECT%20*%20FROM%20orders%22%20and%20not%20service.name%3Abilling'))"
+	for _, tt := range []struct {
+		target            string
+		plainBan, siteBan bool
+	}{
+		{kibana, true, false},
+		{"/i?e=se&se_la=a%5Bhref%5E%3D%22%2Fdocs%2F%22%5D%20%3E%20span", true, false},
+		// the nested form of the same name
+		{"/app/discover?state[_a]=(query:'x%22%20union%20select%20password%20from%20users--')", true, false},
+		// an injection beside the text parameter
+		{kibana + "&id=1%27%20UNION%20SELECT%20password%20FROM%20users--", true, true},
+		// double-encoded: no browser sent it
+		{"/app/discover?_a=%2527%2520union%2520select%2520password%2520from%2520users--", true, true},
+	} {
+		for _, c := range []struct {
+			rs   *Ruleset
+			want bool
+			name string
+		}{{plain, tt.plainBan, "built-in"}, {site, tt.siteBan, "with web_text_params"}} {
+			var res Result
+			c.rs.NewDetector(accesslog.Auto).ScanRequest(sampleRequest(tt.target), &res)
+			if res.SingleHit != c.want || res.Score == 0 {
+				t.Errorf("%s: %s: single-hit %v (score %d), want single-hit %v and a finding", c.name, tt.target, res.SingleHit, res.Score, c.want)
+			}
+		}
+	}
+}
