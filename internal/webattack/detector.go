@@ -6,7 +6,6 @@ import (
 	"sort"
 	"unsafe"
 
-	libinjection "github.com/corazawaf/libinjection-go"
 
 	"github.com/rampart-ids/rampart/internal/accesslog"
 )
@@ -195,6 +194,7 @@ type Detector struct {
 	libFields  FieldSet // fields some libinjection rule looks at
 	uaCache    *headerCache
 	refCache   *headerCache
+	lib        libCache
 	lowered    FieldSet // fields whose low copy is current
 }
 
@@ -641,7 +641,7 @@ func (d *Detector) libinjection(res *Result) {
 			return
 		}
 		if len(rs.sqli) > 0 && worthSQLi(v) {
-			if ok, fp := libinjection.IsSQLi(bstr(v)); ok {
+			if ok, fp := d.lib.isSQLi(v); ok {
 				for _, r := range rs.sqli {
 					if r.Fields.Has(f) && !d.hasFired(r) && (r.Pattern == nil || r.Pattern.MatchString(fp)) {
 						d.add(res, r, f, injectionPart(v), fp, param)
@@ -649,7 +649,7 @@ func (d *Detector) libinjection(res *Result) {
 				}
 			}
 		}
-		if len(rs.xss) > 0 && worthXSS(v) && libinjection.IsXSS(bstr(v)) {
+		if len(rs.xss) > 0 && worthXSS(v) && d.lib.isXSS(v) {
 			for _, r := range rs.xss {
 				if r.Fields.Has(f) && !d.hasFired(r) {
 					d.add(res, r, f, injectionPart(v), "", param)

@@ -1,0 +1,50 @@
+package webattack
+
+import (
+	"fmt"
+	"testing"
+
+	libinjection "github.com/corazawaf/libinjection-go"
+)
+
+// TestLibCache: remembered verdicts are libinjection's, the first time and
+// again, across the cache emptying itself when full.
+func TestLibCache(t *testing.T) {
+	var c libCache
+	values := []string{"1' UNION SELECT password FROM users--", "<script>alert(1)</script>", "o'reilly & sons", "1 or 1=1", "plain"}
+	for i := 0; i < 3*maxLibCache; i++ {
+		values = append(values, fmt.Sprintf("x%d' or '%d'='%d", i, i, i))
+	}
+	for round := 0; round < 2; round++ {
+		for i, v := range values {
+			if i%7 == 0 && round == 0 {
+				// XSS first for some: each verdict is remembered on its own
+				if got, want := c.isXSS([]byte(v)), libinjection.IsXSS(v); got != want {
+					t.Fatalf("isXSS(%q) = %v, want %v", v, got, want)
+				}
+			}
+			ok, fp := c.isSQLi([]byte(v))
+			wok, wfp := libinjection.IsSQLi(v)
+			if ok != wok || fp != wfp {
+				t.Fatalf("round %d: isSQLi(%q) = %v %q, want %v %q", round, v, ok, fp, wok, wfp)
+			}
+			if got, want := c.isXSS([]byte(v)), libinjection.IsXSS(v); got != want {
+				t.Fatalf("round %d: isXSS(%q) = %v, want %v", round, v, got, want)
+			}
+			if len(c.m) > maxLibCache {
+				t.Fatalf("cache holds %d values, more than %d", len(c.m), maxLibCache)
+			}
+		}
+	}
+	// the keys are copies: a caller's buffer changing leaves them alone
+	var d libCache
+	buf := []byte("1' or '1'='1")
+	d.isSQLi(buf)
+	copy(buf, "hello world!")
+	if ok, _ := d.isSQLi([]byte("1' or '1'='1")); !ok {
+		t.Errorf("after the caller's buffer changed, the injection is no longer remembered as one")
+	}
+	if ok, _ := d.isSQLi(buf); ok {
+		t.Errorf("%q is remembered as an injection", buf)
+	}
+}
