@@ -6,7 +6,6 @@ import (
 	"sort"
 	"unsafe"
 
-
 	"github.com/rampart-ids/rampart/internal/accesslog"
 )
 

@@ -46,7 +46,9 @@ func (c *libCache) isXSS(v []byte) bool {
 
 func (c *libCache) put(v []byte, e libVerdict, present bool) {
 	if present {
-		c.m[bstr(v)] = e // the key is already a copy
+		// A copy again: assigning to a present string key stores the new
+		// key too, and v is the caller's buffer.
+		c.m[string(v)] = e
 		return
 	}
 	if c.m == nil || len(c.m) >= maxLibCache {

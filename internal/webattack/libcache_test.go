@@ -2,6 +2,7 @@ package webattack
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 
 	libinjection "github.com/corazawaf/libinjection-go"
@@ -36,15 +37,41 @@ func TestLibCache(t *testing.T) {
 			}
 		}
 	}
-	// the keys are copies: a caller's buffer changing leaves them alone
+	// the keys are copies, also when a second verdict is added to a value
+	// (Go stores the key again on assignment): a caller's buffer changing
+	// leaves them alone
 	var d libCache
 	buf := []byte("1' or '1'='1")
 	d.isSQLi(buf)
+	d.isXSS(buf)
 	copy(buf, "hello world!")
 	if ok, _ := d.isSQLi([]byte("1' or '1'='1")); !ok {
 		t.Errorf("after the caller's buffer changed, the injection is no longer remembered as one")
 	}
 	if ok, _ := d.isSQLi(buf); ok {
 		t.Errorf("%q is remembered as an injection", buf)
+	}
+}
+
+// TestLibCacheReusedBuffer is how the detector calls it: one buffer, a
+// new request's value written over the last. A remembered key must not
+// follow the buffer (it did when a second verdict was stored under the
+// caller's bytes: a benign value then found an attack's verdict, rarely,
+// depending on the map's hash seed).
+func TestLibCacheReusedBuffer(t *testing.T) {
+	for i := 0; i < 3000; i++ {
+		var c libCache
+		attack := fmt.Sprintf("<svg onload=alert(%06d)>", i)
+		benign := fmt.Sprintf("dw29A0ttNoIaAANNwr%06d", i)
+		benign += strings.Repeat("x", len(attack)-len(benign))
+		buf := []byte(attack)
+		c.isSQLi(buf)
+		if !c.isXSS(buf) {
+			t.Fatalf("%q is not XSS to libinjection", attack)
+		}
+		copy(buf, benign)
+		if c.isXSS(buf) {
+			t.Fatalf("pair %d: %q found the verdict of %q", i, benign, attack)
+		}
 	}
 }
