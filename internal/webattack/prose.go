@@ -3,6 +3,7 @@ package webattack
 import (
 	"bytes"
 	"fmt"
+	"regexp/syntax"
 	"strings"
 )
 
@@ -43,7 +44,10 @@ type freeTextSpec struct {
 	Active      string   `toml:"active"`
 }
 
-func compileFreeText(s *freeTextSpec) (FreeText, error) {
+// compileFreeText checks a [free_text] table and, when compile is set,
+// compiles its active markers (otherwise only checks their syntax: a rule
+// file is read for its rules, the table is compiled by LoadFreeText).
+func compileFreeText(s *freeTextSpec, compile bool) (FreeText, error) {
 	var ft FreeText
 	if len(s.Params) == 0 {
 		return ft, fmt.Errorf("params: missing (the free-text parameter names, e.g. [\"q\", \"search\"])")
@@ -58,7 +62,11 @@ func compileFreeText(s *freeTextSpec) (FreeText, error) {
 		return ft, fmt.Errorf("max_severity: %q is not low or medium (a higher cap would still ban on one request)", s.MaxSeverity)
 	}
 	ft.Params, ft.MaxSeverity = s.Params, sev
-	if s.Active != "" {
+	if s.Active != "" && !compile {
+		if _, err := syntax.Parse(s.Active, syntax.Perl); err != nil {
+			return ft, fmt.Errorf("active: %w", err)
+		}
+	} else if s.Active != "" {
 		m, err := compileActive(s.Active)
 		if err != nil {
 			return ft, fmt.Errorf("active: %w", err)

@@ -196,7 +196,7 @@ func LoadFreeText(fsys fs.FS, dir string) (FreeText, error) {
 		if !bytes.Contains(data, []byte("free_text")) {
 			continue
 		}
-		_, f, err := parseFile(path.Base(name), data)
+		_, f, err := parseFile(path.Base(name), data, true)
 		if err != nil {
 			return FreeText{}, err
 		}
@@ -243,13 +243,14 @@ func LoadRules(fsys fs.FS, dir string) ([]*Rule, error) {
 // ParseRules compiles one rule file. Errors name the file, the rule and
 // the key.
 func ParseRules(name string, data []byte) ([]*Rule, error) {
-	rules, _, err := parseFile(name, data)
+	rules, _, err := parseFile(name, data, false)
 	return rules, err
 }
 
 // parseFile compiles one rule file: its rules, and its [free_text] table
-// if it has one. A file with a [free_text] table needs no rules.
-func parseFile(name string, data []byte) ([]*Rule, *FreeText, error) {
+// if it has one (compiled when freeText is set, else only checked). A
+// file with a [free_text] table needs no rules.
+func parseFile(name string, data []byte, freeText bool) ([]*Rule, *FreeText, error) {
 	var f ruleFile
 	md, err := toml.Decode(string(data), &f)
 	if err != nil {
@@ -260,7 +261,7 @@ func parseFile(name string, data []byte) ([]*Rule, *FreeText, error) {
 	}
 	var ft *FreeText
 	if f.FreeText != nil {
-		v, err := compileFreeText(f.FreeText)
+		v, err := compileFreeText(f.FreeText, freeText)
 		if err != nil {
 			return nil, nil, fmt.Errorf("%s: [free_text]: %v", name, err)
 		}
@@ -378,9 +379,7 @@ func compileRule(category string, s ruleSpec) (*Rule, error) {
 			r.anchor = newLineAnchor(s.Pattern)
 		}
 		if r.Engine == EngineRegex && r.anchor == nil {
-			if bs, err := splitBranches(s.Pattern, r.Fold); err == nil && bs.worth() {
-				r.split = bs
-			}
+			r.split = splitRule(s.Pattern, r.Fold)
 		}
 	}
 	return r, nil

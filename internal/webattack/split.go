@@ -29,49 +29,66 @@ type branch struct {
 	need []byte
 }
 
-// splitBranches compiles a valid pattern's top-level branches. lowered
-// says the values it will see are lower-cased (ASCII): a case-folded
-// literal is then looked for, and matched, in lower case.
+// splitBranches compiles a pattern's top-level branches. lowered says
+// the values it will see are lower-cased (ASCII): a case-folded literal is
+// then looked for, and matched, in lower case.
 func splitBranches(pattern string, lowered bool) (*branchSet, error) {
 	if _, err := syntax.Parse(pattern, syntax.Perl); err != nil {
 		return nil, err // the message regexp.Compile gives
 	}
+	return splitValid(pattern, lowered, false)
+}
+
+// splitRule is splitBranches for a rule's pattern, already compiled whole:
+// nil unless the branches are worth running instead (at least two, and a
+// literal to look for in at least two), found before compiling any.
+func splitRule(pattern string, lowered bool) *branchSet {
+	bs, err := splitValid(pattern, lowered, true)
+	if err != nil {
+		return nil
+	}
+	return bs
+}
+
+func splitValid(pattern string, lowered, onlyWorth bool) (*branchSet, error) {
 	flags, parts := splitAlternation(pattern)
-	bs := &branchSet{pattern: pattern}
-	for _, p := range parts {
-		full := flags + "(?:" + p + ")"
-		tree, err := syntax.Parse(full, syntax.Perl)
+	if onlyWorth && len(parts) < 2 {
+		return nil, nil
+	}
+	trees := make([]*syntax.Regexp, len(parts))
+	needs := make([]string, len(parts))
+	withNeed := 0
+	for i, p := range parts {
+		tree, err := syntax.Parse(flags+"(?:"+p+")", syntax.Perl)
 		if err != nil {
 			return nil, err // cannot happen: p is a branch of a valid pattern
 		}
-		need := requiredLiteral(tree, lowered)
+		trees[i], needs[i] = tree, requiredLiteral(tree, lowered)
+		if needs[i] != "" {
+			withNeed++
+		}
+	}
+	if onlyWorth && withNeed < 2 {
+		return nil, nil
+	}
+	bs := &branchSet{pattern: pattern}
+	for i, p := range parts {
+		full := flags + "(?:" + p + ")"
 		// Matching folds case at every step; on the lower-cased value the
 		// branch's literals need not, and a literal prefix lets the search
 		// skip ahead. Turning the tree back into text folds every rune of
 		// every class, so a branch with a large class (a negated one) is
 		// compiled as written.
-		if lowered && !bigClass(tree) && unfoldLiterals(tree) {
-			full = tree.String()
+		if lowered && !bigClass(trees[i]) && unfoldLiterals(trees[i]) {
+			full = trees[i].String()
 		}
 		re, err := regexp.Compile(full)
 		if err != nil {
 			return nil, err
 		}
-		bs.branches = append(bs.branches, branch{re: re, need: []byte(need)})
+		bs.branches = append(bs.branches, branch{re: re, need: []byte(needs[i])})
 	}
 	return bs, nil
-}
-
-// worth reports whether running the branches beats the whole pattern: at
-// least two, and a literal to look for in at least two.
-func (bs *branchSet) worth() bool {
-	n := 0
-	for _, b := range bs.branches {
-		if len(b.need) > 0 {
-			n++
-		}
-	}
-	return len(bs.branches) >= 2 && n >= 2
 }
 
 // match reports whether v holds a match of any branch.
