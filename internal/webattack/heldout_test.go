@@ -91,6 +91,30 @@ func TestHeldOutCorpus4(t *testing.T) {
 	})
 }
 
+// heldout5 is a fifth corpus written independently of the rules (by a
+// helper that read only heldout3's and heldout4's READMEs, 2026-12-04),
+// after heldout4 had been used for tuning: 958 attacks, 2,757 benign
+// requests of 250 clients of 25 kinds. It measures that tuning. Do not
+// tune on it.
+const heldout5 = "corpus/heldout5"
+
+// TestHeldOutCorpus5 measures issue 11's targets on heldout5 and logs each
+// against its target. Its first measurement (2026-12-04 21:02 UTC, on main
+// at 0cc87c5, every tuning above committed, before anyone read the corpus)
+// MISSED most of them: 82.5 % overall (790 of 958) against 85 %, php
+// 54.7 % and scanner 46.6 % against 60 %, 47 of 250 benign clients banned
+// against 0; SQLi 92.8 % and XSS 91.9 % held (docs/WEBATTACKS.md; Coraza
+// with CRS on the same lines: 84.1 %, 106 clients blocked). It holds that
+// first measurement as floors: raise them when the detector gets better
+// here; never lower them. Once read for tuning it stops being held out.
+func TestHeldOutCorpus5(t *testing.T) {
+	measureHeldOutFloors(t, heldout5, heldoutFloors{
+		caught: map[string]int{"cmdi": 54, "java": 58, "php": 29, "rfi": 43, "scanner": 41,
+			"sqli": 219, "ssrf": 54, "traversal": 64, "xss": 228},
+		maxBanned: 47,
+	})
+}
+
 // heldoutFloors are a corpus's first measurement: attacks caught per
 // category at least, benign clients banned at most.
 type heldoutFloors struct {
