@@ -11,8 +11,13 @@ type libCache struct {
 	m map[string]libVerdict
 }
 
-// maxLibCache bounds the values remembered (about 0.5 MB at 100 bytes).
-const maxLibCache = 4096
+// maxLibCache bounds the values remembered, and maxLibCacheValue their
+// length: at most 4 MiB of keys (repeated values are short; a long one is
+// checked every time).
+const (
+	maxLibCache      = 4096
+	maxLibCacheValue = 1024
+)
 
 type libVerdict struct {
 	sqliKnown, sqli bool
@@ -22,6 +27,9 @@ type libVerdict struct {
 
 // isSQLi is libinjection.IsSQLi(v), remembered.
 func (c *libCache) isSQLi(v []byte) (bool, string) {
+	if len(v) > maxLibCacheValue {
+		return libinjection.IsSQLi(bstr(v))
+	}
 	e, ok := c.m[bstr(v)]
 	if ok && e.sqliKnown {
 		return e.sqli, e.fp
@@ -34,6 +42,9 @@ func (c *libCache) isSQLi(v []byte) (bool, string) {
 
 // isXSS is libinjection.IsXSS(v), remembered.
 func (c *libCache) isXSS(v []byte) bool {
+	if len(v) > maxLibCacheValue {
+		return libinjection.IsXSS(bstr(v))
+	}
 	e, ok := c.m[bstr(v)]
 	if ok && e.xssKnown {
 		return e.xss

@@ -37,6 +37,12 @@ func TestLibCache(t *testing.T) {
 			}
 		}
 	}
+	// a long value is checked, not remembered
+	long := "1' or '1'='1' -- " + strings.Repeat("x", maxLibCacheValue)
+	before := len(c.m)
+	if ok, _ := c.isSQLi([]byte(long)); !ok || len(c.m) > before {
+		t.Errorf("a %d-byte injection: verdict %v, cache %d -> %d values", len(long), ok, before, len(c.m))
+	}
 	// the keys are copies, also when a second verdict is added to a value
 	// (Go stores the key again on assignment): a caller's buffer changing
 	// leaves them alone

@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"regexp/syntax"
 	"strings"
+	"sync"
 	"unicode"
 	"unicode/utf8"
 )
@@ -18,9 +19,26 @@ import (
 // literal. It finds what the whole pattern finds: the leftmost match, and
 // at the same start the first branch's, as Go's leftmost-first rule does.
 type branchSet struct {
-	// pattern is the pattern as written; it is not compiled whole.
+	// pattern is the pattern as written, compiled whole (once, when first
+	// needed) only for values holding a rune that case-folds to an ASCII
+	// letter (K for k, ſ for s): lower-casing ASCII leaves them, and a
+	// branch looking for a lower-cased literal would miss what the whole
+	// pattern's (?i) matches.
 	pattern  string
 	branches []branch
+	once     sync.Once
+	whole    *regexp.Regexp
+}
+
+// foldOutlier reports whether v holds the Kelvin sign or the long s.
+func foldOutlier(v []byte) bool {
+	return bytes.Contains(v, []byte("\u212a")) || bytes.Contains(v, []byte("\u017f"))
+}
+
+// wholePattern is bs.pattern compiled.
+func (bs *branchSet) wholePattern() *regexp.Regexp {
+	bs.once.Do(func() { bs.whole = regexp.MustCompile(bs.pattern) })
+	return bs.whole
 }
 
 type branch struct {
@@ -93,6 +111,9 @@ func splitValid(pattern string, lowered, onlyWorth bool) (*branchSet, error) {
 
 // match reports whether v holds a match of any branch.
 func (bs *branchSet) match(v []byte) bool {
+	if foldOutlier(v) {
+		return bs.wholePattern().Match(v)
+	}
 	for i := range bs.branches {
 		b := &bs.branches[i]
 		if len(b.need) > 0 && !bytes.Contains(v, b.need) {
@@ -107,6 +128,9 @@ func (bs *branchSet) match(v []byte) bool {
 
 // findIndex returns the match the whole pattern's FindIndex returns.
 func (bs *branchSet) findIndex(v []byte) []int {
+	if foldOutlier(v) {
+		return bs.wholePattern().FindIndex(v)
+	}
 	var best []int
 	for i := range bs.branches {
 		b := &bs.branches[i]
@@ -131,8 +155,7 @@ func (bs *branchSet) findIndex(v []byte) []int {
 func splitAlternation(p string) (flags string, branches []string) {
 	for strings.HasPrefix(p, "(?") {
 		end := strings.IndexByte(p, ')')
-		colon := strings.IndexByte(p, ':')
-		if end < 0 || (colon >= 0 && colon < end) {
+		if end < 0 || strings.Trim(p[2:end], "imsU-") != "" {
 			break
 		}
 		flags, p = flags+p[:end+1], p[end+1:]
@@ -147,6 +170,7 @@ func splitAlternation(p string) (flags string, branches []string) {
 func splitTop(p string) []string {
 	var out []string
 	depth, start := 0, 0
+	noSplit := false
 	for i := 0; i < len(p); i++ {
 		switch p[i] {
 		case '\\':
@@ -157,21 +181,32 @@ func splitTop(p string) []string {
 				}
 				// quoted to the end: close the quote, as the branch is
 				// wrapped in a group
+				if noSplit {
+					return []string{p + `\E`}
+				}
 				return append(out, p[start:]+`\E`)
 			}
 			i++
 		case '[':
 			i = classEnd(p, i)
 		case '(':
+			if depth == 0 && strings.HasPrefix(p[i:], "(?") {
+				if e := strings.IndexByte(p[i:], ')'); e > 2 && strings.Trim(p[i+2:i+e], "imsU-") == "" {
+					noSplit = true // a flag group's scope runs across "|": do not split
+				}
+			}
 			depth++
 		case ')':
 			depth--
 		case '|':
-			if depth == 0 {
+			if depth == 0 && !noSplit {
 				out = append(out, p[start:i])
 				start = i + 1
 			}
 		}
+	}
+	if noSplit {
+		return []string{p}
 	}
 	return append(out, p[start:])
 }
@@ -183,6 +218,13 @@ func closes(p string) int {
 	for i := 0; i < len(p); i++ {
 		switch p[i] {
 		case '\\':
+			if i+1 < len(p) && p[i+1] == 'Q' {
+				if e := strings.Index(p[i+2:], `\E`); e >= 0 {
+					i += e + 3
+					continue
+				}
+				return -1
+			}
 			i++
 		case '[':
 			i = classEnd(p, i)

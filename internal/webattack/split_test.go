@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -111,4 +112,61 @@ func FuzzSplitRules(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestBranchSetCases: patterns whose text splitting is easy to get wrong —
+// flag groups whose scope crosses "|", named groups, \Q…\E (also inside
+// a group), classes holding "|" or "]", empty branches, and the two runes
+// that case-fold to ASCII letters (K, ſ) — find and match as the whole
+// pattern does.
+func TestBranchSetCases(t *testing.T) {
+	for _, c := range []struct {
+		pat, in string
+		lowered bool
+	}{
+		{`(?P<n>x)|y`, "y", false},
+		{`(?<n>x)|y`, "y", false},
+		{`a(?i)b|c`, "C", false},
+		{`(?:(?i)a|b)`, "B", false},
+		{`a|(?i)b|c`, "C", false},
+		{`(?:\Q(\E)(?:x|\Q)\E)`, ")", false},
+		{`(?i)script|x`, "\u017fcript", true},
+		{`(?i)kill|x`, "\u212aill", true},
+		{`[\]|]x|y`, "|x", false},
+		{`[[:alpha:]|]x|y`, "|x", false},
+		{`\Q|\E|y`, "|", false},
+		{`\Qa|b`, "a|b", false},
+		{`a|`, "b", false},
+		{`(?i)ab|cd`, "CD", false},
+		{`(?i)AB|CD`, "cd", true},
+		{`(?s)a.b|c`, "a\nb", false},
+		{`(?m)^a|b`, "x\na", false},
+		{`(?i)(?:ab|cd)`, "CD", false},
+		{`(a)|b`, "b", false},
+		{`x{0}abc|d`, "d", false},
+		{`(?:abc)?|d`, "d", false},
+		{`(?U)a+|b`, "aaa", false},
+		{`(?i)[^a]bc|q`, "xbc", true},
+		{`\bab|cd\b`, "xcd", false},
+		{`(?i:AB)|cd`, "ab", true},
+		{`(?i)(?-i:A)bc|d`, "abc", true},
+		{`(?i)(?-i:A)bc|d`, "Abc", false},
+	} {
+		re := regexp.MustCompile(c.pat)
+		bs, err := splitBranches(c.pat, c.lowered)
+		if err != nil {
+			t.Errorf("%q: %v", c.pat, err)
+			continue
+		}
+		v := []byte(c.in)
+		if c.lowered {
+			lower(v)
+		}
+		if w, g := re.FindIndex(v), bs.findIndex(v); !slices.Equal(w, g) {
+			t.Errorf("%q on %q: whole pattern finds %v, branches %v", c.pat, v, w, g)
+		}
+		if w, g := re.Match(v), bs.match(v); w != g {
+			t.Errorf("%q on %q: whole pattern matches %v, branches %v", c.pat, v, w, g)
+		}
+	}
 }
