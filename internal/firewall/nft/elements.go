@@ -115,6 +115,20 @@ func (b *Backend) applyBatch(ctx context.Context, conn *nftables.Conn, ops []op)
 	case errors.Is(err, unix.EPERM) || errors.Is(err, unix.EACCES):
 		err = fmt.Errorf("nft: %w", err)
 		return failAll(ops, err), err
+	case errors.Is(err, unix.ENOENT) && len(ops) > 1:
+		// A set the batch names may be gone (nft flush ruleset, the table
+		// deleted): then every add to it fails, and bisecting would find
+		// that out one element at a time — a failed transaction took the
+		// kernel ~12 ms here (Linux 6.18), 30 s for a batch of 1,237.
+		// Look the sets up once instead.
+		if failed, gone := b.goneSets(ctx, conn, ops, err); gone {
+			if len(failed) == 0 {
+				return nil, nil // only removals from sets that are gone
+			}
+			return failed, fmt.Errorf("nft: %w", err)
+		}
+	}
+	switch {
 	case len(ops) == 1:
 		if ops[0].del && errors.Is(err, unix.ENOENT) {
 			return nil, nil // already gone, e.g. expired in the kernel
@@ -128,6 +142,42 @@ func (b *Backend) applyBatch(ctx context.Context, conn *nftables.Conn, ops []op)
 	}
 	right, err := b.applyBatch(ctx, conn, ops[mid:])
 	return append(left, right...), err
+}
+
+// goneSets reports whether a set some of ops name no longer exists in the
+// kernel; if so, the failures are the adds to sets that are gone (for
+// err), and ops on sets that still exist are applied again, bisecting as
+// usual. Removals from a set that is gone need nothing.
+func (b *Backend) goneSets(ctx context.Context, conn *nftables.Conn, ops []op, err error) ([]firewall.ElementError, bool) {
+	exists := map[setKind]bool{}
+	anyGone := false
+	for _, o := range ops {
+		k := kindFor(o.ban)
+		if _, seen := exists[k]; seen {
+			continue
+		}
+		_, gerr := conn.GetSetByName(b.table, k.name())
+		exists[k] = gerr == nil || !errors.Is(gerr, unix.ENOENT)
+		anyGone = anyGone || !exists[k]
+	}
+	if !anyGone {
+		return nil, false
+	}
+	var failed []firewall.ElementError
+	var rest []op
+	for _, o := range ops {
+		switch {
+		case exists[kindFor(o.ban)]:
+			rest = append(rest, o)
+		case !o.del:
+			failed = append(failed, elementError(o, err))
+		}
+	}
+	if len(rest) > 0 {
+		f, _ := b.applyBatch(ctx, conn, rest)
+		failed = append(failed, f...)
+	}
+	return failed, true
 }
 
 // failAll returns the failures of ops, all for err.
