@@ -59,8 +59,8 @@ const heldout3 = "corpus/heldout3"
 // heldout4 measures that tuning.
 func TestHeldOutCorpus3(t *testing.T) {
 	measureHeldOutFloors(t, heldout3, heldoutFloors{
-		caught: map[string]int{"cmdi": 53, "java": 55, "php": 40, "rfi": 41, "scanner": 84,
-			"sqli": 205, "ssrf": 45, "traversal": 72, "xss": 208},
+		caught: map[string]int{"cmdi": 54, "java": 58, "php": 41, "rfi": 41, "scanner": 85,
+			"sqli": 206, "ssrf": 46, "traversal": 73, "xss": 211},
 		maxBanned: 0,
 	})
 }
@@ -85,9 +85,9 @@ const heldout4 = "corpus/heldout4"
 // measures that.
 func TestHeldOutCorpus4(t *testing.T) {
 	measureHeldOutFloors(t, heldout4, heldoutFloors{
-		caught: map[string]int{"cmdi": 69, "java": 61, "php": 40, "rfi": 42, "scanner": 71,
-			"sqli": 203, "ssrf": 43, "traversal": 79, "xss": 247},
-		maxBanned: 44,
+		caught: map[string]int{"cmdi": 72, "java": 70, "php": 46, "rfi": 42, "scanner": 74,
+			"sqli": 204, "ssrf": 44, "traversal": 81, "xss": 252},
+		maxBanned: 42,
 	})
 }
 
@@ -106,12 +106,15 @@ const heldout5 = "corpus/heldout5"
 // against 0; SQLi 92.8 % and XSS 91.9 % held (docs/WEBATTACKS.md; Coraza
 // with CRS on the same lines: 84.1 %, 106 clients blocked). It holds that
 // first measurement as floors: raise them when the detector gets better
-// here; never lower them. Once read for tuning it stops being held out.
+// here; never lower them. Read and tuned on since (2026-12-04 21:40 UTC:
+// 33 rules from its misses, the free-text markers' closed lookups, field
+// phrases and Markdown fences): 915 caught, 27 banned; heldout6 measures
+// that.
 func TestHeldOutCorpus5(t *testing.T) {
 	measureHeldOutFloors(t, heldout5, heldoutFloors{
-		caught: map[string]int{"cmdi": 54, "java": 58, "php": 29, "rfi": 43, "scanner": 41,
-			"sqli": 219, "ssrf": 54, "traversal": 64, "xss": 228},
-		maxBanned: 47,
+		caught: map[string]int{"cmdi": 70, "java": 71, "php": 52, "rfi": 43, "scanner": 63,
+			"sqli": 234, "ssrf": 59, "traversal": 76, "xss": 247},
+		maxBanned: 27,
 	})
 }
 

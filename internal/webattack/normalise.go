@@ -206,7 +206,18 @@ func finish(dst, src []byte) ([]byte, Anomaly) {
 				an |= AnomOverlong
 				continue
 			}
+			// A lead byte before a path character (c0 2e): decoders that
+			// mask the continuation bits read '.', '/' or '\'.
+			if i+1 < len(src) && (src[i+1] == '.' || src[i+1] == '/' || src[i+1] == '\\') {
+				an |= AnomOverlong
+				continue
+			}
 			dst = append(dst, c)
+		case c == 0xf0 && i+3 < len(src) && src[i+1] == 0x80 && src[i+2]&0xe0 == 0x80 && src[i+3]&0xc0 == 0x80:
+			// Four-byte overlong form (f0 80 80 bc is '<').
+			dst = append(dst, (src[i+2]&0x1f)<<6|src[i+3]&0x3f)
+			i += 3
+			an |= AnomOverlong
 		case c == 0xe0 && i+2 < len(src) && src[i+1]&0xe0 == 0x80 && src[i+2]&0xc0 == 0x80:
 			// Three-byte overlong form (e0 80 af).
 			dst = append(dst, (src[i+1]&0x1f)<<6|src[i+2]&0x3f)
@@ -221,6 +232,12 @@ func finish(dst, src []byte) ([]byte, Anomaly) {
 				dst = append(dst, '-')
 			case r >= 0xff01 && r <= 0xff5e:
 				dst = append(dst, byte(r-0xfee0))
+			case r == 0x2024 || r == 0xfe52:
+				dst = append(dst, '.') // one dot leader, small full stop
+			case r == 0x2025 || r == 0xfe30:
+				dst = append(dst, '.', '.') // two dot leaders
+			case r == 0x2026:
+				dst = append(dst, '.', '.', '.') // ellipsis
 			default:
 				dst = append(dst, src[i:i+size]...)
 			}

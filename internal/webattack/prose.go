@@ -108,9 +108,42 @@ func hasName(params []string, name []byte) bool {
 
 // Quoted reports whether a decoded value of a free-text parameter quotes
 // code rather than running it: it reads as prose (see Prose), or it has
-// nothing ft.Active matches. low is v lower-cased (ASCII).
+// nothing ft.Active matches outside Markdown code blocks. low is v
+// lower-cased (ASCII).
 func (ft *FreeText) Quoted(v, low []byte) bool {
-	return Prose(v) || (ft.Active != nil && len(v) <= proseMaxLen && !ft.Active.match(low))
+	if Prose(v) {
+		return true
+	}
+	if ft.Active == nil || len(v) > proseMaxLen {
+		return false
+	}
+	if bytes.Contains(low, []byte(fence)) {
+		low = unfenced(low)
+	}
+	return !ft.Active.match(low)
+}
+
+// fence opens and closes a Markdown code block.
+const fence = "```"
+
+// unfenced returns v without the code blocks between pairs of ``` (a
+// block left open runs to the end): code a preview or a message quotes.
+func unfenced(v []byte) []byte {
+	out := make([]byte, 0, len(v))
+	for {
+		i := bytes.Index(v, []byte(fence))
+		if i < 0 {
+			return append(out, v...)
+		}
+		out = append(out, v[:i]...)
+		v = v[i+len(fence):]
+		j := bytes.Index(v, []byte(fence))
+		if j < 0 {
+			return out
+		}
+		out = append(out, ' ')
+		v = v[j+len(fence):]
+	}
 }
 
 // foldEqual reports whether b is s (lower case), ignoring b's ASCII case.

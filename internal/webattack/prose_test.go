@@ -82,7 +82,16 @@ func TestFreeTextCap(t *testing.T) {
 		{"/search?q=%3Csvg+onload%3E", true, false, true},
 		{"/search?query=%3Cstyle+type%3D%22text%2Fcss%22%3E", true, false, true},
 		{"/search?q=java.io.FileInputStream", true, false, true},
+		// a field's quoted phrase, a lookup left open, a tag without
+		// attributes, code in a Markdown fence: quoted
+		{"/search?q=message%3A%22union%20select%22", true, false, true},
+		{"/issues?search=%24%7Bjndi%3Aldap&in=title", true, false, true},
+		{"/loki/api?query=%7Bapp%3D%22api%22%7D%20%7C~%20%22(%3Fi)%3Cscript%22", true, false, true},
+		{"/preview?text=%60%60%60php%0A%3C%3Fphp%20echo%20htmlspecialchars(%24name)%3B%20%3F%3E%0A%60%60%60", true, false, true},
 		// attacks in the same parameters still ban
+		{"/search?q=x%22+union+select+password+from+users--", true, true, false},
+		{"/search?q=%24%7Bjndi%3Aldap%3A%2F%2F198.51.100.7%2Fa%7D", true, true, false},
+		{"/preview?text=%60%60%60x%60%60%60%3Cimg+src%3Dx+onerror%3Dalert(1)%3E", true, true, false},
 		{"/search?q=%3Cvideo+onplay%3Dprompt(9)%3E", true, true, false},
 		{"/search?q=%3Cstyle%3E@import'//198.51.100.7/x.css'%3C/style%3E", true, true, false},
 		{"/search?q=1%27+UNION+SELECT+password+FROM+users--", true, true, false},
