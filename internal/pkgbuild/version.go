@@ -54,7 +54,7 @@ func UpstreamVersion(describe string, commit time.Time) (string, error) {
 	if dirty {
 		v += "+dirty"
 	}
-	if !debianUpstream.MatchString(v) {
+	if CheckUpstream(v) != nil {
 		return "", fmt.Errorf("version: %q (from %q) is not a valid Debian upstream version", v, describe)
 	}
 	return v, nil
