@@ -118,6 +118,30 @@ func TestHeldOutCorpus5(t *testing.T) {
 	})
 }
 
+// heldout6 is a sixth corpus written independently of the rules (by a
+// helper that read only heldout4's and heldout5's READMEs, 2026-12-04),
+// after heldout5 had been used for tuning: 909 attacks, 2,684 benign
+// requests of 240 clients of 24 kinds. It measures that tuning. Do not
+// tune on it.
+const heldout6 = "corpus/heldout6"
+
+// TestHeldOutCorpus6 measures issue 11's targets on heldout6. Its first
+// measurement (2026-12-04 21:33 UTC, on main at 7624d35, the heldout5
+// tuning committed, before anyone read the corpus) MET the detection
+// targets — 91.3 % overall (830 of 909), SQLi 91.9 %, XSS 97.7 %, every
+// category >= 75.8 % — and MISSED the benign one: 16 of 240 clients
+// banned by one request (searches of security tools for attack strings;
+// docs/WEBATTACKS.md; Coraza with CRS on the same lines: 87.6 %, 74
+// clients blocked). It holds that first measurement as floors: raise
+// them when the detector gets better here; never lower them.
+func TestHeldOutCorpus6(t *testing.T) {
+	measureHeldOutFloors(t, heldout6, heldoutFloors{
+		caught: map[string]int{"cmdi": 57, "java": 68, "php": 42, "rfi": 42, "scanner": 69,
+			"sqli": 205, "ssrf": 61, "traversal": 71, "xss": 215},
+		maxBanned: 16,
+	})
+}
+
 // heldoutFloors are a corpus's first measurement: attacks caught per
 // category at least, benign clients banned at most.
 type heldoutFloors struct {
