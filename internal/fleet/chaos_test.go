@@ -250,6 +250,10 @@ func TestFleetChaos(t *testing.T) {
 	// Faults.
 	var hubMu sync.Mutex
 	cuts := 0
+	// Nodes cut now: a second fault on a node already cut would heal it
+	// twice (the second heal finds the table gone) or cut it in two ways.
+	var cutMu sync.Mutex
+	isCut := map[int]bool{}
 	cut := func(i int, hard, on bool) error {
 		bg := context.Background()
 		if !hard {
@@ -329,6 +333,14 @@ func TestFleetChaos(t *testing.T) {
 			// the node's namespace), so what is published meanwhile
 			// reaches it only from the stream.
 			i := f.target % len(nodes)
+			cutMu.Lock()
+			already := isCut[i]
+			isCut[i] = true
+			cutMu.Unlock()
+			if already {
+				note("%s is cut already: no second cut", names[i])
+				continue
+			}
 			hard := cuts%2 == 1
 			cuts++
 			if err := cut(i, hard, true); err != nil {
@@ -343,6 +355,9 @@ func TestFleetChaos(t *testing.T) {
 				if err := cut(i, hard, false); err != nil {
 					t.Errorf("healing %s: %v", names[i], err)
 				}
+				cutMu.Lock()
+				isCut[i] = false
+				cutMu.Unlock()
 				note("%s healed", names[i])
 			}()
 		}
