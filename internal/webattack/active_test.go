@@ -12,14 +12,7 @@ import (
 
 func builtinActive(t testing.TB) (*activeMarkers, *regexp.Regexp) {
 	t.Helper()
-	rules, err := BuiltinRules()
-	if err != nil {
-		t.Fatal(err)
-	}
-	rs, err := Compile(rules)
-	if err != nil {
-		t.Fatal(err)
-	}
+	rs := builtin(t)
 	if rs.freeText.Active == nil {
 		t.Fatal("the built-in free_text.toml has no active pattern")
 	}

@@ -174,9 +174,9 @@ func splitTop(p string) []string {
 	for i := 0; i < len(p); i++ {
 		switch p[i] {
 		case '\\':
-			if i+1 < len(p) && p[i+1] == 'Q' {
-				if e := strings.Index(p[i+2:], `\E`); e >= 0 {
-					i += e + 3
+			if end, quoted := quoteEnd(p, i); quoted {
+				if end >= 0 {
+					i = end
 					continue
 				}
 				// quoted to the end: close the quote, as the branch is
@@ -211,6 +211,18 @@ func splitTop(p string) []string {
 	return append(out, p[start:])
 }
 
+// quoteEnd reports whether p[i:] opens a \Q…\E quote and, if so, the
+// index of the quote's last byte (the E), or -1 when it runs to the end.
+func quoteEnd(p string, i int) (int, bool) {
+	if i+1 >= len(p) || p[i+1] != 'Q' {
+		return 0, false
+	}
+	if e := strings.Index(p[i+2:], `\E`); e >= 0 {
+		return i + e + 3, true
+	}
+	return -1, true
+}
+
 // closes returns the index of the ")" that closes the group opened at
 // p[0], or -1.
 func closes(p string) int {
@@ -218,12 +230,12 @@ func closes(p string) int {
 	for i := 0; i < len(p); i++ {
 		switch p[i] {
 		case '\\':
-			if i+1 < len(p) && p[i+1] == 'Q' {
-				if e := strings.Index(p[i+2:], `\E`); e >= 0 {
-					i += e + 3
-					continue
+			if end, quoted := quoteEnd(p, i); quoted {
+				if end < 0 {
+					return -1
 				}
-				return -1
+				i = end
+				continue
 			}
 			i++
 		case '[':
