@@ -56,8 +56,18 @@ func buildPrefilter(groups [][]string) (*prefilter, error) {
 	// children (0: none, since the root is nobody's child). The
 	// breadth-first pass then sets the fail links and fills each row's
 	// missing transitions from its fail state's row, shallower rows first.
-	p.delta = make([]uint16, p.ncls, 4096*p.ncls)
-	rules := [][]int{nil}
+	// The trie has at most one state per literal byte, plus the root: the
+	// table is allocated once at that bound (growing it row by row copied
+	// the whole table again and again, most of start-up).
+	bound := 1
+	for _, g := range groups {
+		for _, l := range g {
+			bound += len(l)
+		}
+	}
+	bound = min(bound, maxStates)
+	p.delta = make([]uint16, p.ncls, bound*p.ncls)
+	rules := make([][]int, 1, bound)
 	for ri, g := range groups {
 		for _, l := range g {
 			s := 0
@@ -70,7 +80,7 @@ func buildPrefilter(groups [][]string) (*prefilter, error) {
 						return nil, fmt.Errorf("webattack: the rules' literals make more than %d prefilter states: shorten literal lists", maxStates)
 					}
 					rules = append(rules, nil)
-					p.delta = append(p.delta, make([]uint16, p.ncls)...)
+					p.delta = p.delta[:len(p.delta)+p.ncls] // zero: fresh from make
 					p.delta[s*p.ncls+k] = uint16(child)
 				}
 				s = child
